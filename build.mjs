@@ -1,0 +1,73 @@
+#!/usr/bin/env node
+// Builds the native netlink/namespace addon and bundles every executable into one file under dist/bin.
+//   node build.mjs          addon + bundles
+//   node build.mjs native   addon only (npm runs this on install)
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, statSync, chmodSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = dirname(fileURLToPath(import.meta.url));
+const addonSource = join(root, 'lib/netlink/native/weft_netlink.c');
+const addonOut = join(root, 'build/weft_netlink.node');
+
+// Executables: name in dist/bin -> entry module. Plugins carry only what their verbs need.
+export const executables = {
+  'host-local': 'plugins/host-local-ipam/main.ts',
+  bridge: 'plugins/bridge/main.ts',
+  overlay: 'plugins/overlay/main.ts',
+  weft: 'cli/main.ts',
+  weftd: 'daemon/main.ts',
+};
+
+function nodeIncludeDir() {
+  const candidates = [join(dirname(process.execPath), '../include/node'), '/usr/include/node', '/usr/local/include/node'];
+  const found = candidates.find((dir) => existsSync(join(dir, 'node_api.h')));
+  if (!found) throw new Error(`node_api.h not found in ${candidates.join(', ')}: install Node's headers`);
+  return found;
+}
+
+function buildAddon() {
+  if (!existsSync(addonSource)) return;
+  if (existsSync(addonOut) && statSync(addonOut).mtimeMs >= statSync(addonSource).mtimeMs) return;
+  mkdirSync(dirname(addonOut), { recursive: true });
+  // The N-API C interface needs no node-gyp: one translation unit, the system compiler.
+  execFileSync(
+    process.env.CC ?? 'cc',
+    ['-O2', '-Wall', '-Wextra', '-Werror', '-fPIC', '-shared', '-fvisibility=hidden',
+      `-I${nodeIncludeDir()}`, '-o', addonOut, addonSource],
+    { stdio: 'inherit' },
+  );
+}
+
+async function buildBundles() {
+  const { build } = await import('esbuild');
+  const addon = existsSync(addonOut) ? readFileSync(addonOut).toString('base64') : '';
+  mkdirSync(join(root, 'dist/bin'), { recursive: true });
+  const entries = Object.entries(executables).filter(([, entry]) => existsSync(join(root, entry)));
+  await Promise.all(entries.map(async ([name, entry]) => {
+    const outfile = join(root, 'dist/bin', name);
+    await build({
+      entryPoints: [join(root, entry)],
+      outfile,
+      bundle: true,
+      platform: 'node',
+      target: 'node20',
+      // CommonJS: an extensionless file in /opt/cni/bin is loaded as CommonJS by Node 20.
+      format: 'cjs',
+      minify: true,
+      legalComments: 'none',
+      banner: { js: '#!/usr/bin/env node\nconst __import_meta_url=require("url").pathToFileURL(__filename).href;' },
+      define: {
+        'import.meta.url': '__import_meta_url',
+        // The addon travels inside the bundle so a plugin stays one copyable file.
+        __WEFT_ADDON_BASE64__: JSON.stringify(addon),
+      },
+      logLevel: 'warning',
+    });
+    chmodSync(outfile, 0o755);
+  }));
+}
+
+buildAddon();
+if (process.argv[2] !== 'native') await buildBundles();
