@@ -57,7 +57,8 @@ async function buildBundles() {
       format: 'cjs',
       minify: true,
       legalComments: 'none',
-      banner: { js: '#!/usr/bin/env node\nconst __import_meta_url=require("url").pathToFileURL(__filename).href;' },
+      // Line 2 marks the file as weft's own, so the bridge can run weft's host-local in-process.
+      banner: { js: `#!/usr/bin/env node\n// weft-plugin ${name}\nconst __import_meta_url=require("url").pathToFileURL(__filename).href;` },
       define: {
         'import.meta.url': '__import_meta_url',
         // The addon travels inside the bundle so a plugin stays one copyable file.

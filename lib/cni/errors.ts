@@ -9,6 +9,8 @@ export const ErrorCode = {
   IoFailure: 5,
   DecodingFailure: 6,
   InvalidNetworkConfig: 7,
+  // Not in SPEC.md's table; the reference's code for a CNI_NETNS that is the plugin's own namespace.
+  InvalidNetns: 8,
   TryAgainLater: 11,
   PluginNotAvailable: 50,
   PluginNotAvailableLimitedConnectivity: 51,

@@ -1,0 +1,353 @@
+// The etcd (v3 API) lease store. Keys: `<prefix>/config` holds the network config, `<prefix>/subnets/<key>`
+// one lease each ("10.244.3.0-24" → JSON record). A lease's TTL is an etcd lease attached to its key, so
+// etcd itself deletes the key of a node that stopped renewing, and every watcher sees the delete.
+//   create: a transaction putting the key only if it was never created (create_revision = 0);
+//   update/delete: transactions conditional on the key's mod_revision;
+//   renew: a keep-alive of the key's etcd lease (no new revision, so peers' watches stay quiet).
+// Watches resume from the last revision seen after a reconnect (the etcd3 client does that); when etcd has
+// compacted that revision away the watch is cancelled, and the store lists again and starts over.
+import { Etcd3, Range, type IKeyValue, type IOptions, type IResponseHeader, type Watcher } from 'etcd3';
+import type { JsonObject } from '../../lib/cni/types.ts';
+import { backoffDelay, type BackoffPolicy } from '../backoff.ts';
+import {
+  compareLeases, leaseRecord, notASubnetKey, specFromRecord, subnetFromKey, subnetKey,
+  type InvalidEntry, type Lease, type LeaseSnapshot, type LeaseSpec,
+} from './lease.ts';
+import type { CreateOutcome, LeaseEvent, LeaseStore, LeaseWatch, WatchHandlers } from './store.ts';
+
+export interface EtcdStoreOptions {
+  /** Client URLs, e.g. http://10.0.0.1:2379. */
+  readonly endpoints: readonly string[];
+  /** Key prefix, e.g. /weft/network. */
+  readonly prefix: string;
+  readonly tls?: { readonly ca: Buffer; readonly cert?: Buffer; readonly key?: Buffer };
+  readonly auth?: { readonly username: string; readonly password: string };
+  /** Deadline of each unary call (default 5 s). */
+  readonly callTimeoutMs?: number;
+  /** Retries of a watch stream that lost its member (default 100 ms doubling to 5 s). */
+  readonly watchBackoff?: BackoffPolicy;
+  readonly now?: () => number;
+}
+
+/** The shape of the etcd3 client's backoff (cockatiel's IBackoff). */
+interface WatchBackoff {
+  readonly duration: number;
+  next(): WatchBackoff;
+}
+
+function watchBackoff(policy: BackoffPolicy, attempt = 0): WatchBackoff {
+  return { duration: backoffDelay(policy, attempt), next: () => watchBackoff(policy, attempt + 1) };
+}
+
+const noLease = '0';
+const revisionOf = (header: IResponseHeader): number => Number(header.revision);
+
+export class EtcdStore implements LeaseStore {
+  private readonly client: Etcd3;
+  private readonly configKey: string;
+  private readonly subnetsPrefix: string;
+  private readonly now: () => number;
+  private readonly watches = new Set<EtcdWatch>();
+
+  constructor(options: EtcdStoreOptions) {
+    const prefix = options.prefix.replace(/\/+$/, '');
+    this.configKey = `${prefix}/config`;
+    this.subnetsPrefix = `${prefix}/subnets/`;
+    this.now = options.now ?? Date.now;
+    const callTimeoutMs = options.callTimeoutMs ?? 5000;
+    const clientOptions: IOptions = {
+      hosts: [...options.endpoints],
+      dialTimeout: callTimeoutMs,
+      defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + callTimeoutMs }),
+      faultHandling: { watchBackoff: watchBackoff(options.watchBackoff ?? { initialMs: 100, maxMs: 5000 }) },
+    };
+    if (options.tls) {
+      clientOptions.credentials = { rootCertificate: options.tls.ca, privateKey: options.tls.key, certChain: options.tls.cert };
+    }
+    if (options.auth) clientOptions.auth = { ...options.auth };
+    this.client = new Etcd3(clientOptions);
+  }
+
+  private keyOf(subnet: string): Buffer {
+    return Buffer.from(this.subnetsPrefix + subnetKey(subnet));
+  }
+
+  /** Seconds left of an etcd lease; -1 when it is gone. */
+  private async timeToLive(id: string): Promise<number> {
+    return Number((await this.client.leaseClient.leaseTimeToLive({ ID: id })).TTL);
+  }
+
+  private async keepAlive(id: string): Promise<number> {
+    const stream = await this.client.leaseClient.leaseKeepAlive();
+    try {
+      const answer = new Promise<number>((resolve, reject) => {
+        stream.on('data', (res) => resolve(Number(res.TTL)));
+        stream.on('error', reject);
+        stream.on('end', () => reject(new Error('etcd closed the keep-alive stream')));
+      });
+      stream.write({ ID: id });
+      return await answer;
+    } finally {
+      stream.end();
+    }
+  }
+
+  private async revoke(id: string): Promise<void> {
+    if (id === noLease) return;
+    // Best effort: a lease nobody revokes expires by itself, taking only keys still attached to it.
+    await this.client.leaseClient.leaseRevoke({ ID: id }).catch(() => undefined);
+  }
+
+  private async grant(ttlSeconds: number | null): Promise<{ id: string; expiresAt: number | null }> {
+    if (ttlSeconds === null) return { id: noLease, expiresAt: null };
+    const granted = await this.client.leaseClient.leaseGrant({ TTL: ttlSeconds });
+    return { id: granted.ID, expiresAt: this.now() + Number(granted.TTL) * 1000 };
+  }
+
+  /** A stored key-value as a lease (its expiry read from its etcd lease), or what is wrong with it. */
+  private async decode(kv: IKeyValue, ttls: Map<string, Promise<number>>): Promise<Lease | InvalidEntry> {
+    const key = kv.key.toString().slice(this.subnetsPrefix.length);
+    let value: unknown;
+    try {
+      value = JSON.parse(kv.value.toString());
+    } catch {
+      return { key, problem: 'value is not JSON' };
+    }
+    const spec = specFromRecord(key, value);
+    if (typeof spec === 'string') return { key, problem: spec };
+    let expiresAt: number | null = null;
+    if (kv.lease !== noLease) {
+      if (!ttls.has(kv.lease)) ttls.set(kv.lease, this.timeToLive(kv.lease));
+      expiresAt = this.now() + Math.max(0, await ttls.get(kv.lease)!) * 1000;
+    }
+    return { ...spec, expiresAt, revision: Number(kv.mod_revision) };
+  }
+
+  async networkConfig(proposed?: JsonObject): Promise<JsonObject | undefined> {
+    const key = Buffer.from(this.configKey);
+    let kv: IKeyValue | undefined;
+    if (proposed === undefined) {
+      kv = (await this.client.kv.range({ key })).kvs[0];
+    } else {
+      const res = await this.client.kv.txn({
+        compare: [{ key, target: 'Create', result: 'Equal', create_revision: 0 }],
+        success: [{ request_put: { key, value: Buffer.from(JSON.stringify(proposed)) } }],
+        failure: [{ request_range: { key } }],
+      });
+      if (res.succeeded) return proposed;
+      kv = res.responses[0]?.response_range.kvs[0];
+    }
+    if (!kv) return undefined;
+    try {
+      return JSON.parse(kv.value.toString()) as JsonObject;
+    } catch {
+      throw new Error(`etcd key ${this.configKey} does not hold JSON`);
+    }
+  }
+
+  async list(): Promise<LeaseSnapshot> {
+    const range = Range.prefix(this.subnetsPrefix);
+    const res = await this.client.kv.range({ key: range.start, range_end: range.end });
+    const ttls = new Map<string, Promise<number>>();
+    const decoded = await Promise.all(res.kvs.map((kv) => this.decode(kv, ttls)));
+    return {
+      leases: decoded.filter((x): x is Lease => !('problem' in x)).sort(compareLeases),
+      revision: revisionOf(res.header),
+      invalid: decoded.filter((x): x is InvalidEntry => 'problem' in x),
+    };
+  }
+
+  async create(spec: LeaseSpec, ttlSeconds: number | null): Promise<CreateOutcome> {
+    const key = this.keyOf(spec.subnet);
+    const lease = await this.grant(ttlSeconds);
+    try {
+      const res = await this.client.kv.txn({
+        compare: [{ key, target: 'Create', result: 'Equal', create_revision: 0 }],
+        success: [{ request_put: { key, value: Buffer.from(JSON.stringify(leaseRecord(spec))), lease: lease.id } }],
+        failure: [{ request_range: { key } }],
+      });
+      if (res.succeeded) return { created: true, lease: { ...spec, expiresAt: lease.expiresAt, revision: revisionOf(res.header) } };
+      await this.revoke(lease.id);
+      const kv = res.responses[0]?.response_range.kvs[0];
+      const existing = kv ? await this.decode(kv, new Map()) : undefined;
+      return existing && !('problem' in existing) ? { created: false, existing } : { created: false };
+    } catch (err) {
+      // The outcome is unknown; revoking removes the key if the put did happen, which is safe either way.
+      await this.revoke(lease.id);
+      throw err;
+    }
+  }
+
+  async update(current: Lease, spec: LeaseSpec, ttlSeconds: number | null): Promise<Lease | undefined> {
+    if (spec.subnet !== current.subnet) throw new TypeError(`update cannot move lease ${current.subnet} to ${spec.subnet}`);
+    const key = this.keyOf(spec.subnet);
+    const lease = await this.grant(ttlSeconds);
+    try {
+      const res = await this.client.kv.txn({
+        compare: [{ key, target: 'Mod', result: 'Equal', mod_revision: current.revision }],
+        success: [{ request_put: { key, value: Buffer.from(JSON.stringify(leaseRecord(spec))), lease: lease.id, prev_kv: true } }],
+      });
+      if (!res.succeeded) {
+        await this.revoke(lease.id);
+        return undefined;
+      }
+      const previous = res.responses[0]?.response_put.prev_kv?.lease;
+      if (previous && previous !== lease.id) await this.revoke(previous);
+      return { ...spec, expiresAt: lease.expiresAt, revision: revisionOf(res.header) };
+    } catch (err) {
+      await this.revoke(lease.id);
+      throw err;
+    }
+  }
+
+  async renew(current: Lease): Promise<Lease | undefined> {
+    const kv = (await this.client.kv.range({ key: this.keyOf(current.subnet) })).kvs[0];
+    if (!kv || Number(kv.mod_revision) !== current.revision) return undefined;
+    if (kv.lease === noLease) return { ...current, expiresAt: null };
+    const ttl = await this.keepAlive(kv.lease);
+    return ttl > 0 ? { ...current, expiresAt: this.now() + ttl * 1000 } : undefined;
+  }
+
+  async delete(current: Lease): Promise<boolean> {
+    const key = this.keyOf(current.subnet);
+    const res = await this.client.kv.txn({
+      compare: [{ key, target: 'Mod', result: 'Equal', mod_revision: current.revision }],
+      success: [{ request_delete_range: { key, prev_kv: true } }],
+    });
+    if (!res.succeeded) return false;
+    const previous = res.responses[0]?.response_delete_range.prev_kvs[0]?.lease;
+    if (previous) await this.revoke(previous);
+    return true;
+  }
+
+  /** Turns one watch response into lease events, in order. */
+  async eventsOf(events: readonly { type: string; kv: IKeyValue }[]): Promise<{ events: LeaseEvent[]; invalid: InvalidEntry[] }> {
+    const ttls = new Map<string, Promise<number>>();
+    const out: LeaseEvent[] = [];
+    const invalid: InvalidEntry[] = [];
+    for (const event of events) {
+      const key = event.kv.key.toString().slice(this.subnetsPrefix.length);
+      const subnet = subnetFromKey(key);
+      const revision = Number(event.kv.mod_revision);
+      if (subnet === undefined) {
+        invalid.push({ key, problem: notASubnetKey(key) });
+        continue;
+      }
+      if (event.type === 'Delete') {
+        out.push({ type: 'delete', subnet, revision });
+        continue;
+      }
+      const lease = await this.decode(event.kv, ttls);
+      if ('problem' in lease) {
+        // A lease overwritten with garbage is gone for peers; its subnet stays taken for allocation.
+        invalid.push(lease);
+        out.push({ type: 'delete', subnet, revision });
+      } else {
+        out.push({ type: 'put', lease });
+      }
+    }
+    return { events: out, invalid };
+  }
+
+  watch(fromRevision: number, handlers: WatchHandlers): LeaseWatch {
+    const watch = new EtcdWatch(this, this.client, this.subnetsPrefix, handlers);
+    this.watches.add(watch);
+    watch.start(fromRevision);
+    return {
+      close: async () => {
+        this.watches.delete(watch);
+        await watch.close();
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.watches].map((w) => w.close()));
+    this.watches.clear();
+    this.client.close();
+  }
+}
+
+const relistBackoff: BackoffPolicy = { initialMs: 200, maxMs: 5000 };
+
+class EtcdWatch {
+  private watcher: Watcher | undefined;
+  private closed = false;
+  /** Responses are turned into batches one after another (decoding may wait on etcd), keeping their order. */
+  private queue: Promise<void> = Promise.resolve();
+  private relistTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly store: EtcdStore,
+    private readonly client: Etcd3,
+    private readonly prefix: string,
+    private readonly handlers: WatchHandlers,
+  ) {}
+
+  start(fromRevision: number): void {
+    const watcher = this.client.watch().prefix(this.prefix).startRevision(String(fromRevision + 1)).watcher();
+    this.watcher = watcher;
+    watcher.on('data', (res) => {
+      if (res.events.length === 0) return;
+      this.enqueue(async () => {
+        const { events, invalid } = await this.store.eventsOf(res.events);
+        this.handlers.onBatch({ kind: 'events', revision: revisionOf(res.header), events, invalid });
+      });
+    });
+    watcher.on('disconnected', (err) => {
+      if (!this.closed) this.handlers.onRestart?.(`watch stream lost (${err.message}); resuming`);
+    });
+    // etcd cancels a watch whose start revision it has compacted away (also when resuming after a
+    // reconnect): list everything again and watch from there.
+    watcher.on('error', (err) => {
+      if (this.watcher !== watcher || this.closed) return;
+      this.watcher = undefined;
+      this.handlers.onRestart?.(`watch cancelled (${err.message}); listing again`);
+      this.enqueue(() => this.relist(0));
+    });
+  }
+
+  private enqueue(task: () => Promise<void>): void {
+    this.queue = this.queue.then(async () => {
+      if (this.closed) return;
+      try {
+        await task();
+      } catch (err) {
+        this.handlers.onRestart?.(`reading watch events: ${(err as Error).message}; listing again`);
+        if (this.watcher) {
+          const stale = this.watcher;
+          this.watcher = undefined;
+          await stale.cancel().catch(() => undefined);
+        }
+        await this.relist(0);
+      }
+    });
+  }
+
+  private async relist(attempt: number): Promise<void> {
+    if (this.closed) return;
+    try {
+      const snapshot = await this.store.list();
+      if (this.closed) return;
+      this.handlers.onBatch({ kind: 'reset', reason: 'the watch could not resume from its revision', snapshot });
+      this.start(snapshot.revision);
+    } catch (err) {
+      this.handlers.onRestart?.(`listing leases: ${(err as Error).message}; retrying`);
+      await new Promise<void>((resolve) => {
+        this.relistTimer = setTimeout(resolve, backoffDelay(relistBackoff, attempt));
+      });
+      await this.relist(attempt + 1);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.relistTimer);
+    const watcher = this.watcher;
+    this.watcher = undefined;
+    if (watcher) {
+      // Cancelling waits for etcd's answer; a member that is down gives none.
+      await Promise.race([watcher.cancel().catch(() => undefined), new Promise((r) => setTimeout(r, 1000).unref())]);
+    }
+  }
+}

@@ -1,0 +1,137 @@
+// Real etcd members for tests, on 127.0.0.1 and free high ports, each with its own data directory in a
+// temporary folder, all removed by `stop()`. Each member runs under a small shell that kills it when the
+// test process goes away (its stdin, a pipe from us, closes), so a crashed test run leaves no etcd behind.
+// Timings are shortened (10 ms heartbeat, 100 ms election) so that leases as short as 1 s work and a
+// cluster elects a leader in well under a second.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+
+export const etcdBinary = process.env.WEFT_TEST_ETCD ?? '/usr/bin/etcd';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const port = (server.address() as { port: number }).port;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export class EtcdMember {
+  private wrapper: ChildProcess | undefined;
+  private pid: number | undefined;
+  private stderr = '';
+
+  constructor(
+    readonly name: string,
+    readonly clientUrl: string,
+    readonly peerUrl: string,
+    readonly dataDir: string,
+    private readonly initialCluster: string,
+    private readonly token: string,
+  ) {}
+
+  /** Starts the member (again, after `kill`: its data directory makes it rejoin). */
+  async start(): Promise<void> {
+    const args = [
+      '--name', this.name, '--data-dir', this.dataDir,
+      '--listen-client-urls', this.clientUrl, '--advertise-client-urls', this.clientUrl,
+      '--listen-peer-urls', this.peerUrl, '--initial-advertise-peer-urls', this.peerUrl,
+      '--initial-cluster', this.initialCluster, '--initial-cluster-state', 'new', '--initial-cluster-token', this.token,
+      '--heartbeat-interval', '10', '--election-timeout', '100',
+      '--logger', 'zap', '--log-outputs', 'stderr', '--log-level', 'error',
+    ];
+    const script = '"$0" "$@" & pid=$!; echo $pid; read _; kill $pid 2>/dev/null; wait $pid';
+    const wrapper = spawn('/bin/sh', ['-c', script, etcdBinary, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.wrapper = wrapper;
+    this.stderr = '';
+    wrapper.stderr!.on('data', (chunk: Buffer) => {
+      this.stderr = (this.stderr + chunk.toString()).slice(-4000);
+    });
+    this.pid = await new Promise<number>((resolve, reject) => {
+      wrapper.stdout!.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim())));
+      wrapper.once('error', reject);
+      wrapper.once('exit', () => reject(new Error(`etcd ${this.name} exited at once: ${this.stderr}`)));
+    });
+  }
+
+  /** Waits until this member answers /health (which needs a leader). */
+  async healthy(timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        const res = await fetch(`${this.clientUrl}/health`, { signal: AbortSignal.timeout(1000) });
+        if (res.ok && ((await res.json()) as { health?: string }).health === 'true') return;
+      } catch {
+        // Not listening yet.
+      }
+      if (Date.now() > deadline) throw new Error(`etcd ${this.name} not healthy after ${timeoutMs} ms: ${this.stderr}`);
+      await sleep(50);
+    }
+  }
+
+  /** Stops the member with `signal` (SIGKILL: a crash) and waits for it to be gone. */
+  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const wrapper = this.wrapper;
+    if (!wrapper || this.pid === undefined) return;
+    const exited = new Promise<void>((resolve) => {
+      if (wrapper.exitCode !== null || wrapper.signalCode !== null) resolve();
+      else wrapper.once('exit', () => resolve());
+    });
+    try {
+      process.kill(this.pid, signal);
+    } catch {
+      // Already gone.
+    }
+    wrapper.stdin!.end();
+    await exited;
+    this.wrapper = undefined;
+    this.pid = undefined;
+  }
+
+  /** Pauses (SIGSTOP) or resumes (SIGCONT) the member without ending it. */
+  signal(signal: 'SIGSTOP' | 'SIGCONT'): void {
+    if (this.pid !== undefined) process.kill(this.pid, signal);
+  }
+}
+
+export class EtcdCluster {
+  private constructor(readonly members: readonly EtcdMember[], private readonly root: string) {}
+
+  get endpoints(): string[] {
+    return this.members.map((m) => m.clientUrl);
+  }
+
+  static async start(size = 1): Promise<EtcdCluster> {
+    const root = mkdtempSync(join(tmpdir(), 'weft-etcd-'));
+    const token = `weft-test-${randomBytes(4).toString('hex')}`;
+    const ports = await Promise.all(Array.from({ length: size * 2 }, () => freePort()));
+    const names = Array.from({ length: size }, (_, i) => `${token}-m${i}`);
+    const peerUrls = names.map((_, i) => `http://127.0.0.1:${ports[2 * i + 1]}`);
+    const initialCluster = names.map((n, i) => `${n}=${peerUrls[i]}`).join(',');
+    const members = names.map((name, i) =>
+      new EtcdMember(name, `http://127.0.0.1:${ports[2 * i]}`, peerUrls[i]!, join(root, name), initialCluster, token));
+    const cluster = new EtcdCluster(members, root);
+    try {
+      await Promise.all(members.map((m) => m.start()));
+      await Promise.all(members.map((m) => m.healthy()));
+    } catch (err) {
+      await cluster.stop();
+      throw err;
+    }
+    return cluster;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.members.map((m) => m.kill('SIGKILL')));
+    rmSync(this.root, { recursive: true, force: true });
+  }
+}

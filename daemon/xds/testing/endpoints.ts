@@ -1,0 +1,14 @@
+// Endpoint fixtures for the xDS tests and benchmarks.
+import type { Endpoint } from '../endpoint.ts';
+
+/** An endpoint of `service` on `node`, serving gRPC on `port`; fields not given take plain defaults. */
+export function endpoint(service: string, containerId: string, node: string, address: string, port = 50051,
+  extra: Partial<Endpoint> = {}): Endpoint {
+  return {
+    service, containerId, node, address,
+    ports: [{ name: 'grpc', port, protocol: 'tcp' }],
+    labels: {},
+    health: 'healthy',
+    ...extra,
+  };
+}

@@ -1,0 +1,100 @@
+// One base chain per container attachment (network + container ID + interface), named by a hash of that
+// key. DEL must remove exactly one attachment's rules even when its addresses and host interface are
+// unknown (the namespace is gone), in one transaction and without listing: nftables deletes chains by
+// name only, while set and map elements need their key (the address) and rules their handle (a listing).
+// A chain that nothing references — a base chain, hooked by itself — is the one object both exact and
+// addressable from the attachment key alone. The price is one hook entry per attachment, walked by the
+// first packet of each connection (nat) or by each frame (bridge filter); the reference's single chain
+// with one rule per container costs the same linear walk.
+import { createHash } from 'node:crypto';
+import type { GcAttachment } from '../cni/types.ts';
+import { nftApply, nftList, type NftOptions } from './nft.ts';
+import { nftComment, tableName, tableRef, type TableFamily } from './ruleset.ts';
+
+export interface AttachmentKey {
+  /** The CNI network name. */
+  readonly network: string;
+  readonly containerId: string;
+  /** The interface name inside the container (CNI_IFNAME). */
+  readonly ifName: string;
+}
+
+export interface AttachmentChainKind {
+  readonly family: TableFamily;
+  /** Name prefix, e.g. `masq`; GC finds a network's chains by it. */
+  readonly prefix: string;
+  /** The base chain declaration, e.g. `type nat hook postrouting priority srcnat;`. */
+  readonly hook: string;
+  /** What the chain does, for its comment. */
+  readonly purpose: string;
+}
+
+function hash16(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 16);
+}
+
+/** The per-attachment chains of one kind (masquerade, spoof check): naming, scripts, and running them. */
+export class AttachmentChains {
+  constructor(readonly kind: AttachmentChainKind) {}
+
+  private networkPrefix(network: string): string {
+    return `${this.kind.prefix}-${hash16(network)}-`;
+  }
+
+  name(key: AttachmentKey): string {
+    // NUL cannot occur in an interface name or a container ID (both pass through the environment),
+    // so the joined key is unambiguous.
+    return `${this.networkPrefix(key.network)}${hash16(`${key.ifName}\0${key.containerId}`)}`;
+  }
+
+  private ref(name: string): string {
+    return `${tableRef(this.kind.family)} ${name}`;
+  }
+
+  // Deleting a missing chain fails and nft 1.0.6 has no `destroy`: declaring it first in the same
+  // transaction makes the delete exact and idempotent at once.
+  private deleteLines(name: string): string[] {
+    return [`add chain ${this.ref(name)} { ${this.kind.hook} }`, `delete chain ${this.ref(name)}`];
+  }
+
+  /** Script that makes the attachment's chain hold exactly `rules` (no chain at all when there are none). */
+  replaceScript(key: AttachmentKey, rules: readonly string[]): string {
+    const name = this.name(key);
+    const chain = this.ref(name);
+    const comment = nftComment(`weft ${this.kind.purpose}; net: ${key.network}, if: ${key.ifName}, id: ${key.containerId}`);
+    const body =
+      rules.length === 0
+        ? this.deleteLines(name)
+        : [`add chain ${chain} { ${this.kind.hook} ${comment}; }`, `flush chain ${chain}`, ...rules.map((r) => `add rule ${chain} ${r}`)];
+    return [`add table ${tableRef(this.kind.family)}`, ...body].join('\n') + '\n';
+  }
+
+  replace(key: AttachmentKey, rules: readonly string[], options: NftOptions = {}): Promise<void> {
+    return nftApply(this.replaceScript(key, rules), options);
+  }
+
+  /** Removes the attachment's chain; succeeds when there is none. Needs nothing but the key, lists nothing. */
+  delete(key: AttachmentKey, options: NftOptions = {}): Promise<void> {
+    return this.replace(key, [], options);
+  }
+
+  /** The chains of `network` that belong to no attachment in `valid`, among the listed chain names. */
+  stale(network: string, valid: readonly GcAttachment[], chainNames: readonly string[]): string[] {
+    const prefix = this.networkPrefix(network);
+    const keep = new Set(valid.map((a) => this.name({ network, containerId: a.containerID, ifName: a.ifname })));
+    return chainNames.filter((name) => name.startsWith(prefix) && !keep.has(name));
+  }
+
+  /** Removes the chains of `network`'s attachments absent from `valid` (CNI GC); returns their names. GC is rare, so it lists. */
+  async gc(network: string, valid: readonly GcAttachment[], options: NftOptions = {}): Promise<string[]> {
+    const { chains } = await nftList(['chains', this.kind.family], options);
+    const ours = chains.filter((c) => c.family === this.kind.family && c.table === tableName).map((c) => c.name);
+    const stale = this.stale(network, valid, ours);
+    if (stale.length > 0) {
+      // A concurrent DEL may remove some of them first; the idempotent delete makes that harmless.
+      const lines = [`add table ${tableRef(this.kind.family)}`, ...stale.flatMap((name) => this.deleteLines(name))];
+      await nftApply(lines.join('\n') + '\n', options);
+    }
+    return stale;
+  }
+}

@@ -1,0 +1,85 @@
+// weft's netlink layer: the kernel's network state (links, addresses, routes, neighbours, bridge
+// forwarding and VLANs, sysctls) in any network namespace, over rtnetlink, with typed errors.
+//
+//   import { Netlink, withNetlink, sysctlSet, ignoreExists } from '../lib/netlink/index.ts';
+//
+//   const nl = Netlink.open('/run/netns/c1');     // a handle inside that namespace; no path = our own
+//   try { nl.linkSetUp('lo'); } finally { nl.close(); }
+//   withNetlink(undefined, (nl) => nl.linkAdd({ kind: 'bridge', name: 'weft0', vlanFiltering: true, up: true }));
+//
+// Handle (Netlink): one method per operation, synchronous (a request costs tens of µs).
+//   links      linkAdd(spec)  spec by kind:
+//                { kind: 'veth', name, peer: { name, namespace?, mac?, mtu? } }   peer made directly in `namespace`
+//                { kind: 'bridge', name, vlanFiltering?, vlanDefaultPvid?, stp?, multicastSnooping? }
+//                { kind: 'vxlan', name, vni, local?, group?, underlay?, port?, srcPortRange?, learning?,
+//                  ttl?, tos?, udpCsum?, udp6ZeroCsumTx/Rx?, gbp?, ageing?, proxy?, l2miss?, l3miss? }
+//                { kind: 'vlan', name, parent, vid, protocol? }                   e.g. the bridge's br0.100
+//                and on every kind: mtu?, mac?, txQueueLen?, master?, namespace?, up?, alias?
+//              linkByName, linkByIndex, linkList, linkIndex → Link (union on `kind`, 'device' for others)
+//              linkSetUp/Down, linkSetMtu, linkSetMac, linkSetMaster/NoMaster, linkSetName,
+//              linkSetPromisc, linkSetNamespace(link, nsPath, newName?), linkSet(link, {several}),
+//              linkSetBridgePort(link, { hairpin?, isolated?, learning?, unicastFlood?, ... }), linkDel
+//   addresses  addrAdd / addrReplace / addrDel({ link, address: IpNet, broadcast?: ip|'auto', scope?,
+//              nodad?, noPrefixRoute?, label? }), addrList({ link?, family? })
+//   routes     routeAdd / routeReplace / routeDel({ dst: IpNet (0.0.0.0/0 = default), gw?, link?, src?,
+//              onlink?, metric?, table?, scope?, protocol?, type?, mtu?, advmss? }),
+//              routeList({ family?, link?, table? (main by default, 'all') })
+//   neighbours neighSet({ link, ip, mac, state? = 'permanent' }), neighDel({ link, ip }), neighList
+//   fdb        fdbAppend / fdbSet / fdbDel({ link, mac, dst?, vni?, port?, vlan?, master? }), fdbList
+//              (NTF_SELF on the device by default: VXLAN remotes; zeroMac + append = flood list)
+//   bridge VLANs  bridgeVlanAdd / bridgeVlanDel(link, { vid, vidEnd?, pvid?, untagged?, self? }),
+//              bridgeVlanList({ link? })  (self: the bridge device's own VLANs)
+// Links are named by ifindex or by name (`LinkRef`); addresses and routes take lib/ip values.
+//
+// Batching: `const b = nl.batch(); b.routeAdd(...); b.fdbAppend(...); b.commit();` — the same change
+// methods, sent together without a round trip each. Not a transaction: every request is tried and
+// NetlinkBatchError lists the failures by position.
+//
+// Namespaces: a handle's socket is made inside the namespace by native code that switches the
+// thread there and back with no JavaScript in between, so neither this process nor libuv's threads
+// ever change namespace. `openNetnsFd(path)` / `withNetnsFd` give descriptors for IFLA_NET_NS_FD.
+// Sysctls: sysctlGet(nsPath | undefined, 'net/ipv4/ip_forward'), sysctlSet(nsPath, key, value).
+//
+// Errors: NetlinkError { code: 'EEXIST', errno, kind: 'exists' | 'notFound' | 'busy' | 'permission' |
+// 'invalid' | 'unsupported' | 'other', operation, extack } with the operation and the kernel's
+// message in `message`; ignoreExists(fn) / ignoreNotFound(fn) for idempotent steps. Plugins report
+// them as CNI code 100: toCniError(err, ErrorCode.KernelFailure).
+export { Netlink, NetlinkBatch, withNetlink, type FamilyFilter, type LinkFilter, type RouteFilter } from './handle.ts';
+export type {
+  BridgeLink,
+  DeviceLink,
+  Link,
+  LinkAttrs,
+  LinkChange,
+  LinkRef,
+  LinkSpec,
+  NewBridge,
+  NewLinkCommon,
+  NewVeth,
+  NewVlan,
+  NewVxlan,
+  OperState,
+  VethLink,
+  VethPeer,
+  VlanLink,
+  VxlanLink,
+} from './link.ts';
+export type { BridgeOptions, VlanOptions, VlanProtocol, VxlanInfo, VxlanOptions } from './link-kinds.ts';
+export type { BridgePortOptions } from './bridge-port.ts';
+export type { BridgeVlan, BridgeVlanEntry } from './bridge-vlan.ts';
+export type { Address, AddressSpec } from './address.ts';
+export { mainTable, type Route, type RouteSpec, type RouteType } from './route.ts';
+export type { Neighbour, NeighbourKey, NeighbourSpec, NeighbourState } from './neighbour.ts';
+export type { FdbEntry, FdbSpec } from './fdb.ts';
+export type { Scope } from './rtnetlink.ts';
+export { formatMac, parseMac, zeroMac } from './mac.ts';
+export { netnsDirectory, netnsPath, openNetnsFd, withNetnsFd } from './namespace.ts';
+export { sysctlGet, sysctlPath, sysctlSet } from './sysctl.ts';
+export {
+  NetlinkBatchError,
+  NetlinkError,
+  ignoreExists,
+  ignoreNotFound,
+  isNetlinkError,
+  type NetlinkErrorKind,
+} from './errors.ts';

@@ -1,0 +1,234 @@
+// The reference plugin's on-disk store, so stores it wrote keep working and the two can share one:
+//   <dataDir>/<network>/<ip>                   mode 0600, "<containerID>\r\n<ifname>" (older: "<containerID>")
+//   <dataDir>/<network>/last_reserved_ip.<N>   the address last reserved in range set N
+//   <dataDir>/<network>/lock                   flock'ed around every change
+// Anything else in the folder (other files, folders, links) is left alone and never read as an allocation.
+// All calls are synchronous: a plugin process does one thing at a time, and the lock is held meanwhile.
+import {
+  accessSync, closeSync, constants, mkdirSync, openSync, readdirSync, readFileSync, readSync, statfsSync, statSync,
+  unlinkSync, writeFileSync, writeSync,
+} from 'node:fs';
+import { dirname, join } from 'node:path';
+import { CniError, ErrorCode } from '../../lib/cni/errors.ts';
+import { formatIp, tryParseIp, type IpAddress } from '../../lib/ip/address.ts';
+import { flockFile, type FileLock } from './file-lock.ts';
+import {
+  namesHeldBy, namesToRelease, ownerText, parseOwnerText, type Owner, type Store, type StoredAllocation,
+} from './store.ts';
+
+export const DEFAULT_DATA_DIR = '/var/lib/cni/networks';
+const LOCK_FILE = 'lock';
+const LAST_RESERVED_PREFIX = 'last_reserved_ip.';
+// Allocation files are a container ID and an interface name; longer files are read whole.
+const READ_CHUNK = 4096;
+
+function errnoOf(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException).code;
+}
+
+function ioFailure(what: string, err: unknown): CniError {
+  return new CniError(ErrorCode.IoFailure, what, (err as Error).message, { cause: err });
+}
+
+// Allocation files are named by their address. This cheap test keeps "lock", "last_reserved_ip.N" and most
+// foreign files out of a scan; a name that passes is parsed only when its text matters.
+const ADDRESS_NAME = /^[0-9a-fA-F:.]+$/;
+
+/** The folder of one network's store; refuses names that would leave dataDir. */
+export function storeDir(dataDir: string, network: string): string {
+  if (network === '' || network === '.' || network === '..' || /[/\0]/.test(network)) {
+    throw new CniError(ErrorCode.InvalidNetworkConfig, 'invalid network name for the store', JSON.stringify(network));
+  }
+  return join(dataDir, network);
+}
+
+/** Why the store of `network` cannot take a new allocation file now, if it cannot (STATUS). */
+export function storeWriteProblem(dataDir: string, network: string): string | undefined {
+  // The nearest folder that exists: ADD creates the rest.
+  let dir = storeDir(dataDir, network);
+  while (dirname(dir) !== dir) {
+    try {
+      statSync(dir);
+      break;
+    } catch {
+      dir = dirname(dir);
+    }
+  }
+  try {
+    accessSync(dir, constants.W_OK);
+    const space = statfsSync(dir);
+    // root may use the blocks kept back for it; plugins run as root.
+    const blocks = process.getuid?.() === 0 ? space.bfree : space.bavail;
+    if (blocks === 0) return `no space left on the filesystem of ${dir}`;
+    // Filesystems without an inode limit (btrfs) report 0 files and 0 free.
+    if (space.files > 0 && space.ffree === 0) return `no free inodes on the filesystem of ${dir}`;
+  } catch (err) {
+    return `cannot write to ${dir}: ${(err as Error).message}`;
+  }
+  return undefined;
+}
+
+export class DiskStore implements Store {
+  private readonly buffer = Buffer.allocUnsafe(READ_CHUNK);
+
+  private constructor(
+    readonly dir: string,
+    private readonly fileLock: FileLock,
+  ) {}
+
+  /**
+   * Opens the store of `network`. With `create` its folder is made when missing (ADD); without, a
+   * missing folder means an empty store and undefined is returned, so DEL, CHECK and GC change nothing.
+   */
+  static open(dataDir: string, network: string, options: { create: boolean }): DiskStore | undefined {
+    const dir = storeDir(dataDir, network);
+    try {
+      if (options.create) mkdirSync(dir, { recursive: true, mode: 0o755 });
+      else readdirSync(dir);
+    } catch (err) {
+      if (!options.create && errnoOf(err) === 'ENOENT') return undefined;
+      throw ioFailure(`failed to open the store ${dir}`, err);
+    }
+    return new DiskStore(dir, flockFile(`${dir}/${LOCK_FILE}`));
+  }
+
+  lock(): void {
+    this.fileLock.lock();
+  }
+
+  unlock(): void {
+    this.fileLock.unlock();
+  }
+
+  close(): void {
+    this.fileLock.close();
+  }
+
+  reserve(owner: Owner, ip: IpAddress, rangeId: number): boolean {
+    const path = `${this.dir}/${formatIp(ip)}`;
+    let fd: number;
+    try {
+      fd = openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    } catch (err) {
+      if (errnoOf(err) === 'EEXIST') return false;
+      throw ioFailure(`failed to reserve ${formatIp(ip)}`, err);
+    }
+    try {
+      const text = Buffer.from(ownerText(owner));
+      try {
+        // A short write to a regular file means the disk is full.
+        if (writeSync(fd, text) !== text.length) throw Object.assign(new Error('short write: no space left on device'), { code: 'ENOSPC' });
+      } finally {
+        closeSync(fd);
+      }
+      writeFileSync(`${this.dir}/${LAST_RESERVED_PREFIX}${rangeId}`, formatIp(ip), { mode: 0o600 });
+    } catch (err) {
+      // Never leave a half-written allocation behind: it would hold the address for nobody.
+      this.unlinkQuietly(path);
+      throw ioFailure(`failed to reserve ${formatIp(ip)}`, err);
+    }
+    return true;
+  }
+
+  lastReservedIp(rangeId: number): IpAddress | undefined {
+    try {
+      // Exact text, as the reference writes and reads it; anything else only costs round robin a turn.
+      return tryParseIp(readFileSync(`${this.dir}/${LAST_RESERVED_PREFIX}${rangeId}`, 'latin1'));
+    } catch {
+      return undefined;
+    }
+  }
+
+  getById(owner: Owner): IpAddress[] {
+    const held = namesHeldBy(this.entries(), owner);
+    return namesToIps([...held.current, ...held.old]);
+  }
+
+  releaseById(owner: Owner): IpAddress[] {
+    // Only files named by an address are allocations, whatever a foreign file holds.
+    const names = namesToRelease(namesHeldBy(this.entries(), owner)).filter((name) => tryParseIp(name));
+    const failures: string[] = [];
+    for (const name of names) {
+      try {
+        unlinkSync(`${this.dir}/${name}`);
+      } catch (err) {
+        if (errnoOf(err) !== 'ENOENT') failures.push(`${name}: ${(err as Error).message}`);
+      }
+    }
+    // Everything releasable was released; what could not be stays on disk for the runtime's retry.
+    if (failures.length > 0) {
+      throw new CniError(ErrorCode.IoFailure, `failed to release addresses of ${owner.containerId}`, failures.join('; '));
+    }
+    return namesToIps(names);
+  }
+
+  release(ip: IpAddress): void {
+    try {
+      unlinkSync(`${this.dir}/${formatIp(ip)}`);
+    } catch (err) {
+      if (errnoOf(err) !== 'ENOENT') throw ioFailure(`failed to release ${formatIp(ip)}`, err);
+    }
+  }
+
+  allocations(): StoredAllocation[] {
+    const found: StoredAllocation[] = [];
+    for (const [name, text] of this.entries()) {
+      const ip = tryParseIp(name);
+      if (ip) found.push({ ip, ...parseOwnerText(text) });
+    }
+    return found;
+  }
+
+  reservedIps(): IpAddress[] {
+    return namesToIps(this.candidateNames());
+  }
+
+  private candidateNames(): string[] {
+    let entries;
+    try {
+      entries = readdirSync(this.dir, { withFileTypes: true });
+    } catch (err) {
+      throw ioFailure(`failed to list the store ${this.dir}`, err);
+    }
+    // Only regular files: a link could point anywhere, a folder is not ours.
+    return entries.filter((entry) => entry.isFile() && ADDRESS_NAME.test(entry.name)).map((entry) => entry.name);
+  }
+
+  /** (name, text) of every file that may be an allocation; files that vanish or cannot be read are skipped. */
+  private *entries(): Generator<[string, string]> {
+    for (const name of this.candidateNames()) {
+      const text = this.readSmall(`${this.dir}/${name}`);
+      if (text !== undefined) yield [name, text];
+    }
+  }
+
+  // open + one read + close: the store is scanned on every ADD and DEL, 60,000 files in a big one.
+  private readSmall(path: string): string | undefined {
+    let fd: number;
+    try {
+      fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    } catch {
+      return undefined;
+    }
+    try {
+      const n = readSync(fd, this.buffer, 0, READ_CHUNK, 0);
+      return n < READ_CHUNK ? this.buffer.toString('utf8', 0, n) : readFileSync(fd, 'utf8');
+    } catch {
+      return undefined;
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  private unlinkQuietly(path: string): void {
+    try {
+      unlinkSync(path);
+    } catch {
+      // Already gone, or the disk refuses: the caller reports the first failure.
+    }
+  }
+}
+
+function namesToIps(names: readonly string[]): IpAddress[] {
+  return names.map(tryParseIp).filter((ip): ip is IpAddress => ip !== undefined);
+}

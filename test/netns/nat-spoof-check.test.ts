@@ -1,0 +1,74 @@
+// MAC spoof check (lib/nat/spoof-check.ts) against the kernel: two "containers" on a bridge inside a test
+// namespace standing in for the host; a container that changes its MAC is cut off while the check is in place.
+import { beforeAll, expect, it } from 'vitest';
+import type { NftOptions } from '../../lib/nat/nft.ts';
+import { addMacSpoofCheck, delMacSpoofCheck, gcMacSpoofCheck, spoofCheckChains } from '../../lib/nat/spoof-check.ts';
+import { createNetns, type Netns } from './harness/netns.ts';
+import { cleanupAfterAll, describeAsRoot } from './harness/suite.ts';
+import { cable, chainRules, nftIn, pings, ruleset } from './nat-fixtures.ts';
+
+cleanupAfterAll();
+
+const network = 'wtnet';
+
+describeAsRoot('MAC spoof check in nftables (bridge family)', () => {
+  let host: Netns;
+  let one: Netns;
+  let two: Netns;
+  let nft: NftOptions;
+  let mac: string;
+  const key = { network, containerId: 'one', ifName: 'eth0' };
+  const chain = spoofCheckChains.name(key);
+
+  beforeAll(() => {
+    host = createNetns('sh');
+    one = createNetns('s1');
+    two = createNetns('s2');
+    nft = nftIn(host);
+    host.ip('link', 'add', 'br0', 'type', 'bridge');
+    host.ip('link', 'set', 'br0', 'up');
+    cable(one, 'eth0', ['10.199.5.2/24'], host, 'hv1', []);
+    cable(two, 'eth0', ['10.199.5.3/24'], host, 'hv2', []);
+    host.ip('link', 'set', 'hv1', 'master', 'br0');
+    host.ip('link', 'set', 'hv2', 'master', 'br0');
+    mac = one.ipJson<{ address: string }[]>('link', 'show', 'eth0')[0]!.address;
+  });
+
+  function spoof(address: string): void {
+    one.ip('link', 'set', 'eth0', 'address', address);
+    for (const ns of [one, two]) ns.ip('neigh', 'flush', 'dev', 'eth0');
+  }
+
+  it('ADD hooks one bridge prerouting chain that drops the port’s frames from other MACs', async () => {
+    await addMacSpoofCheck({ ...key, hostIfName: 'hv1', mac }, nft);
+    const chains = ruleset(host).chains.filter((c) => c.family === 'bridge' && c.table === 'weft');
+    expect(chains).toEqual([
+      { family: 'bridge', table: 'weft', name: chain, handle: expect.any(Number), type: 'filter', hook: 'prerouting', prio: -300, policy: 'accept' },
+    ]);
+    expect(chainRules(host, 'bridge', 'weft', chain)).toEqual([`iifname "hv1" ether saddr != ${mac} drop`]);
+    expect(pings(one, '10.199.5.3')).toBe(true);
+  });
+
+  it('cuts off the container once it changes its MAC', () => {
+    spoof('02:00:0a:c7:05:99');
+    expect(pings(one, '10.199.5.3')).toBe(false);
+  });
+
+  it('DEL removes exactly that check; twice and for an unknown container it succeeds', async () => {
+    const otherKey = { network, containerId: 'two', ifName: 'eth0' };
+    const twoMac = two.ipJson<{ address: string }[]>('link', 'show', 'eth0')[0]!.address;
+    await addMacSpoofCheck({ ...otherKey, hostIfName: 'hv2', mac: twoMac }, nft);
+    await delMacSpoofCheck(key, nft);
+    await delMacSpoofCheck(key, nft);
+    await delMacSpoofCheck({ ...key, containerId: 'never-added' }, nft);
+    const names = ruleset(host).chains.filter((c) => c.family === 'bridge').map((c) => c.name);
+    expect(names).toEqual([spoofCheckChains.name(otherKey)]);
+    expect(pings(one, '10.199.5.3')).toBe(true);
+  });
+
+  it('GC removes checks of attachments that are no longer valid', async () => {
+    expect(await gcMacSpoofCheck(network, [{ containerID: 'two', ifname: 'eth0' }], nft)).toEqual([]);
+    expect(await gcMacSpoofCheck(network, [], nft)).toEqual([spoofCheckChains.name({ network, containerId: 'two', ifName: 'eth0' })]);
+    expect(ruleset(host).chains.filter((c) => c.family === 'bridge')).toEqual([]);
+  });
+});
