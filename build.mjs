@@ -3,7 +3,7 @@
 //   node build.mjs          addon + bundles
 //   node build.mjs native   addon only (npm runs this on install)
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync, chmodSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -44,6 +44,8 @@ async function buildBundles() {
   const { build } = await import('esbuild');
   const addon = existsSync(addonOut) ? readFileSync(addonOut).toString('base64') : '';
   mkdirSync(join(root, 'dist/bin'), { recursive: true });
+  // The repository is "type": "module"; without this, Node would load the extensionless bundles as ESM.
+  writeFileSync(join(root, 'dist/package.json'), '{ "type": "commonjs" }\n');
   const entries = Object.entries(executables).filter(([, entry]) => existsSync(join(root, entry)));
   await Promise.all(entries.map(async ([name, entry]) => {
     const outfile = join(root, 'dist/bin', name);

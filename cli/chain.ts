@@ -69,7 +69,7 @@ function runtimeConfigFor(plugin: PluginConfObject, capabilityArgs: JsonObject):
  * A plugin's request configuration for ADD, CHECK or DEL: the list's name and version, the previous result,
  * the runtimeConfig its capabilities earn; `capabilities` itself removed, as the spec requires.
  */
-export function attachmentConfig(network: LoadedNetwork, plugin: PluginConfObject, rt: RuntimeConf, prevResult?: VersionedResult): JsonObject {
+function attachmentConfig(network: LoadedNetwork, plugin: PluginConfObject, rt: RuntimeConf, prevResult?: VersionedResult): JsonObject {
   const { capabilities: _declared, ...fields } = plugin;
   const config: JsonObject = { ...fields, name: network.list.name, cniVersion: network.list.cniVersion };
   if (prevResult) config.prevResult = prevResult as unknown as JsonObject;

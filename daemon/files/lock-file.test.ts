@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { acquireLock, currentHolder, holderAlive, LockTimeoutError } from './lock-file.ts';
+import { acquireLock, breakStaleLock, currentHolder, holderAlive, LockTimeoutError } from './lock-file.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'weft-lock-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -92,11 +92,36 @@ describe('acquireLock', () => {
     const lock = lockPath();
     const counter = join(dir, 'counter-stale');
     writeFileSync(counter, '0');
-    for (let round = 1; round <= 30; round++) {
+    for (let round = 1; round <= 10; round++) {
       writeFileSync(lock, JSON.stringify({ pid: 999_999_999, start: 1, boot: currentHolder().boot }));
       await Promise.all(Array.from({ length: 10 }, () => guardedIncrement(lock, counter)));
       expect(readFileSync(counter, 'utf8')).toBe(String(10 * round));
     }
+  });
+
+  it('never breaks a lock that changed since it was seen stale (a racing breaker already took it)', async () => {
+    const lock = lockPath();
+    const stale = JSON.stringify({ pid: 999_999_999, start: 1, boot: currentHolder().boot });
+    const release = await acquireLock(lock);
+    const mine = readFileSync(lock, 'utf8');
+    expect(await breakStaleLock(lock, stale)).toBe(true);
+    expect(readFileSync(lock, 'utf8')).toBe(mine);
+    await release();
+  });
+
+  it('leaves breaking to a breaker in progress, unless its mark is old', async () => {
+    const lock = lockPath();
+    const stale = JSON.stringify({ pid: 999_999_999, start: 1, boot: currentHolder().boot });
+    writeFileSync(lock, stale);
+    writeFileSync(`${lock}.break`, 'someone');
+    expect(await breakStaleLock(lock, stale)).toBe(false);
+    expect(readFileSync(lock, 'utf8')).toBe(stale);
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(`${lock}.break`, old, old);
+    expect(await breakStaleLock(lock, stale)).toBe(false);
+    expect(await breakStaleLock(lock, stale)).toBe(true);
+    expect(existsSync(lock)).toBe(false);
+    expect(existsSync(`${lock}.break`)).toBe(false);
   });
 
   it('does not remove on release a lock that another process took over meanwhile', async () => {

@@ -5,7 +5,7 @@
 //
 // Limit: PIDs are only comparable within one PID namespace. Two daemons sharing a lock file from different
 // PID namespaces see each other as dead when a holder is alive; run them in the host PID namespace.
-import { link, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { link, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { siblingTempName } from './atomic-write.ts';
 
@@ -89,23 +89,27 @@ async function createExclusive(path: string, content: string): Promise<boolean> 
   }
 }
 
+/** A breaker that died mid-way leaves its `.break` file; breaking takes milliseconds, so an old one is stale. */
+const staleBreakMs = 5000;
+
 /**
- * Moves a dead holder's lock aside. The rename is atomic, so of several processes breaking the same lock
- * one moves it; a loser may instead move a lock just taken by the winner, which it then puts back.
+ * Removes a dead holder's lock (true: the lock is no longer the stale one, try again). Breakers first take `<path>.break` (created exclusively), then check under
+ * it that the lock still holds the dead holder's content: so of several processes that saw the same stale
+ * lock, one removes it, and none removes the lock a winner took meanwhile.
  */
-async function breakStaleLock(path: string, staleText: string): Promise<void> {
-  const aside = siblingTempName(path, 'stale');
-  try {
-    await rename(path, aside);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw err;
+export async function breakStaleLock(path: string, staleText: string): Promise<boolean> {
+  const breakPath = `${path}.break`;
+  if (!(await createExclusive(breakPath, JSON.stringify(currentHolder())))) {
+    const age = await stat(breakPath).then((s) => Date.now() - s.mtimeMs, () => 0);
+    if (age > staleBreakMs) await rm(breakPath, { force: true });
+    return false;
   }
   try {
-    const moved = await readFile(aside, 'utf8');
-    if (moved !== staleText) await link(aside, path).catch(() => undefined);
+    if ((await readHolder(path))?.text !== staleText) return true;
+    await rm(path, { force: true });
+    return true;
   } finally {
-    await rm(aside, { force: true });
+    await rm(breakPath, { force: true });
   }
 }
 
@@ -125,13 +129,12 @@ export async function acquireLock(path: string, options: LockOptions = {}): Prom
       };
     }
     const current = await readHolder(path);
-    if (current && (!current.holder || !isAlive(current.holder))) {
-      await breakStaleLock(path, current.text);
-      continue;
-    }
+    if (current === undefined) continue;
+    const stale = !current.holder || !isAlive(current.holder);
+    if (stale && (await breakStaleLock(path, current.text))) continue;
     if (Date.now() >= deadline) {
-      const who = current?.holder ? `process ${current.holder.pid}` : 'another process';
-      throw new LockTimeoutError(`${path} is held by ${who}; gave up after ${timeoutMs} ms`);
+      const who = current.holder ? `process ${current.holder.pid}` : 'another process';
+      throw new LockTimeoutError(`${path} is held by ${who}${stale ? ' (gone, but being taken over)' : ''}; gave up after ${timeoutMs} ms`);
     }
     // Holders keep the lock for one read-modify-write: milliseconds. Jitter keeps waiters apart.
     await sleep(Math.min(50, 2 + attempt * 2) * (0.5 + Math.random()));

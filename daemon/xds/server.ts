@@ -12,7 +12,8 @@ import type { XdsLogger } from './logger.ts';
 import { EndpointPublisher } from './publisher.ts';
 import { ResourceCache, type ChangeSet } from './resource-cache.ts';
 import type { TypeUrl } from './resource-types.ts';
-import { emptyStats, type NackReport, type Session, type SessionContext, type StreamStatus, type TypeState, type XdsStats } from './session.ts';
+import type { DeltaDiscoveryRequest, DeltaDiscoveryResponse, DiscoveryRequest, DiscoveryResponse } from './discovery-messages.ts';
+import { emptyStats, type NackReport, type SessionContext, type StreamStatus, type XdsStats } from './session.ts';
 import { SotwSession } from './sotw-session.ts';
 
 export interface XdsServerOptions {
@@ -33,14 +34,25 @@ const serverOptions = {
 };
 const shutdownGraceMs = 2_000;
 
-type AnySession = Session<{ readonly type_url: string }, TypeState>;
+/** What the transport needs of a session, either variant. */
+interface StreamSession<Request> {
+  readonly id: string;
+  readonly nodeId: string;
+  handle(request: Request): void;
+  resourcesChanged(changes: ChangeSet): void;
+  status(): StreamStatus;
+}
 
-/** A stream and the pushes held back while its client reads slower than changes come. */
-interface Stream {
-  readonly session: AnySession;
-  readonly call: ServerDuplexStream<unknown, unknown>;
+/** Whether a stream's client reads slower than changes come, and the changes held back meanwhile. */
+interface Flow {
   congested: boolean;
   held: Map<TypeUrl, Set<string>>;
+}
+
+interface Stream {
+  readonly session: Pick<StreamSession<never>, 'resourcesChanged' | 'status'>;
+  readonly end: () => void;
+  readonly flow: Flow;
 }
 
 function merge(into: Map<TypeUrl, Set<string>>, changes: ChangeSet): void {
@@ -70,10 +82,10 @@ export class XdsServer {
       },
     };
     this.server.addService(codec.adsService(), {
-      StreamAggregatedResources: (call: ServerDuplexStream<unknown, unknown>) =>
-        this.serve(call, (send) => new SotwSession(this.context, send) as unknown as AnySession),
-      DeltaAggregatedResources: (call: ServerDuplexStream<unknown, unknown>) =>
-        this.serve(call, (send) => new DeltaSession(this.context, send) as unknown as AnySession),
+      StreamAggregatedResources: (call: ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>) =>
+        this.serve(call, (send) => new SotwSession(this.context, send)),
+      DeltaAggregatedResources: (call: ServerDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>) =>
+        this.serve(call, (send) => new DeltaSession(this.context, send)),
     });
   }
 
@@ -92,7 +104,7 @@ export class XdsServer {
   async stop(): Promise<void> {
     this.stopCacheWatch?.();
     this.stopCacheWatch = undefined;
-    for (const stream of this.streams) stream.call.end();
+    for (const stream of this.streams) stream.end();
     this.streams.clear();
     await new Promise<void>((resolve) => {
       const force = setTimeout(() => {
@@ -120,32 +132,32 @@ export class XdsServer {
     return [...this.streams].map((s) => s.session.status());
   }
 
-  private serve(call: ServerDuplexStream<unknown, unknown>, open: (send: (response: unknown) => void) => AnySession): void {
-    let stream: Stream | undefined;
+  private serve<Request, Response>(call: ServerDuplexStream<Request, Response>,
+    open: (send: (response: Response) => void) => StreamSession<Request>): void {
+    const flow: Flow = { congested: false, held: new Map() };
     const session = open((response) => {
-      if (!call.write(response) && stream) stream.congested = true;
+      if (!call.write(response)) flow.congested = true;
     });
-    stream = { session, call, congested: false, held: new Map() };
-    const entry = stream;
+    const entry: Stream = { session, end: () => call.end(), flow };
     this.streams.add(entry);
     this.counters.streams++;
     const close = (): void => {
       this.streams.delete(entry);
     };
-    call.on('data', (request: { type_url: string }) => {
+    call.on('data', (request: Request) => {
       try {
         session.handle(request);
       } catch (err) {
         this.options.logger.warn('xds: stream failed', { stream: session.id, node: session.nodeId, error: String(err) });
         close();
-        call.destroy(Object.assign(new Error(`xds server error: ${String(err)}`), { code: status.INTERNAL }));
+        call.emit('error', { code: status.INTERNAL, details: `xds server error: ${String(err)}` });
       }
     });
     call.on('drain', () => {
-      entry.congested = false;
-      if (entry.held.size === 0) return;
-      const held = entry.held;
-      entry.held = new Map();
+      flow.congested = false;
+      if (flow.held.size === 0) return;
+      const held = flow.held;
+      flow.held = new Map();
       session.resourcesChanged(held);
     });
     call.on('end', () => {
@@ -159,7 +171,7 @@ export class XdsServer {
   private push(changes: ChangeSet): void {
     for (const stream of this.streams) {
       // A stream behind on reading gets the latest state when it drains, not every step on the way.
-      if (stream.congested) merge(stream.held, changes);
+      if (stream.flow.congested) merge(stream.flow.held, changes);
       else stream.session.resourcesChanged(changes);
     }
   }
@@ -196,6 +208,9 @@ export function createXdsServer(options: CreateXdsServerOptions): XdsServerHandl
       publisher.stop();
       await server.stop();
     },
+    get address() {
+      return server.address;
+    },
     stats: () => server.stats(),
     clients: () => server.clients(),
     cache,
@@ -206,6 +221,8 @@ export interface XdsServerHandle {
   /** Publishes the endpoints, binds and serves; resolves to the bound address. */
   start(): Promise<string>;
   stop(): Promise<void>;
+  /** The bound address once started. */
+  readonly address: string | undefined;
   stats(): XdsStats & { activeStreams: number };
   clients(): StreamStatus[];
   /** What is served, for status output. */

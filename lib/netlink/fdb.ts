@@ -40,9 +40,11 @@ export interface FdbEntry {
   readonly vni?: number;
   readonly port?: number;
   readonly vlan?: number;
+  /** In the device's own table (a VXLAN device's remotes). */
   readonly self: boolean;
+  /** In the table of the bridge the device is a port of. */
   readonly master: boolean;
-  /** The bridge of a bridge port's entry. */
+  /** That bridge. */
   readonly masterIndex?: number;
   readonly state: NeighbourState;
   readonly externallyLearned: boolean;
@@ -90,7 +92,8 @@ export function decodeFdb(body: Buffer): FdbEntry | undefined {
     ...(port !== undefined && { port }),
     ...(vlan !== undefined && { vlan }),
     self: (flags & NTF_SELF) !== 0,
-    master: (flags & NTF_MASTER) !== 0,
+    // The bridge marks its own entries with NDA_MASTER, not with NTF_MASTER.
+    master: (flags & NTF_MASTER) !== 0 || master !== undefined,
     ...(master !== undefined && { masterIndex: master }),
     state: stateName(state),
     externallyLearned: (flags & NTF_EXT_LEARNED) !== 0,

@@ -30,7 +30,7 @@ describe('concurrent processes', () => {
     const files = readdirSync(dir).filter((name) => name.startsWith('10.'));
     expect(files).toHaveLength(COUNT);
     // Each file names the container that got that address.
-    adds.forEach((run, n) => {
+    adds.forEach((_, n) => {
       const ip = addresses[n]!.split('/')[0]!;
       expect(readFileSync(join(dir, ip), 'latin1')).toBe(`${ids[n]}\r\neth0`);
     });

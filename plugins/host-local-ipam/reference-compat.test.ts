@@ -1,5 +1,6 @@
 // Side by side with the reference plugin (Debian's containernetworking-plugins): a store written by one
 // is read and released by the other, and both lock it the same way.
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -75,4 +76,24 @@ describe.skipIf(!haveReference)('against the reference host-local', () => {
     expect(dels.filter((del) => del.code !== 0).map((del) => del.stdout)).toEqual([]);
     expect(storeFiles()).toEqual(['last_reserved_ip.0', 'last_reserved_ip.1', 'lock']);
   }, 60_000);
+});
+
+describe('the store lock', () => {
+  it('is flock(2) on <store>/lock, as the reference takes it: an ADD waits while another holder has it', async () => {
+    expect(run(ours, 'ADD', 'first').code).toBe(0);
+    const lockFile = join(dataDir, 'wtref', 'lock');
+    const holder = spawn('flock', [lockFile, 'sleep', '1']);
+    try {
+      while (spawnSync('flock', ['--nonblock', lockFile, 'true']).status === 0) await new Promise((r) => setTimeout(r, 10));
+      const started = Date.now();
+      const add = runPluginAsync(ours, { command: 'ADD', containerId: 'second', config: config() });
+      await new Promise((r) => setTimeout(r, 300));
+      expect(storeFiles().filter((name) => name.startsWith('10.'))).toEqual(['10.30.0.2']);
+      const result = await add;
+      expect(result.code).toBe(0);
+      expect(Date.now() - started).toBeGreaterThan(500);
+    } finally {
+      holder.kill();
+    }
+  });
 });

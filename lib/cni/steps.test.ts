@@ -1,0 +1,123 @@
+import { describe, expect, it } from 'vitest';
+import { CniError, ErrorCode } from './errors.ts';
+import { runSteps } from './steps.ts';
+
+function recorder() {
+  const events: string[] = [];
+  const logs: string[] = [];
+  return { events, logs, options: { log: (line: string) => logs.push(line) } };
+}
+
+const later = (ms: number) => new Promise((wake) => setTimeout(wake, ms));
+
+describe('runSteps', () => {
+  it('runs steps in order and returns the body’s value without undoing anything', async () => {
+    const { events, options } = recorder();
+    const value = await runSteps(options, async (step) => {
+      const a = await step.run('one', () => (events.push('one'), 1), () => events.push('undo one'));
+      const b = await step.run('two', async () => (events.push('two'), a + 1), () => events.push('undo two'));
+      return a + b;
+    });
+    expect(value).toBe(3);
+    expect(events).toEqual(['one', 'two']);
+  });
+
+  it('undoes the steps that succeeded, newest first, with their values, and rethrows', async () => {
+    const { events, options } = recorder();
+    const failure = runSteps(options, async (step) => {
+      await step.run('make a', () => 'a', (v) => events.push(`undo ${v}`));
+      await step.run('make b', () => 'b', (v) => events.push(`undo ${v}`));
+      await step.run('no undo', () => 'c');
+      await step.run('make d', () => {
+        throw new CniError(ErrorCode.AddressUnavailable, 'range full');
+      }, () => events.push('undo d'));
+    });
+    await expect(failure).rejects.toMatchObject({ code: ErrorCode.AddressUnavailable, msg: 'range full' });
+    expect(events).toEqual(['undo b', 'undo a']);
+  });
+
+  it('names the failed step and gives the code codeOf chooses for errors that are not CniErrors', async () => {
+    const codeOf = (err: unknown) => (err instanceof RangeError ? ErrorCode.KernelFailure : ErrorCode.Internal);
+    const failure = runSteps({ log: () => {}, codeOf }, async (step) => {
+      await step.run('create veth pair', () => {
+        throw new RangeError('add veth link: File exists (EEXIST)');
+      });
+    });
+    await expect(failure).rejects.toMatchObject({
+      code: ErrorCode.KernelFailure,
+      msg: 'failed to create veth pair',
+      details: 'add veth link: File exists (EEXIST)',
+    });
+    const internal = runSteps({ log: () => {} }, async (step) => step.run('x', () => Promise.reject(new Error('boom'))));
+    await expect(internal).rejects.toMatchObject({ code: ErrorCode.Internal, msg: 'failed to x', details: 'boom' });
+  });
+
+  it('keeps undoing past an undo that fails, and logs it', async () => {
+    const { events, logs, options } = recorder();
+    const failure = runSteps(options, async (step) => {
+      await step.run('a', () => 0, () => events.push('undo a'));
+      await step.run('b', () => 0, () => {
+        throw new Error('link busy');
+      });
+      await step.run('c', () => {
+        throw new Error('nope');
+      });
+    });
+    await expect(failure).rejects.toMatchObject({ msg: 'failed to c' });
+    expect(events).toEqual(['undo a']);
+    expect(logs).toEqual(['undo "b" failed: link busy']);
+  });
+
+  it('lets a started step run while later steps do, and waits for it before returning', async () => {
+    const { events, options } = recorder();
+    const value = await runSteps(options, async (step) => {
+      step.start('background', async () => {
+        await later(20);
+        events.push('background done');
+      });
+      await step.run('foreground', () => events.push('foreground'));
+      return 'ok';
+    });
+    expect(value).toBe('ok');
+    expect(events).toEqual(['foreground', 'background done']);
+  });
+
+  it('fails with a started step’s failure and undoes the steps before it', async () => {
+    const { events, options } = recorder();
+    const failure = runSteps(options, async (step) => {
+      await step.run('first', () => 0, () => events.push('undo first'));
+      step.start('nft', () => later(5).then(() => Promise.reject(new CniError(ErrorCode.FirewallFailure, 'nft failed'))), () => events.push('undo nft'));
+      await step.run('after', () => 0, () => events.push('undo after'));
+    });
+    await expect(failure).rejects.toMatchObject({ code: ErrorCode.FirewallFailure, msg: 'nft failed' });
+    expect(events).toEqual(['undo after', 'undo nft', 'undo first']);
+  });
+
+  it('undoes a started step only once it has finished, even when a later step fails first', async () => {
+    const { events, options } = recorder();
+    const failure = runSteps(options, async (step) => {
+      step.start('slow', async () => {
+        await later(30);
+        events.push('slow applied');
+      }, () => events.push('undo slow'));
+      await step.run('quick', () => {
+        throw new Error('quick failed');
+      });
+    });
+    await expect(failure).rejects.toMatchObject({ msg: 'failed to quick' });
+    expect(events).toEqual(['slow applied', 'undo slow']);
+  });
+
+  it('waits for a started step without an undo before rethrowing', async () => {
+    const { events, options } = recorder();
+    const failure = runSteps(options, async (step) => {
+      step.start('slow', async () => {
+        await later(20);
+        events.push('slow finished');
+      });
+      throw new Error('body failed');
+    });
+    await expect(failure).rejects.toThrow('body failed');
+    expect(events).toEqual(['slow finished']);
+  });
+});

@@ -1,0 +1,110 @@
+// A verb as named steps, each with its undo: run in order and, when one fails, the undos of those that
+// succeeded run in reverse, so a failed ADD leaves nothing behind (the reference bridge leaves its veth
+// when IPAM fails, and the next ADD for that container then fails).
+//
+//   const result = await runSteps({ log, codeOf }, async (step) => {
+//     const ipam = await step.run('allocate addresses', () => ipamAdd(), () => ipamDel());
+//     step.start('install masquerade', () => nft(script), () => nft(undoScript));  // runs meanwhile
+//     await step.run('configure the container', () => configure(ipam));
+//     return build(ipam);                       // started steps are awaited before runSteps returns
+//   });
+//
+// A failure that is not a CniError becomes one: `failed to <step name>` with the error's message as the
+// details and the code `codeOf` gives (e.g. 100 for a kernel error). Undo failures are logged, never thrown:
+// the runtime needs the error that stopped the verb, and will call DEL, which removes leftovers anyway.
+
+import { CniError, ErrorCode } from './errors.ts';
+
+export type Undo = () => unknown;
+
+export interface StepOptions {
+  /** Where undo failures are reported (a plugin's stderr). */
+  log(line: string): void;
+  /** The CNI code of a failure that is not a CniError; 199 (internal) when left out. */
+  codeOf?(err: unknown): number;
+}
+
+interface Done {
+  readonly name: string;
+  readonly undo: Undo;
+  /** A started step: its undo waits for it to finish first. */
+  readonly running?: Promise<unknown>;
+}
+
+type Outcome = { ok: true } | { ok: false; err: unknown };
+
+export class Steps {
+  private readonly done: Done[] = [];
+  private readonly started: Array<{ name: string; outcome: Promise<Outcome> }> = [];
+
+  constructor(private readonly options: StepOptions) {}
+
+  /** Runs the step now; its undo (given the step's value) is kept for a rollback. */
+  async run<T>(name: string, body: () => T | Promise<T>, undo?: (value: T) => unknown): Promise<T> {
+    let value: T;
+    try {
+      value = await body();
+    } catch (err) {
+      throw this.failure(name, err);
+    }
+    if (undo) this.done.push({ name, undo: () => undo(value) });
+    return value;
+  }
+
+  /**
+   * Starts a step that works on its own (another process, such as nft) while the next steps run. Its undo is
+   * kept at once, in order, since the step may have taken effect by the time a later one fails.
+   */
+  start(name: string, body: () => Promise<unknown>, undo?: Undo): void {
+    const running = Promise.resolve().then(body);
+    const outcome = running.then(
+      (): Outcome => ({ ok: true }),
+      (err: unknown): Outcome => ({ ok: false, err }),
+    );
+    this.started.push({ name, outcome });
+    if (undo) this.done.push({ name, undo, running: outcome });
+  }
+
+  /** Waits for every started step; throws the first one's failure. */
+  async settle(): Promise<void> {
+    for (const { name, outcome } of this.started) {
+      const result = await outcome;
+      if (!result.ok) throw this.failure(name, result.err);
+    }
+  }
+
+  /** Undoes what succeeded, newest first, each undo after its started step has finished. */
+  async rollback(): Promise<void> {
+    while (this.done.length > 0) {
+      const { name, undo, running } = this.done.pop()!;
+      try {
+        await running;
+        await undo();
+      } catch (err) {
+        this.options.log(`undo "${name}" failed: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+    // Steps started without an undo still must not outlive the verb.
+    await Promise.all(this.started.map((s) => s.outcome));
+  }
+
+  private failure(name: string, err: unknown): CniError {
+    if (err instanceof CniError) return err;
+    const code = this.options.codeOf?.(err) ?? ErrorCode.Internal;
+    const details = err instanceof Error ? err.message : String(err);
+    return new CniError(code, `failed to ${name}`, details, { cause: err });
+  }
+}
+
+/** Runs `body` with a fresh set of steps: settles the started ones, or rolls everything back and rethrows. */
+export async function runSteps<T>(options: StepOptions, body: (steps: Steps) => Promise<T>): Promise<T> {
+  const steps = new Steps(options);
+  try {
+    const value = await body(steps);
+    await steps.settle();
+    return value;
+  } catch (err) {
+    await steps.rollback();
+    throw err;
+  }
+}
