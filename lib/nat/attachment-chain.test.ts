@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { AttachmentChains } from './attachment-chain.ts';
 
-const chains = new AttachmentChains({ family: 'inet', prefix: 'test', hook: 'type nat hook postrouting priority srcnat;', purpose: 'testing' });
+const chains = new AttachmentChains({ family: 'inet', prefix: 'test', purpose: 'testing' });
+const hook = 'type nat hook postrouting priority srcnat;';
 const key = { network: 'net1', containerId: 'c1', ifName: 'eth0' };
 
 describe('AttachmentChains.name', () => {
@@ -25,11 +26,11 @@ describe('AttachmentChains.name', () => {
   });
 });
 
-describe('AttachmentChains.replaceScript', () => {
+describe('AttachmentChains scripts', () => {
   const name = chains.name(key);
 
   it('declares, empties and fills the chain in one script', () => {
-    expect(chains.replaceScript(key, ['ip saddr 10.0.0.2 masquerade'])).toBe(
+    expect(chains.replaceScript(key, hook, ['ip saddr 10.0.0.2 masquerade'])).toBe(
       'add table inet weft\n' +
         `add chain inet weft ${name} { type nat hook postrouting priority srcnat; comment "weft testing; net: net1, if: eth0, id: c1"; }\n` +
         `flush chain inet weft ${name}\n` +
@@ -37,16 +38,12 @@ describe('AttachmentChains.replaceScript', () => {
     );
   });
 
-  it('deletes the chain idempotently when there are no rules', () => {
-    expect(chains.replaceScript(key, [])).toBe(
-      'add table inet weft\n' +
-        `add chain inet weft ${name} { type nat hook postrouting priority srcnat; }\n` +
-        `delete chain inet weft ${name}\n`,
-    );
+  it('deletes the chain idempotently, without needing its hook', () => {
+    expect(chains.deleteScript(key)).toBe(`add table inet weft\nadd chain inet weft ${name}\ndelete chain inet weft ${name}\n`);
   });
 
   it('keeps hostile key text out of the script syntax', () => {
-    const script = chains.replaceScript({ ...key, containerId: 'a"; flush ruleset; "\n' }, ['accept']);
+    const script = chains.replaceScript({ ...key, containerId: 'a"; flush ruleset; "\n' }, hook, ['accept']);
     expect(script.split('\n')).toHaveLength(5);
     expect(script).toContain('id: a?; flush ruleset; ??"; }');
   });

@@ -3,9 +3,11 @@
 // unknown (the namespace is gone), in one transaction and without listing: nftables deletes chains by
 // name only, while set and map elements need their key (the address) and rules their handle (a listing).
 // A chain that nothing references — a base chain, hooked by itself — is the one object both exact and
-// addressable from the attachment key alone. The price is one hook entry per attachment, walked by the
-// first packet of each connection (nat) or by each frame (bridge filter); the reference's single chain
-// with one rule per container costs the same linear walk.
+// addressable from the attachment key alone.
+//
+// The price: the kernel walks every base chain on a hook (and allows at most 1024 per hook). For nat
+// chains that walk happens only for the first packet of a connection; per-frame checks therefore hook on
+// the container's own device (netdev ingress), where the walk is one chain long.
 import { createHash } from 'node:crypto';
 import type { GcAttachment } from '../cni/types.ts';
 import { nftApply, nftList, type NftOptions } from './nft.ts';
@@ -23,8 +25,6 @@ export interface AttachmentChainKind {
   readonly family: TableFamily;
   /** Name prefix, e.g. `masq`; GC finds a network's chains by it. */
   readonly prefix: string;
-  /** The base chain declaration, e.g. `type nat hook postrouting priority srcnat;`. */
-  readonly hook: string;
   /** What the chain does, for its comment. */
   readonly purpose: string;
 }
@@ -51,31 +51,38 @@ export class AttachmentChains {
     return `${tableRef(this.kind.family)} ${name}`;
   }
 
-  // Deleting a missing chain fails and nft 1.0.6 has no `destroy`: declaring it first in the same
-  // transaction makes the delete exact and idempotent at once.
+  // Deleting a missing chain fails and nft 1.0.6 has no `destroy`. Declaring the chain first in the same
+  // transaction, without a hook (a no-op on the existing base chain, a plain chain otherwise), makes the
+  // delete exact and idempotent at once, and needs no device or priority.
   private deleteLines(name: string): string[] {
-    return [`add chain ${this.ref(name)} { ${this.kind.hook} }`, `delete chain ${this.ref(name)}`];
+    return [`add chain ${this.ref(name)}`, `delete chain ${this.ref(name)}`];
   }
 
-  /** Script that makes the attachment's chain hold exactly `rules` (no chain at all when there are none). */
-  replaceScript(key: AttachmentKey, rules: readonly string[]): string {
-    const name = this.name(key);
-    const chain = this.ref(name);
+  private script(lines: readonly string[]): string {
+    return [`add table ${tableRef(this.kind.family)}`, ...lines].join('\n') + '\n';
+  }
+
+  /**
+   * Script that makes the attachment's chain exactly `hook` (a base chain declaration such as
+   * `type nat hook postrouting priority srcnat;`) holding `rules`.
+   */
+  replaceScript(key: AttachmentKey, hook: string, rules: readonly string[]): string {
+    const chain = this.ref(this.name(key));
     const comment = nftComment(`weft ${this.kind.purpose}; net: ${key.network}, if: ${key.ifName}, id: ${key.containerId}`);
-    const body =
-      rules.length === 0
-        ? this.deleteLines(name)
-        : [`add chain ${chain} { ${this.kind.hook} ${comment}; }`, `flush chain ${chain}`, ...rules.map((r) => `add rule ${chain} ${r}`)];
-    return [`add table ${tableRef(this.kind.family)}`, ...body].join('\n') + '\n';
+    return this.script([`add chain ${chain} { ${hook} ${comment}; }`, `flush chain ${chain}`, ...rules.map((r) => `add rule ${chain} ${r}`)]);
   }
 
-  replace(key: AttachmentKey, rules: readonly string[], options: NftOptions = {}): Promise<void> {
-    return nftApply(this.replaceScript(key, rules), options);
+  deleteScript(key: AttachmentKey): string {
+    return this.script(this.deleteLines(this.name(key)));
+  }
+
+  replace(key: AttachmentKey, hook: string, rules: readonly string[], options: NftOptions = {}): Promise<void> {
+    return nftApply(this.replaceScript(key, hook, rules), options);
   }
 
   /** Removes the attachment's chain; succeeds when there is none. Needs nothing but the key, lists nothing. */
   delete(key: AttachmentKey, options: NftOptions = {}): Promise<void> {
-    return this.replace(key, [], options);
+    return nftApply(this.deleteScript(key), options);
   }
 
   /** The chains of `network` that belong to no attachment in `valid`, among the listed chain names. */
@@ -92,8 +99,7 @@ export class AttachmentChains {
     const stale = this.stale(network, valid, ours);
     if (stale.length > 0) {
       // A concurrent DEL may remove some of them first; the idempotent delete makes that harmless.
-      const lines = [`add table ${tableRef(this.kind.family)}`, ...stale.flatMap((name) => this.deleteLines(name))];
-      await nftApply(lines.join('\n') + '\n', options);
+      await nftApply(this.script(stale.flatMap((name) => this.deleteLines(name))), options);
     }
     return stale;
   }

@@ -9,12 +9,9 @@ import { AttachmentChains, type AttachmentKey } from './attachment-chain.ts';
 import type { NftOptions } from './nft.ts';
 import { addressKeyword, multicastCidr, nftPrefix } from './ruleset.ts';
 
-export const masqueradeChains = new AttachmentChains({
-  family: 'inet',
-  prefix: 'masq',
-  hook: 'type nat hook postrouting priority srcnat;',
-  purpose: 'masquerade',
-});
+export const masqueradeChains = new AttachmentChains({ family: 'inet', prefix: 'masq', purpose: 'masquerade' });
+
+const hook = 'type nat hook postrouting priority srcnat;';
 
 export interface ContainerMasquerade extends AttachmentKey {
   /** The container's addresses with their prefix length (the subnet left unmasqueraded), e.g. `10.1.0.5/24`. */
@@ -33,7 +30,8 @@ export function containerMasqueradeRules(addresses: readonly IpNet[]): string[] 
 
 /** Makes the attachment's masquerade exactly `addresses` (ADD, and ADD again for the same attachment). */
 export function addContainerMasquerade(masq: ContainerMasquerade, options: NftOptions = {}): Promise<void> {
-  return masqueradeChains.replace(masq, containerMasqueradeRules(masq.addresses), options);
+  if (masq.addresses.length === 0) return masqueradeChains.delete(masq, options);
+  return masqueradeChains.replace(masq, hook, containerMasqueradeRules(masq.addresses), options);
 }
 
 /** Removes the attachment's masquerade; succeeds when there is none. Needs no addresses and lists nothing. */

@@ -1,15 +1,16 @@
 // What every weft nftables script shares: the table it owns and how addresses and comments are written.
 //
-// weft owns one table per nftables family, both named `weft`: `inet weft` (masquerade, one table for IPv4
-// and IPv6) and `bridge weft` (MAC spoof checks; bridge-family hooks cannot live in an inet table). A
-// table of its own means weft never edits chains other software manages (firewalld, Docker, iptables-nft
-// all keep their own tables) and an operator can see or drop all of weft's rules at once.
+// weft owns one table per nftables family it needs, both named `weft`: `inet weft` (masquerade, one table
+// for IPv4 and IPv6) and `netdev weft` (MAC spoof checks, hooked on a device: an inet table cannot hold
+// them). Tables of its own mean weft's per-container changes never edit chains other software manages
+// (firewalld, Docker, iptables-nft keep their own tables), and an operator sees all of weft's rules at
+// once (`nft list table inet weft`) or removes them with one command.
 import type { IpFamily } from '../ip/address.ts';
 import { formatCidr, maskedNet, type IpNet } from '../ip/cidr.ts';
 
 export const tableName = 'weft';
 
-export type TableFamily = 'inet' | 'bridge';
+export type TableFamily = 'inet' | 'netdev';
 
 /** The payload keyword of an address family in a rule: `ip saddr …` or `ip6 saddr …`. */
 export function addressKeyword(family: IpFamily): 'ip' | 'ip6' {

@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { CniError, ErrorCode } from '../cni/errors.ts';
-import { addMacSpoofCheck, macSpoofCheckRules } from './spoof-check.ts';
+import { addMacSpoofCheck, macSpoofCheckChain } from './spoof-check.ts';
 
-describe('macSpoofCheckRules', () => {
-  it('drops frames from the port whose source MAC is not the container’s', () => {
-    expect(macSpoofCheckRules('veth1a2b3c4d', '02:42:0A:01:00:05')).toEqual([
-      'iifname "veth1a2b3c4d" ether saddr != 02:42:0a:01:00:05 drop',
-    ]);
+describe('macSpoofCheckChain', () => {
+  it('hooks the port’s ingress and drops frames whose source MAC is not the container’s', () => {
+    expect(macSpoofCheckChain('veth1a2b3c4d', '02:42:0A:01:00:05')).toEqual({
+      hook: 'type filter hook ingress device "veth1a2b3c4d" priority -300;',
+      rules: ['ether saddr != 02:42:0a:01:00:05 drop'],
+    });
   });
 
   it.each([
@@ -16,7 +17,7 @@ describe('macSpoofCheckRules', () => {
     ['veth0', '02:42:0a:01:00'],
     ['veth0', '02-42-0a-01-00-05'],
   ])('refuses %j with MAC %j', (ifName, mac) => {
-    expect(() => macSpoofCheckRules(ifName, mac)).toThrow(CniError);
+    expect(() => macSpoofCheckChain(ifName, mac)).toThrow(CniError);
   });
 
   it('fails before running nft on bad input', async () => {

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { CniError } from '../../lib/cni/errors.ts';
 import { formatIp, parseIp } from '../../lib/ip/address.ts';
 import { allocateAll, assignRequested, firstFullRangeSet, roundRobin, type Allocation } from './allocator.ts';
 import { MemoryStore } from './memory-store.ts';
@@ -18,14 +17,10 @@ function release(store: MemoryStore, who: Owner): string[] {
   return withLock(store, () => store.releaseById(who)).map(formatIp);
 }
 
-function failure(body: () => unknown): CniError {
-  try {
-    body();
-  } catch (err) {
-    if (err instanceof CniError) return err;
-    throw err;
-  }
-  throw new Error('expected a CniError');
+/** A CniError with this code (and message) is thrown. */
+function refused(code: number, message?: string | RegExp) {
+  const text = message === undefined ? expect.any(String) : typeof message === 'string' ? message : expect.stringMatching(message);
+  return expect.objectContaining({ name: 'CniError', code, message: text });
 }
 
 describe('roundRobin', () => {
@@ -86,9 +81,8 @@ describe('allocateAll', () => {
     const set = rangeSetOf(['10.0.0.0/24', { rangeStart: '10.0.0.10', rangeEnd: '10.0.0.12' }]);
     for (const n of [1, 2, 3]) allocate(store, [set], owner(n));
     const before = new Map(store.entries);
-    const err = failure(() => allocate(store, [set], owner(4)));
-    expect(err.code).toBe(101);
-    expect(err.message).toBe('failed to allocate for range 0: no IP addresses available in range set: 10.0.0.10-10.0.0.12');
+    expect(() => allocate(store, [set], owner(4)))
+      .toThrow(refused(101, 'failed to allocate for range 0: no IP addresses available in range set: 10.0.0.10-10.0.0.12'));
     expect(store.entries).toEqual(before);
   });
 
@@ -99,7 +93,7 @@ describe('allocateAll', () => {
     expect(new Set(got).size).toBe(254);
     expect(got[0]).toBe('fd00::2/120');
     expect(got[253]).toBe('fd00::ff/120');
-    expect(failure(() => allocate(store, [set], owner('last'))).code).toBe(101);
+    expect(() => allocate(store, [set], owner('last'))).toThrow(refused(101));
     expect(firstFullRangeSet([set], withLock(store, () => store.reservedIps()))).toBe(0);
   });
 
@@ -122,7 +116,7 @@ describe('allocateAll', () => {
   it('undoes the sets already done when a later one fails', () => {
     const store = new MemoryStore([['fd00::2', 'x\r\neth0']]);
     const sets = [rangeSetOf('10.0.0.0/24'), rangeSetOf(['fd00::/120', { rangeStart: 'fd00::2', rangeEnd: 'fd00::2' }])];
-    expect(failure(() => allocate(store, sets, owner(1))).message).toMatch(/^failed to allocate for range 1: no IP addresses/);
+    expect(() => allocate(store, sets, owner(1))).toThrow(refused(101, /^failed to allocate for range 1: no IP addresses/));
     expect([...store.entries.keys()]).toEqual(['fd00::2']);
   });
 
@@ -130,16 +124,15 @@ describe('allocateAll', () => {
     const store = new MemoryStore();
     const sets = [rangeSetOf('10.0.0.0/24'), rangeSetOf('fd00::/64')];
     allocate(store, sets, owner(1));
-    const err = failure(() => allocate(store, sets, owner(1)));
-    expect(err.code).toBe(102);
-    expect(err.message).toBe('failed to allocate for range 0: 10.0.0.2 has been allocated to c1, duplicate allocation is not allowed');
+    expect(() => allocate(store, sets, owner(1)))
+      .toThrow(refused(102, 'failed to allocate for range 0: 10.0.0.2 has been allocated to c1, duplicate allocation is not allowed'));
     expect(store.entries.size).toBe(2);
     expect(allocate(store, sets, owner(1, 'eth1'))).toEqual(['10.0.0.3/24', 'fd00::3/64']);
   });
 
   it('counts an old-format allocation of the container as a duplicate', () => {
     const store = new MemoryStore([['10.0.0.9', 'c1']]);
-    expect(failure(() => allocate(store, [rangeSetOf('10.0.0.0/24')], owner(1))).code).toBe(102);
+    expect(() => allocate(store, [rangeSetOf('10.0.0.0/24')], owner(1))).toThrow(refused(102));
   });
 
   describe('requested addresses', () => {
@@ -154,19 +147,17 @@ describe('allocateAll', () => {
 
     it('refuses a taken one (101) without replacing it', () => {
       const store = new MemoryStore([['10.0.0.7', 'other\r\neth0']]);
-      const err = failure(() => allocate(store, sets, owner(1), ['10.0.0.7']));
-      expect(err.code).toBe(101);
-      expect(err.message).toBe('failed to allocate for range 0: requested IP address 10.0.0.7 is not available in range set 10.0.0.1-10.0.0.254');
+      expect(() => allocate(store, sets, owner(1), ['10.0.0.7']))
+        .toThrow(refused(101, 'failed to allocate for range 0: requested IP address 10.0.0.7 is not available in range set 10.0.0.1-10.0.0.254'));
       expect(store.entries.size).toBe(1);
     });
 
     it('refuses the gateway and, before reserving anything, an address outside every set', () => {
       const store = new MemoryStore();
-      expect(failure(() => allocate(store, sets, owner(1), ['10.0.0.1'])).message)
-        .toBe("failed to allocate for range 0: requested ip 10.0.0.1 is subnet's gateway");
-      const outside = failure(() => allocate(store, sets, owner(1), ['fd00::8', '192.168.1.1', '10.9.9.9']));
-      expect(outside.code).toBe(101);
-      expect(outside.message).toBe('failed to allocate all requested IPs: 192.168.1.1 10.9.9.9');
+      expect(() => allocate(store, sets, owner(1), ['10.0.0.1']))
+        .toThrow(refused(101, "failed to allocate for range 0: requested ip 10.0.0.1 is subnet's gateway"));
+      expect(() => allocate(store, sets, owner(1), ['fd00::8', '192.168.1.1', '10.9.9.9']))
+        .toThrow(refused(101, 'failed to allocate all requested IPs: 192.168.1.1 10.9.9.9'));
       expect(store.entries.size).toBe(0);
     });
 

@@ -17,6 +17,8 @@ export interface WitnessChain {
   hook?: string;
   prio?: number;
   policy?: string;
+  /** netdev chains: the device they hook. */
+  dev?: string;
 }
 
 export interface WitnessRule {

@@ -1,17 +1,18 @@
 // MAC spoof check (lib/nat/spoof-check.ts) against the kernel: two "containers" on a bridge inside a test
-// namespace standing in for the host; a container that changes its MAC is cut off while the check is in place.
+// namespace standing in for the host; a container that changes its MAC is cut off while the check is in
+// place, and only the checked port is affected.
 import { beforeAll, expect, it } from 'vitest';
 import type { NftOptions } from '../../lib/nat/nft.ts';
 import { addMacSpoofCheck, delMacSpoofCheck, gcMacSpoofCheck, spoofCheckChains } from '../../lib/nat/spoof-check.ts';
 import { createNetns, type Netns } from './harness/netns.ts';
 import { cleanupAfterAll, describeAsRoot } from './harness/suite.ts';
-import { cable, chainRules, nftIn, pings, ruleset } from './nat-fixtures.ts';
+import { cable, chainRules, nftIn, pings, ruleset, type WitnessChain } from './nat-fixtures.ts';
 
 cleanupAfterAll();
 
 const network = 'wtnet';
 
-describeAsRoot('MAC spoof check in nftables (bridge family)', () => {
+describeAsRoot('MAC spoof check in nftables (netdev ingress on the bridge port)', () => {
   let host: Netns;
   let one: Netns;
   let two: Netns;
@@ -39,13 +40,16 @@ describeAsRoot('MAC spoof check in nftables (bridge family)', () => {
     for (const ns of [one, two]) ns.ip('neigh', 'flush', 'dev', 'eth0');
   }
 
-  it('ADD hooks one bridge prerouting chain that drops the port’s frames from other MACs', async () => {
+  function spoofChains(): WitnessChain[] {
+    return ruleset(host).chains.filter((c) => c.family === 'netdev' && c.table === 'weft');
+  }
+
+  it('ADD hooks one ingress chain on the port that drops frames from other MACs', async () => {
     await addMacSpoofCheck({ ...key, hostIfName: 'hv1', mac }, nft);
-    const chains = ruleset(host).chains.filter((c) => c.family === 'bridge' && c.table === 'weft');
-    expect(chains).toEqual([
-      { family: 'bridge', table: 'weft', name: chain, handle: expect.any(Number), type: 'filter', hook: 'prerouting', prio: -300, policy: 'accept' },
+    expect(spoofChains()).toEqual([
+      { family: 'netdev', table: 'weft', name: chain, handle: expect.any(Number), type: 'filter', hook: 'ingress', prio: -300, policy: 'accept', dev: 'hv1' },
     ]);
-    expect(chainRules(host, 'bridge', 'weft', chain)).toEqual([`iifname "hv1" ether saddr != ${mac} drop`]);
+    expect(chainRules(host, 'netdev', 'weft', chain)).toEqual([`ether saddr != ${mac} drop`]);
     expect(pings(one, '10.199.5.3')).toBe(true);
   });
 
@@ -61,14 +65,13 @@ describeAsRoot('MAC spoof check in nftables (bridge family)', () => {
     await delMacSpoofCheck(key, nft);
     await delMacSpoofCheck(key, nft);
     await delMacSpoofCheck({ ...key, containerId: 'never-added' }, nft);
-    const names = ruleset(host).chains.filter((c) => c.family === 'bridge').map((c) => c.name);
-    expect(names).toEqual([spoofCheckChains.name(otherKey)]);
+    expect(spoofChains().map((c) => c.name)).toEqual([spoofCheckChains.name(otherKey)]);
     expect(pings(one, '10.199.5.3')).toBe(true);
   });
 
   it('GC removes checks of attachments that are no longer valid', async () => {
     expect(await gcMacSpoofCheck(network, [{ containerID: 'two', ifname: 'eth0' }], nft)).toEqual([]);
     expect(await gcMacSpoofCheck(network, [], nft)).toEqual([spoofCheckChains.name({ network, containerId: 'two', ifName: 'eth0' })]);
-    expect(ruleset(host).chains.filter((c) => c.family === 'bridge')).toEqual([]);
+    expect(spoofChains()).toEqual([]);
   });
 });

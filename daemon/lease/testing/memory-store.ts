@@ -28,6 +28,11 @@ export class MemoryStore implements LeaseStore {
     this.failures.set(operation, (this.failures.get(operation) ?? 0) + count);
   }
 
+  /** Ends every failure set by `failNext`: the store is reachable again. */
+  heal(): void {
+    this.failures.clear();
+  }
+
   private enter(operation: Operation, what = ''): void {
     this.calls.push(`${operation}${what ? ` ${what}` : ''}`);
     const left = this.failures.get(operation) ?? 0;
@@ -37,10 +42,10 @@ export class MemoryStore implements LeaseStore {
     }
   }
 
-  private commit<T>({ table, result }: TableResult<T>): T {
+  private commit<T>({ table, result }: TableResult<T>, silent = false): T {
     if (table) {
       this.table = table;
-      this.notify();
+      if (!silent) this.notify();
     }
     return result;
   }
@@ -62,11 +67,11 @@ export class MemoryStore implements LeaseStore {
     this.commit(tableDelete(this.table, lease, Date.now()));
   }
 
-  /** Another party writes a lease unconditionally. */
-  put(spec: LeaseSpec, ttlSeconds: number | null): Lease {
+  /** Another party writes a lease unconditionally; `silent` hides the write from watches (events lost). */
+  put(spec: LeaseSpec, ttlSeconds: number | null, silent = false): Lease {
     const current = tableSnapshot(this.table, Date.now()).leases.find((l) => l.subnet === spec.subnet);
-    if (current) return this.commit(tableUpdate(this.table, current, spec, ttlSeconds, Date.now()))!;
-    const outcome = this.commit(tableCreate(this.table, spec, ttlSeconds, Date.now()));
+    if (current) return this.commit(tableUpdate(this.table, current, spec, ttlSeconds, Date.now()), silent)!;
+    const outcome = this.commit(tableCreate(this.table, spec, ttlSeconds, Date.now()), silent);
     if (!outcome.created) throw new Error(`cannot put ${spec.subnet}`);
     return outcome.lease;
   }

@@ -1,0 +1,260 @@
+// Against real etcd processes on loopback (see testing/etcd-cluster.ts): one member for the store's
+// operations and races, three for what a cluster must survive. Leases of 1 s keep the file quick.
+import { Etcd3 } from 'etcd3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Logger } from '../log.ts';
+import { parseNetworkConfig } from '../network-config.ts';
+import { EtcdStore, type EtcdStoreOptions } from './etcd-store.ts';
+import type { LeaseSpec } from './lease.ts';
+import { LeaseManager } from './lease-manager.ts';
+import type { LeaseEvent, WatchBatch } from './store.ts';
+import { EtcdCluster } from './testing/etcd-cluster.ts';
+
+const spec = (n: number, nodeName = `n${n}`): LeaseSpec =>
+  ({ subnet: `10.244.${n}.0/24`, nodeName, publicIp: `192.0.2.${n}`, vtepMac: '0a:00:00:00:00:01' });
+
+const quiet = new Logger('error', () => undefined);
+const stores: EtcdStore[] = [];
+let prefixSerial = 0;
+
+function openStore(endpoints: string[], extra: Partial<EtcdStoreOptions> = {}): EtcdStore {
+  const store = new EtcdStore({
+    endpoints, prefix: `/weft-test/${prefixSerial}`, callTimeoutMs: 2000, watchBackoff: { initialMs: 50, maxMs: 400 }, ...extra,
+  });
+  stores.push(store);
+  return store;
+}
+
+/** Collects watch batches; `until` waits for a condition on them. */
+function collector() {
+  const batches: WatchBatch[] = [];
+  const restarts: string[] = [];
+  return {
+    batches,
+    restarts,
+    handlers: { onBatch: (b: WatchBatch) => void batches.push(b), onRestart: (r: string) => void restarts.push(r) },
+    events: (): LeaseEvent[] => batches.flatMap((b) => (b.kind === 'events' ? b.events : [])),
+    async until(what: string, predicate: () => boolean, timeoutMs = 8000): Promise<void> {
+      const deadline = Date.now() + timeoutMs;
+      while (!predicate()) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(batches)} ${JSON.stringify(restarts)}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    },
+  };
+}
+
+afterAll(async () => {
+  await Promise.all(stores.splice(0).map((s) => s.close()));
+});
+
+describe('EtcdStore on one member', () => {
+  let cluster: EtcdCluster;
+  beforeAll(async () => {
+    cluster = await EtcdCluster.start(1);
+  });
+  afterAll(async () => {
+    await Promise.all(stores.splice(0).map((s) => s.close()));
+    await cluster?.stop();
+  });
+
+  it('creates if absent, and updates, renews and deletes only the revision it read', async () => {
+    prefixSerial++;
+    const store = openStore(cluster.endpoints);
+    const made = await store.create(spec(1), 30);
+    if (!made.created) throw new Error('not created');
+    expect(made.lease.expiresAt).toBeGreaterThan(Date.now() + 29_000);
+    const lost = await openStore(cluster.endpoints).create(spec(1, 'other'), 30);
+    expect(lost).toMatchObject({ created: false, existing: { nodeName: 'n1', revision: made.lease.revision } });
+
+    const moved = await store.update(made.lease, { ...spec(1), publicIp: '192.0.2.77' }, 30);
+    expect(moved).toMatchObject({ publicIp: '192.0.2.77' });
+    expect(moved!.revision).toBeGreaterThan(made.lease.revision);
+    expect(await store.update(made.lease, spec(1), 30)).toBeUndefined();
+    expect(await store.renew(made.lease)).toBeUndefined();
+    const renewed = await store.renew(moved!);
+    expect(renewed).toMatchObject({ revision: moved!.revision });
+    expect(await store.delete(made.lease)).toBe(false);
+    expect(await store.delete(moved!)).toBe(true);
+    expect((await store.list()).leases).toEqual([]);
+  });
+
+  it('keeps reservations without TTL and reports unreadable entries', async () => {
+    prefixSerial++;
+    const store = openStore(cluster.endpoints);
+    const reserved = await store.create(spec(4, 'fixed'), null);
+    expect(reserved).toMatchObject({ created: true, lease: { expiresAt: null } });
+    const admin = new Etcd3({ hosts: cluster.endpoints });
+    try {
+      await admin.put(`/weft-test/${prefixSerial}/subnets/10.244.5.0-24`).value('not json');
+    } finally {
+      admin.close();
+    }
+    const snapshot = await store.list();
+    expect(snapshot.leases).toMatchObject([{ nodeName: 'fixed', expiresAt: null }]);
+    expect(snapshot.invalid).toEqual([{ key: '10.244.5.0-24', problem: 'value is not JSON' }]);
+    if (reserved.created) expect(await store.renew(reserved.lease)).toMatchObject({ expiresAt: null });
+  });
+
+  it('stores the first network config and hands it to later proposers', async () => {
+    prefixSerial++;
+    const a = openStore(cluster.endpoints);
+    expect(await a.networkConfig()).toBeUndefined();
+    expect(await a.networkConfig({ network: '10.244.0.0/16' })).toEqual({ network: '10.244.0.0/16' });
+    expect(await openStore(cluster.endpoints).networkConfig({ network: '10.1.0.0/16' })).toEqual({ network: '10.244.0.0/16' });
+  });
+
+  it('gives 10 managers started at once 10 distinct subnets', async () => {
+    prefixSerial++;
+    const config = parseNetworkConfig({ network: '10.244.0.0/16', subnetMax: '10.244.20.0', ttl: 30 });
+    const managers = Array.from({ length: 10 }, (_, i) => new LeaseManager({
+      store: openStore(cluster.endpoints), config, log: quiet,
+      // The same first choice for everyone: only the create-if-absent transaction keeps them apart.
+      random: () => 0,
+      attrs: { nodeName: `node${i}`, publicIp: `192.0.2.${i + 1}`, vtepMac: '0a:00:00:00:00:01' },
+    }));
+    try {
+      const leases = await Promise.all(managers.map((m) => m.start()));
+      expect(new Set(leases.map((l) => l.subnet)).size).toBe(10);
+      const listed = await openStore(cluster.endpoints).list();
+      expect(listed.leases.map((l) => l.nodeName).sort()).toEqual(managers.map((_, i) => `node${i}`).sort());
+    } finally {
+      await Promise.all(managers.map((m) => m.stop()));
+    }
+  });
+
+  it('lets etcd expire a lease that is not renewed, and the watch sees it go', async () => {
+    prefixSerial++;
+    const store = openStore(cluster.endpoints);
+    const seen = collector();
+    const watch = store.watch((await store.list()).revision, seen.handlers);
+    try {
+      const made = await store.create(spec(2), 1);
+      await seen.until('the put', () => seen.events().length === 1);
+      expect(seen.events()[0]).toEqual({ type: 'put', lease: expect.objectContaining({ nodeName: 'n2' }) });
+      const started = Date.now();
+      await seen.until('the expiry', () => seen.events().some((e) => e.type === 'delete'), 5000);
+      expect(Date.now() - started).toBeGreaterThan(500);
+      expect((await store.list()).leases).toEqual([]);
+      if (made.created) expect(await store.renew(made.lease)).toBeUndefined();
+    } finally {
+      await watch.close();
+    }
+  });
+
+  it('lists again when its start revision was compacted away, then goes on watching', async () => {
+    prefixSerial++;
+    const store = openStore(cluster.endpoints);
+    await store.create(spec(1), 30);
+    const second = await store.create(spec(2), 30);
+    if (!second.created) throw new Error('not created');
+    await store.delete(second.lease);
+    const admin = new Etcd3({ hosts: cluster.endpoints });
+    try {
+      await admin.kv.compact({ revision: (await store.list()).revision, physical: true });
+    } finally {
+      admin.close();
+    }
+    const seen = collector();
+    const watch = store.watch(1, seen.handlers);
+    try {
+      await seen.until('a reset', () => seen.batches.some((b) => b.kind === 'reset'));
+      expect(seen.batches[0]).toMatchObject({ kind: 'reset', snapshot: { leases: [{ nodeName: 'n1' }] } });
+      await store.create(spec(3), 30);
+      await seen.until('the put after the reset', () => seen.events().some((e) => e.type === 'put' && e.lease.nodeName === 'n3'));
+    } finally {
+      await watch.close();
+    }
+  });
+});
+
+describe('EtcdStore on a 3-member cluster', () => {
+  let cluster: EtcdCluster;
+  beforeAll(async () => {
+    cluster = await EtcdCluster.start(3);
+  });
+  afterAll(async () => {
+    await Promise.all(stores.splice(0).map((s) => s.close()));
+    await cluster?.stop();
+  });
+
+  it('resumes a watch after its member comes back, missing nothing written meanwhile', async () => {
+    prefixSerial++;
+    const [first, second] = cluster.members;
+    const watching = openStore([first!.clientUrl]);
+    const writer = openStore([second!.clientUrl]);
+    const seen = collector();
+    const watch = watching.watch((await watching.list()).revision, seen.handlers);
+    try {
+      await writer.create(spec(1), 30);
+      await seen.until('the first put', () => seen.events().length === 1);
+      await first!.kill();
+      await writer.create(spec(2), 30);
+      await writer.create(spec(3), 30);
+      await first!.start();
+      await first!.healthy();
+      await seen.until('the puts made while disconnected', () => seen.events().length === 3);
+      expect(seen.events().map((e) => e.type === 'put' && e.lease.nodeName)).toEqual(['n1', 'n2', 'n3']);
+      expect(seen.restarts.length).toBeGreaterThan(0);
+      expect(seen.batches.every((b) => b.kind === 'events')).toBe(true);
+    } finally {
+      await watch.close();
+    }
+  });
+
+  it('lists again when history was compacted while its member was away', async () => {
+    prefixSerial++;
+    const [first, second] = cluster.members;
+    const watching = openStore([first!.clientUrl]);
+    const writer = openStore([second!.clientUrl]);
+    const seen = collector();
+    const watch = watching.watch((await watching.list()).revision, seen.handlers);
+    try {
+      const gone = await writer.create(spec(1), 30);
+      await seen.until('the first put', () => seen.events().length === 1);
+      await first!.kill();
+      if (gone.created) await writer.delete(gone.lease);
+      await writer.create(spec(2), 30);
+      const admin = new Etcd3({ hosts: [second!.clientUrl] });
+      try {
+        await admin.kv.compact({ revision: (await writer.list()).revision, physical: true });
+      } finally {
+        admin.close();
+      }
+      await first!.start();
+      await first!.healthy();
+      await seen.until('a reset', () => seen.batches.some((b) => b.kind === 'reset'));
+      const reset = seen.batches.find((b) => b.kind === 'reset');
+      expect(reset).toMatchObject({ kind: 'reset', snapshot: { leases: [{ nodeName: 'n2' }] } });
+    } finally {
+      await watch.close();
+    }
+  });
+
+  it('goes on when one member dies: renewals, creates and the watch keep working', async () => {
+    prefixSerial++;
+    const config = parseNetworkConfig({ network: '10.244.0.0/16', ttl: 2 });
+    const manager = new LeaseManager({
+      store: openStore(cluster.endpoints), config, log: quiet,
+      attrs: { nodeName: 'survivor', publicIp: '192.0.2.1', vtepMac: '0a:00:00:00:00:01' },
+    });
+    const seen: string[] = [];
+    manager.subscribe((e) => seen.push(...e.changes.added.map((l) => l.nodeName)));
+    try {
+      const lease = await manager.start();
+      await cluster.members[0]!.kill();
+      const other = openStore(cluster.endpoints.slice(1));
+      await other.create(spec(200, 'late'), 30);
+      // Three TTLs: the lease lives only if renewals reached the surviving members.
+      await new Promise((resolve) => setTimeout(resolve, 6000));
+      const listed = await other.list();
+      expect(listed.leases.find((l) => l.subnet === lease.subnet)?.nodeName).toBe('survivor');
+      expect(manager.stats).toMatchObject({ losses: 0 });
+      expect(manager.stats.renewals).toBeGreaterThanOrEqual(4);
+      expect(seen).toContain('late');
+    } finally {
+      await manager.stop();
+      await cluster.members[0]!.start();
+    }
+  }, 20_000);
+});

@@ -1,0 +1,73 @@
+// Runs xds-client-process.mjs: a real, independent xDS client (@grpc/grpc-js-xds) in a child process,
+// bootstrapped to one xDS server, making calls to `xds:///<service>` on request.
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const script = fileURLToPath(new URL('./xds-client-process.mjs', import.meta.url));
+
+export interface WatchedCall {
+  readonly at: number;
+  readonly who: string;
+}
+
+export class XdsClientProcess {
+  private nextId = 0;
+  private readonly pending = new Map<number, { resolve: (r: unknown) => void; reject: (e: Error) => void }>();
+
+  private constructor(private readonly child: ChildProcess) {
+    child.on('message', (message: { id?: number; results?: unknown; error?: string }) => {
+      if (message.id === undefined) return;
+      const waiter = this.pending.get(message.id);
+      this.pending.delete(message.id);
+      if (message.error) waiter?.reject(new Error(message.error));
+      else waiter?.resolve(message.results);
+    });
+    child.on('exit', (code) => {
+      for (const waiter of this.pending.values()) waiter.reject(new Error(`xds client exited with ${code}`));
+      this.pending.clear();
+    });
+  }
+
+  /** Starts a client of `xds:///<service>` whose only xDS server is `serverAddress`. */
+  static async start(serverAddress: string, service: string, nodeId: string): Promise<XdsClientProcess> {
+    const bootstrap = {
+      xds_servers: [{ server_uri: serverAddress, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }],
+      node: { id: nodeId, cluster: 'weft-tests', locality: { zone: 'test' } },
+    };
+    const child = fork(script, [service], {
+      env: { ...process.env, GRPC_XDS_BOOTSTRAP_CONFIG: JSON.stringify(bootstrap) },
+      execArgv: [],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    await new Promise<void>((resolve, reject) => {
+      child.once('message', () => resolve());
+      child.once('exit', (code) => reject(new Error(`xds client exited with ${code} before it was ready`)));
+    });
+    return new XdsClientProcess(child);
+  }
+
+  /** Makes `count` calls one after another; each result is the backend's name or "error <code>". */
+  calls(count: number): Promise<string[]> {
+    return this.request({ cmd: 'calls', count }) as Promise<string[]>;
+  }
+
+  /** Calls back to back for `durationMs`, each result stamped with the time it came back. */
+  watch(durationMs: number): Promise<WatchedCall[]> {
+    return this.request({ cmd: 'watch', durationMs }) as Promise<WatchedCall[]>;
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null) return;
+    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    this.child.kill();
+    await exited;
+  }
+
+  private request(message: Record<string, unknown>): Promise<unknown> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.child.send({ ...message, id });
+    });
+  }
+}
