@@ -47,6 +47,7 @@ export class EtcdStore implements LeaseStore {
   private readonly configKey: string;
   private readonly subnetsPrefix: string;
   private readonly now: () => number;
+  private readonly callTimeoutMs: number;
   private readonly watches = new Set<EtcdWatch>();
 
   constructor(options: EtcdStoreOptions) {
@@ -55,6 +56,7 @@ export class EtcdStore implements LeaseStore {
     this.subnetsPrefix = `${prefix}/subnets/`;
     this.now = options.now ?? Date.now;
     const callTimeoutMs = options.callTimeoutMs ?? 5000;
+    this.callTimeoutMs = callTimeoutMs;
     const clientOptions: IOptions = {
       hosts: [...options.endpoints],
       dialTimeout: callTimeoutMs,
@@ -77,17 +79,21 @@ export class EtcdStore implements LeaseStore {
     return Number((await this.client.leaseClient.leaseTimeToLive({ ID: id })).TTL);
   }
 
+  /** One keep-alive on a stream of its own; streams have no deadline, so it gets the unary one. */
   private async keepAlive(id: string): Promise<number> {
     const stream = await this.client.leaseClient.leaseKeepAlive();
+    let timer: NodeJS.Timeout | undefined;
     try {
       const answer = new Promise<number>((resolve, reject) => {
         stream.on('data', (res) => resolve(Number(res.TTL)));
         stream.on('error', reject);
         stream.on('end', () => reject(new Error('etcd closed the keep-alive stream')));
+        timer = setTimeout(() => reject(new Error(`no keep-alive answer within ${this.callTimeoutMs} ms`)), this.callTimeoutMs);
       });
       stream.write({ ID: id });
       return await answer;
     } finally {
+      clearTimeout(timer);
       stream.end();
     }
   }

@@ -13,9 +13,36 @@ export interface MessageCodec<T> {
   decode(bytes: Uint8Array): T;
 }
 
+/**
+ * A response codec that encodes each `resources` array once however many responses carry it: protobuf reads
+ * the concatenation of two encodings of a message type as their merge (repeated fields appended), so a
+ * response is its own small fields encoded, followed by the shared encoding of its resources. The arrays
+ * come from ResourceCache, one per content; a WeakMap lets each go with its last response.
+ */
+function sharedResourcesCodec<T extends { readonly resources: readonly object[] }>(type: protobuf.Type): MessageCodec<T> {
+  const plain = messageCodec<T>(type);
+  const encoded = new WeakMap<readonly object[], Buffer>();
+  return {
+    encode: (message) => {
+      if (message.resources.length === 0) return plain.encode(message);
+      let resources = encoded.get(message.resources);
+      if (!resources) {
+        resources = plain.encode({ resources: message.resources } as unknown as T);
+        encoded.set(message.resources, resources);
+      }
+      return Buffer.concat([plain.encode({ ...message, resources: [] }), resources]);
+    },
+    decode: plain.decode,
+  };
+}
+
 function messageCodec<T>(type: protobuf.Type): MessageCodec<T> {
   return {
-    encode: (message) => Buffer.from(type.encode(type.fromObject(message as object)).finish()),
+    encode: (message) => {
+      const bytes = type.encode(type.fromObject(message as object)).finish();
+      // protobufjs writes into a Buffer on Node; copy only if it ever does not.
+      return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes);
+    },
     decode: (bytes) => type.decode(bytes) as unknown as T,
   };
 }
@@ -31,9 +58,9 @@ export class XdsCodec {
 
   constructor(readonly root: protobuf.Root = xdsProtoRoot()) {
     this.discoveryRequest = messageCodec(root.lookupType(`${discovery}.DiscoveryRequest`));
-    this.discoveryResponse = messageCodec(root.lookupType(`${discovery}.DiscoveryResponse`));
+    this.discoveryResponse = sharedResourcesCodec(root.lookupType(`${discovery}.DiscoveryResponse`));
     this.deltaRequest = messageCodec(root.lookupType(`${discovery}.DeltaDiscoveryRequest`));
-    this.deltaResponse = messageCodec(root.lookupType(`${discovery}.DeltaDiscoveryResponse`));
+    this.deltaResponse = sharedResourcesCodec(root.lookupType(`${discovery}.DeltaDiscoveryResponse`));
   }
 
   /** A resource in its JSON-like form (see envoy-resources.ts) to bytes; throws on a field of the wrong type. */

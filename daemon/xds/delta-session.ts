@@ -4,7 +4,7 @@
 // Subscription changes count even when their nonce is stale (the protocol says so); a NACK is reported and
 // nothing is resent.
 import type { DeltaDiscoveryRequest, DeltaDiscoveryResponse } from './discovery-messages.ts';
-import type { ChangeSet } from './resource-cache.ts';
+import type { CachedResource, ChangeSet } from './resource-cache.ts';
 import { pushOrder, type TypeUrl } from './resource-types.ts';
 import { Session, type SessionContext, type TypeState } from './session.ts';
 import { Subscription } from './subscription.ts';
@@ -70,7 +70,7 @@ export class DeltaSession extends Session<DeltaDiscoveryRequest, DeltaState> {
     const { subscription, held } = state;
     const cache = this.context.cache;
     const names = new Set(only ?? [...subscription.names, ...(subscription.isWildcard ? cache.names(typeUrl) : []), ...held.keys()]);
-    const resources: DeltaDiscoveryResponse['resources'][number][] = [];
+    const resources: CachedResource[] = [];
     const removed = [...state.removals];
     state.removals.clear();
     for (const name of names) {
@@ -84,7 +84,7 @@ export class DeltaSession extends Session<DeltaDiscoveryRequest, DeltaState> {
       if (entry) {
         if (held.get(name) === entry.version) continue;
         held.set(name, entry.version);
-        resources.push({ name, version: entry.version, resource: entry.packed });
+        resources.push(entry);
       } else if (held.get(name) !== null && (explicit || held.has(name))) {
         removed.push(name);
         if (explicit) held.set(name, null);
@@ -95,7 +95,7 @@ export class DeltaSession extends Session<DeltaDiscoveryRequest, DeltaState> {
     const { nonce, version } = this.stamp(typeUrl, state);
     this.send({
       system_version_info: version,
-      resources,
+      resources: cache.versionedList(resources),
       type_url: typeUrl,
       removed_resources: removed,
       nonce,

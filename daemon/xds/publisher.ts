@@ -2,7 +2,7 @@
 // changes (a node starting 100 containers, a store watch replaying) coalesced into one rebuild.
 import type { EndpointSource } from './endpoint.ts';
 import type { ResourceCache } from './resource-cache.ts';
-import { buildSnapshot } from './snapshot.ts';
+import { SnapshotBuilder } from './snapshot.ts';
 import type { XdsLogger } from './logger.ts';
 
 /** How long after a change the rebuild waits for more; well inside the one-second push target. */
@@ -12,6 +12,7 @@ export class EndpointPublisher {
   private timer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
   private lastSkipped = new Set<string>();
+  private readonly builder = new SnapshotBuilder();
 
   constructor(
     private readonly source: EndpointSource,
@@ -41,7 +42,7 @@ export class EndpointPublisher {
   /** Rebuilds now. A failure is logged and the cache keeps serving what it had. */
   publish(): void {
     try {
-      const { snapshot, skipped } = buildSnapshot(this.source.endpoints());
+      const { snapshot, skipped } = this.builder.build(this.source.endpoints());
       // Each skip is logged when it first appears, not on every rebuild.
       const now = new Set<string>();
       for (const { endpoint, reason } of skipped) {

@@ -1,7 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ResourceCache, type ChangeSet } from './resource-cache.ts';
 import { TypeUrl } from './resource-types.ts';
-import { buildSnapshot } from './snapshot.ts';
+import { buildSnapshot, SnapshotBuilder } from './snapshot.ts';
 import { endpoint } from './testing/endpoints.ts';
 import { codec, endpointCount } from './testing/session-context.ts';
 
@@ -68,5 +68,21 @@ describe('ResourceCache', () => {
     expect(cache.version(TypeUrl.Cluster)).toBe(before);
     expect(cache.size(TypeUrl.Listener)).toBe(1);
     expect(changes).toHaveLength(1);
+  });
+
+  it('does not encode again a resource given as the same object', () => {
+    const cache = new ResourceCache(codec);
+    const builder = new SnapshotBuilder();
+    cache.set(builder.build([a1, b1]).snapshot);
+    const encode = vi.spyOn(codec, 'encodeResource');
+    try {
+      const changes = cache.set(builder.build([a1, endpoint('b', 'b2', 'n2', '10.0.1.2')]).snapshot);
+      expect(encode.mock.calls.map(([typeUrl, resource]) => [typeUrl, (resource as { name?: string; cluster_name?: string }).name
+        ?? (resource as { cluster_name: string }).cluster_name])).toEqual(
+        [TypeUrl.Cluster, TypeUrl.ClusterLoadAssignment, TypeUrl.Listener, TypeUrl.RouteConfiguration].map((t) => [t, 'b']));
+      expect([...changes.keys()]).toEqual([TypeUrl.ClusterLoadAssignment]);
+    } finally {
+      encode.mockRestore();
+    }
   });
 });

@@ -3,7 +3,7 @@
 // on every node's daemon and across restarts: a client moving between daemons is not sent what it holds.
 import { createHash } from 'node:crypto';
 import type { XdsCodec } from './codec.ts';
-import type { PackedResource } from './discovery-messages.ts';
+import type { PackedResource, VersionedResource } from './discovery-messages.ts';
 import type { ClusterLoadAssignment } from './envoy-resources.ts';
 import { pushOrder, TypeUrl } from './resource-types.ts';
 
@@ -27,12 +27,17 @@ function hash(...parts: (string | Uint8Array)[]): string {
 
 export class ResourceCache {
   private readonly byType = new Map<TypeUrl, Map<string, CachedResource>>();
+  /** The object each cached resource was encoded from: given again, it is not encoded again. */
+  private readonly sources = new Map<TypeUrl, Map<string, object>>();
   private readonly versions = new Map<TypeUrl, string>();
   private readonly listeners = new Set<(changes: ChangeSet) => void>();
+  /** Lists handed out since the last change, by content (see `packedList`). */
+  private lists = new Map<string, readonly PackedResource[] | readonly VersionedResource[]>();
 
   constructor(private readonly codec: XdsCodec) {
     for (const typeUrl of pushOrder) {
       this.byType.set(typeUrl, new Map());
+      this.sources.set(typeUrl, new Map());
       this.versions.set(typeUrl, hash(typeUrl));
     }
   }
@@ -47,8 +52,13 @@ export class ResourceCache {
     for (const typeUrl of pushOrder) {
       const given = resources[typeUrl];
       if (!given) continue;
+      const current = this.byType.get(typeUrl)!;
+      const sources = this.sources.get(typeUrl)!;
       const next = new Map<string, CachedResource>();
-      for (const [name, resource] of given) next.set(name, this.pack(typeUrl, name, resource));
+      for (const [name, resource] of given) {
+        const same = sources.get(name) === resource ? current.get(name) : undefined;
+        next.set(name, same ?? this.pack(typeUrl, name, resource));
+      }
       encoded.set(typeUrl, next);
     }
     const changes = new Map<TypeUrl, Set<string>>();
@@ -57,12 +67,16 @@ export class ResourceCache {
       const changed = new Set<string>();
       for (const [name, entry] of next) if (current.get(name)?.version !== entry.version) changed.add(name);
       for (const name of current.keys()) if (!next.has(name)) changed.add(name);
+      this.sources.set(typeUrl, new Map(resources[typeUrl]!));
       if (changed.size === 0) continue;
       this.byType.set(typeUrl, next);
       this.versions.set(typeUrl, hash(typeUrl, ...[...next.values()].flatMap((e) => [e.name, '\0', e.version, '\0'])));
       changes.set(typeUrl, changed);
     }
-    if (changes.size > 0) for (const listener of [...this.listeners]) listener(changes);
+    if (changes.size > 0) {
+      this.lists = new Map();
+      for (const listener of [...this.listeners]) listener(changes);
+    }
     return changes;
   }
 
@@ -95,9 +109,33 @@ export class ResourceCache {
     return this.versions.get(typeUrl)!;
   }
 
+  /**
+   * `entries` packed for a state-of-the-world response. Streams sending the same resources get the same
+   * array, which the codec encodes once for all of them (codec.ts); a push to 100 clients encodes once.
+   */
+  packedList(entries: readonly CachedResource[]): readonly PackedResource[] {
+    return this.shared('sotw', entries, () => entries.map((e) => e.packed)) as readonly PackedResource[];
+  }
+
+  /** `entries` with their names and versions for an incremental response, shared the same way. */
+  versionedList(entries: readonly CachedResource[]): readonly VersionedResource[] {
+    return this.shared('delta', entries, () => entries.map((e) => ({ name: e.name, version: e.version, resource: e.packed }))) as readonly VersionedResource[];
+  }
+
   onChange(listener: (changes: ChangeSet) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  private shared<T>(variant: string, entries: readonly CachedResource[], make: () => T): T {
+    // Versions hash the bytes, names included; the type URL keeps equal bytes of two types apart.
+    const key = `${variant} ${entries[0]?.packed.type_url} ${entries.map((e) => e.version).join(' ')}`;
+    let list = this.lists.get(key) as T | undefined;
+    if (!list) {
+      list = make();
+      this.lists.set(key, list as readonly PackedResource[]);
+    }
+    return list;
   }
 
   private pack(typeUrl: TypeUrl, name: string, resource: object): CachedResource {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { XdsCodec } from './codec.ts';
 import { TypeUrl } from './resource-types.ts';
-import { buildSnapshot, endpointMetadata, labelMetadata } from './snapshot.ts';
+import { buildSnapshot, endpointMetadata, labelMetadata, SnapshotBuilder } from './snapshot.ts';
 import { endpoint } from './testing/endpoints.ts';
 
 const codec = new XdsCodec();
@@ -120,5 +120,29 @@ describe('buildSnapshot', () => {
       name: 'echo',
       virtual_hosts: [{ name: 'echo', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'echo' } }] }],
     });
+  });
+});
+
+describe('SnapshotBuilder', () => {
+  it('rebuilds only the services whose endpoints changed, reusing the others\' resource objects', () => {
+    const builder = new SnapshotBuilder();
+    const web = endpoint('web', 'w1', 'node-a', '10.1.1.9', 8080);
+    const first = builder.build([...echo, web]).snapshot;
+    const second = builder.build([...echo, endpoint('web', 'w2', 'node-b', '10.1.2.9', 8080), web]).snapshot;
+    for (const typeUrl of Object.values(TypeUrl)) {
+      expect(second[typeUrl].get('echo')).toBe(first[typeUrl].get('echo'));
+      expect(second[typeUrl].get('web')).not.toBe(first[typeUrl].get('web'));
+    }
+    expect(second[TypeUrl.ClusterLoadAssignment].get('web')!.endpoints).toHaveLength(2);
+    // An equal but new endpoint object counts as a change: identity, not content, is compared.
+    const third = builder.build([...echo.slice(1), { ...echo[0]! }]).snapshot;
+    expect(third[TypeUrl.Cluster].get('echo')).not.toBe(second[TypeUrl.Cluster].get('echo'));
+    expect([...third[TypeUrl.Cluster].keys()]).toEqual(['echo']);
+  });
+
+  it('drops a service whose every endpoint is skipped', () => {
+    const { snapshot, skipped } = new SnapshotBuilder().build([endpoint('dns', 'd1', 'n', '10.0.0.53', 53, { ports: [] })]);
+    expect(snapshot[TypeUrl.Listener].size).toBe(0);
+    expect(skipped).toHaveLength(1);
   });
 });

@@ -46,14 +46,6 @@ function serves(endpoint: Endpoint): boolean {
   return endpoint.health === 'healthy' || endpoint.health === 'unknown';
 }
 
-function byString<T>(key: (item: T) => string): (a: T, b: T) => number {
-  return (a, b) => {
-    const ka = key(a);
-    const kb = key(b);
-    return ka < kb ? -1 : ka > kb ? 1 : 0;
-  };
-}
-
 function cluster(service: string): Cluster {
   return {
     name: service,
@@ -127,38 +119,89 @@ function route(service: string): RouteConfiguration {
   };
 }
 
-/** Builds every resource from the endpoints of all nodes; equal input gives equal output, in a stable order. */
-export function buildSnapshot(endpoints: Iterable<Endpoint>): BuiltSnapshot {
+interface ServiceResources {
+  readonly listener: Listener;
+  readonly route: RouteConfiguration;
+  readonly cluster: Cluster;
+  readonly loadAssignment: ClusterLoadAssignment;
+  readonly skipped: readonly SkippedEndpoint[];
+}
+
+function compareMembers(a: Endpoint, b: Endpoint): number {
+  if (a.node !== b.node) return a.node < b.node ? -1 : 1;
+  return a.containerId < b.containerId ? -1 : a.containerId > b.containerId ? 1 : 0;
+}
+
+/** The four resources of one service from its endpoints, in any order. */
+function buildService(service: string, endpoints: readonly Endpoint[]): ServiceResources {
   const skipped: SkippedEndpoint[] = [];
-  const sorted = [...endpoints].sort(byString((e) => `${e.service}\0${e.node}\0${e.containerId}`));
-  const services = new Map<string, { endpoint: Endpoint; port: number }[]>();
+  const members: { endpoint: Endpoint; port: number }[] = [];
   const taken = new Map<string, Endpoint>();
-  for (const endpoint of sorted) {
+  for (const endpoint of [...endpoints].sort(compareMembers)) {
     const port = servingPort(endpoint);
     if (port === undefined) {
       skipped.push({ endpoint, reason: 'it lists no TCP port' });
       continue;
     }
     // Clients refuse a load assignment that lists one address twice.
-    const where = `${endpoint.service} ${endpoint.address} ${port}`;
+    const where = `${endpoint.address} ${port}`;
     const holder = taken.get(where);
     if (holder) {
-      skipped.push({ endpoint, reason: `${endpoint.address}:${port} already serves ${endpoint.service} (container ${holder.containerId})` });
+      skipped.push({ endpoint, reason: `${endpoint.address}:${port} already serves ${service} (container ${holder.containerId})` });
       continue;
     }
     taken.set(where, endpoint);
-    const members = services.get(endpoint.service) ?? [];
     members.push({ endpoint, port });
-    services.set(endpoint.service, members);
   }
-  const names = [...services.keys()];
   return {
-    snapshot: {
-      [TypeUrl.Listener]: new Map(names.map((s) => [s, listener(s)])),
-      [TypeUrl.RouteConfiguration]: new Map(names.map((s) => [s, route(s)])),
-      [TypeUrl.Cluster]: new Map(names.map((s) => [s, cluster(s)])),
-      [TypeUrl.ClusterLoadAssignment]: new Map(names.map((s) => [s, loadAssignment(s, services.get(s)!)])),
-    },
+    listener: listener(service),
+    route: route(service),
+    cluster: cluster(service),
+    loadAssignment: loadAssignment(service, members),
     skipped,
   };
+}
+
+/**
+ * Builds snapshots, reusing a service's resources while its endpoints are the same objects as last time:
+ * a change to one service rebuilds that service only, and the cache, given the same objects, re-encodes
+ * nothing else. Endpoints are immutable records, so object identity is a safe test.
+ */
+export class SnapshotBuilder {
+  private built = new Map<string, { members: ReadonlySet<Endpoint>; resources: ServiceResources }>();
+
+  build(endpoints: Iterable<Endpoint>): BuiltSnapshot {
+    const byService = new Map<string, Endpoint[]>();
+    for (const endpoint of endpoints) {
+      const list = byService.get(endpoint.service);
+      if (list) list.push(endpoint);
+      else byService.set(endpoint.service, [endpoint]);
+    }
+    const next = new Map<string, { members: ReadonlySet<Endpoint>; resources: ServiceResources }>();
+    for (const service of [...byService.keys()].sort()) {
+      const members = byService.get(service)!;
+      const prior = this.built.get(service);
+      const same = prior && prior.members.size === members.length && members.every((e) => prior.members.has(e));
+      next.set(service, same ? prior : { members: new Set(members), resources: buildService(service, members) });
+    }
+    this.built = next;
+    const services = [...next.values()].map((s) => s.resources);
+    // A service whose every endpoint was skipped has no endpoints, so no resources.
+    const served = [...next.keys()].filter((_, i) => services[i]!.loadAssignment.endpoints.length > 0);
+    const pick = <T>(f: (r: ServiceResources) => T) => new Map(served.map((name) => [name, f(next.get(name)!.resources)]));
+    return {
+      snapshot: {
+        [TypeUrl.Listener]: pick((r) => r.listener),
+        [TypeUrl.RouteConfiguration]: pick((r) => r.route),
+        [TypeUrl.Cluster]: pick((r) => r.cluster),
+        [TypeUrl.ClusterLoadAssignment]: pick((r) => r.loadAssignment),
+      },
+      skipped: services.flatMap((r) => r.skipped),
+    };
+  }
+}
+
+/** Builds every resource from the endpoints of all nodes; equal input gives equal output, in a stable order. */
+export function buildSnapshot(endpoints: Iterable<Endpoint>): BuiltSnapshot {
+  return new SnapshotBuilder().build(endpoints);
 }

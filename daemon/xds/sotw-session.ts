@@ -85,7 +85,7 @@ export class SotwSession extends Session<DiscoveryRequest, SotwState> {
     const { nonce, version } = this.stamp(typeUrl, state);
     this.send({
       version_info: version,
-      resources: resources.map((r) => r.packed),
+      resources: this.context.cache.packedList(resources),
       type_url: typeUrl,
       nonce,
       control_plane: { identifier: this.context.identifier },

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CniError, ErrorCode } from './errors.ts';
-import { runSteps } from './steps.ts';
+import { runAll, runSteps } from './steps.ts';
 
 function recorder() {
   const events: string[] = [];
@@ -119,5 +119,38 @@ describe('runSteps', () => {
     });
     await expect(failure).rejects.toThrow('body failed');
     expect(events).toEqual(['slow finished']);
+  });
+});
+
+describe('runAll', () => {
+  it('runs every task even after a failure, and throws the first failure after logging the others', async () => {
+    const { events, logs, options } = recorder();
+    const failure = runAll({ ...options, codeOf: () => ErrorCode.KernelFailure }, [
+      ['delete link', () => {
+        events.push('link');
+        throw new Error('busy');
+      }],
+      ['release addresses', () => events.push('ipam')],
+      ['remove rules', async () => {
+        events.push('nft');
+        throw new CniError(ErrorCode.FirewallFailure, 'nft failed');
+      }],
+    ]);
+    await expect(failure).rejects.toMatchObject({ code: ErrorCode.KernelFailure, msg: 'failed to delete link', details: 'busy' });
+    expect(events).toEqual(['link', 'ipam', 'nft']);
+    expect(logs).toEqual(['also failed: nft failed']);
+  });
+
+  it('starts the next task while an earlier one waits', async () => {
+    const { events, options } = recorder();
+    await runAll(options, [
+      ['slow', async () => {
+        events.push('slow started');
+        await later(20);
+        events.push('slow done');
+      }],
+      ['quick', () => events.push('quick')],
+    ]);
+    expect(events).toEqual(['slow started', 'quick', 'slow done']);
   });
 });

@@ -9,6 +9,8 @@
 //     return build(ipam);                       // started steps are awaited before runSteps returns
 //   });
 //
+//   await runAll({ log }, [['remove rules', () => nft(del)], ['release addresses', () => ipamDel()]]);
+//
 // A failure that is not a CniError becomes one: `failed to <step name>` with the error's message as the
 // details and the code `codeOf` gives (e.g. 100 for a kernel error). Undo failures are logged, never thrown:
 // the runtime needs the error that stopped the verb, and will call DEL, which removes leftovers anyway.
@@ -56,7 +58,8 @@ export class Steps {
    * kept at once, in order, since the step may have taken effect by the time a later one fails.
    */
   start(name: string, body: () => Promise<unknown>, undo?: Undo): void {
-    const running = Promise.resolve().then(body);
+    // Called at once, so a child process it spawns starts now rather than at the next await.
+    const running = (async () => body())();
     const outcome = running.then(
       (): Outcome => ({ ok: true }),
       (err: unknown): Outcome => ({ ok: false, err }),
@@ -89,11 +92,15 @@ export class Steps {
   }
 
   private failure(name: string, err: unknown): CniError {
-    if (err instanceof CniError) return err;
-    const code = this.options.codeOf?.(err) ?? ErrorCode.Internal;
-    const details = err instanceof Error ? err.message : String(err);
-    return new CniError(code, `failed to ${name}`, details, { cause: err });
+    return stepFailure(this.options, name, err);
   }
+}
+
+function stepFailure(options: StepOptions, name: string, err: unknown): CniError {
+  if (err instanceof CniError) return err;
+  const code = options.codeOf?.(err) ?? ErrorCode.Internal;
+  const details = err instanceof Error ? err.message : String(err);
+  return new CniError(code, `failed to ${name}`, details, { cause: err });
 }
 
 /** Runs `body` with a fresh set of steps: settles the started ones, or rolls everything back and rethrows. */
@@ -107,4 +114,21 @@ export async function runSteps<T>(options: StepOptions, body: (steps: Steps) => 
     await steps.rollback();
     throw err;
   }
+}
+
+/**
+ * Runs every task even when some fail — DEL and GC clean up as much as they can — and then throws the first
+ * failure (the others are logged). Each task starts in turn; one that waits on another process (nft) lets
+ * the next start meanwhile.
+ */
+export async function runAll(options: StepOptions, tasks: ReadonlyArray<readonly [name: string, task: () => unknown]>): Promise<void> {
+  const outcomes = tasks.map(([name, task]) =>
+    (async () => task())().then(
+      () => undefined,
+      (err: unknown) => stepFailure(options, name, err),
+    ),
+  );
+  const failures = (await Promise.all(outcomes)).filter((f): f is CniError => f !== undefined);
+  for (const extra of failures.slice(1)) options.log(`also failed: ${extra.message}`);
+  if (failures.length > 0) throw failures[0];
 }

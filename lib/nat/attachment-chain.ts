@@ -9,6 +9,7 @@
 // chains that walk happens only for the first packet of a connection; per-frame checks therefore hook on
 // the container's own device (netdev ingress), where the walk is one chain long.
 import { createHash } from 'node:crypto';
+import { CniError } from '../cni/errors.ts';
 import type { GcAttachment } from '../cni/types.ts';
 import { nftApply, nftList, type NftOptions } from './nft.ts';
 import { nftComment, tableName, tableRef, type TableFamily } from './ruleset.ts';
@@ -76,8 +77,21 @@ export class AttachmentChains {
     return this.script(this.deleteLines(this.name(key)));
   }
 
-  replace(key: AttachmentKey, hook: string, rules: readonly string[], options: NftOptions = {}): Promise<void> {
-    return nftApply(this.replaceScript(key, hook, rules), options);
+  async replace(key: AttachmentKey, hook: string, rules: readonly string[], options: NftOptions = {}): Promise<void> {
+    try {
+      await nftApply(this.replaceScript(key, hook, rules), options);
+    } catch (err) {
+      // E2BIG from the hook registration is the kernel's cap on base chains per hook, not a bad script.
+      if (err instanceof CniError && err.details?.includes('Argument list too long')) {
+        throw new CniError(
+          err.code,
+          `too many ${this.kind.purpose} chains: the kernel allows at most 1024 chains on one hook`,
+          err.details,
+          { cause: err },
+        );
+      }
+      throw err;
+    }
   }
 
   /** Removes the attachment's chain; succeeds when there is none. Needs nothing but the key, lists nothing. */

@@ -28,11 +28,11 @@ const commentPrefix = 'weft overlay: ';
 
 type Expr = Record<string, unknown>;
 
-function prefixMatch(field: 'saddr' | 'daddr', op: '==' | '!=', net: IpNet): Expr {
+function prefixMatch(field: 'saddr' | 'daddr', net: IpNet): Expr {
   const masked = maskedNet(net);
   return {
     match: {
-      op,
+      op: '==',
       left: { payload: { protocol: addressKeyword(net.address.family), field } },
       right: { prefix: { addr: formatIp(masked.address), len: masked.prefix } },
     },
@@ -42,9 +42,9 @@ function prefixMatch(field: 'saddr' | 'daddr', op: '==' | '!=', net: IpNet): Exp
 /** The masquerade chain's rules, as nft JSON expression lists. */
 export function overlayMasqueradeRules(networks: readonly IpNet[]): Expr[][] {
   return networks.flatMap((net) => [
-    [prefixMatch('saddr', '==', net), prefixMatch('daddr', '==', net), { return: null }],
-    [prefixMatch('saddr', '==', net), prefixMatch('daddr', '==', parseCidr(multicastCidr(net.address.family))), { return: null }],
-    [prefixMatch('saddr', '==', net), { masquerade: { flags: 'fully-random' } }],
+    [prefixMatch('saddr', net), prefixMatch('daddr', net), { return: null }],
+    [prefixMatch('saddr', net), prefixMatch('daddr', parseCidr(multicastCidr(net.address.family))), { return: null }],
+    [prefixMatch('saddr', net), { masquerade: { flags: 'fully-random' } }],
   ]);
 }
 
@@ -58,8 +58,8 @@ function forwardAccepts(networks: readonly IpNet[]): ForwardAccept[] {
   return networks.flatMap((net) => {
     const cidr = nftPrefix(net);
     return [
-      { family: net.address.family, comment: `${commentPrefix}accept from ${cidr}`, expr: [prefixMatch('saddr', '==', net), { accept: null }] },
-      { family: net.address.family, comment: `${commentPrefix}accept to ${cidr}`, expr: [prefixMatch('daddr', '==', net), { accept: null }] },
+      { family: net.address.family, comment: `${commentPrefix}accept from ${cidr}`, expr: [prefixMatch('saddr', net), { accept: null }] },
+      { family: net.address.family, comment: `${commentPrefix}accept to ${cidr}`, expr: [prefixMatch('daddr', net), { accept: null }] },
     ];
   });
 }
@@ -127,7 +127,8 @@ export function overlayCommands(listing: NftListing, networks: readonly IpNet[])
 
 /**
  * Makes the host's nftables state match `rules` (start-up and whenever the overlay networks or the host's
- * firewall may have changed): idempotent, one listing and one transaction.
+ * firewall may have changed): idempotent, one listing and one transaction. Should the host's firewall
+ * change between the two, the transaction fails whole (code 103) and a second call reconciles.
  */
 export async function setOverlayRules(rules: OverlayRules, options: NftOptions = {}): Promise<void> {
   validateNetworks(rules.networks);

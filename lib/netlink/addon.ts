@@ -1,12 +1,12 @@
 // Loads the native part (lib/netlink/native/weft_netlink.c). In a bundle the addon travels inside the
 // executable as base64 (build.mjs defines __WEFT_ADDON_BASE64__); it is written once to a root-only
-// directory under a content-hashed name and loaded from there, never from a place others can write.
-// In source runs it is build/weft_netlink.node.
-import { createHash } from 'node:crypto';
+// directory under a name derived from its content and loaded from there, never from a place others
+// can write. In source runs it is build/weft_netlink.node. node:crypto is not used: loading it costs
+// several milliseconds, more than this layer's whole load budget.
 import { lstatSync, mkdirSync, renameSync, rmSync, writeFileSync, type Stats } from 'node:fs';
-import { constants } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readU32 } from './codec.ts';
 
 declare const __WEFT_ADDON_BASE64__: string | undefined;
 
@@ -54,7 +54,7 @@ function load(): NativeNetlink {
     : fileURLToPath(new URL('../../build/weft_netlink.node', import.meta.url));
   const module = { exports: {} };
   try {
-    process.dlopen(module, file, constants.dlopen.RTLD_NOW);
+    process.dlopen(module, file);
   } catch (err) {
     const hint = embedded ? '' : ' (run `node build.mjs native` first)';
     throw new Error(`cannot load weft's netlink addon ${file}${hint}: ${(err as Error).message}`, { cause: err });
@@ -70,7 +70,7 @@ function load(): NativeNetlink {
 export function materializeAddon(base64: string, dir: string): string {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   checkPrivate(dir, lstatSync(dir), 'directory');
-  const file = join(dir, `weft_netlink-${createHash('sha256').update(base64).digest('hex').slice(0, 20)}.node`);
+  const file = join(dir, addonFileName(base64));
   let stats = lstatSync(file, { throwIfNoEntry: false });
   if (!stats) {
     // Written aside and renamed, so a concurrent or interrupted start never sees a partial file.
@@ -82,6 +82,40 @@ export function materializeAddon(base64: string, dir: string): string {
   }
   checkPrivate(file, stats, 'file');
   return file;
+}
+
+/**
+ * `weft_netlink-<id>.node`, where the id changes whenever the addon does: the ELF build ID the linker
+ * put in it (a hash of its content, found in its first page without decoding the rest), or else a
+ * 64-bit fingerprint of all its bytes. Collisions would need two builds of this very addon; planting a
+ * file is prevented by the directory's ownership, not by the name.
+ */
+export function addonFileName(base64: string): string {
+  const head = Buffer.from(base64.slice(0, 4 * 1366), 'base64'); // the first 4 KiB
+  return `weft_netlink-${gnuBuildId(head) ?? fingerprint(Buffer.from(base64, 'base64'))}.node`;
+}
+
+/** The NT_GNU_BUILD_ID note: namesz 4, descsz, type 3, "GNU\0", then the id itself. */
+function gnuBuildId(bytes: Buffer): string | undefined {
+  for (let at = bytes.indexOf('GNU\0'); at >= 12; at = bytes.indexOf('GNU\0', at + 1)) {
+    const size = readU32(bytes, at - 8);
+    if (readU32(bytes, at - 12) !== 4 || readU32(bytes, at - 4) !== 3 || size < 8 || size > 64) continue;
+    if (at + 4 + size <= bytes.length) return `b${bytes.toString('hex', at + 4, at + 4 + size)}`;
+  }
+  return undefined;
+}
+
+/** Two independent 32-bit multiply-xorshift lanes over the bytes: 64 bits, as 16 hex digits. */
+function fingerprint(bytes: Buffer): string {
+  let a = 0x811c9dc5 ^ bytes.length;
+  let b = 0x9747b28c;
+  for (const byte of bytes) {
+    a = Math.imul(a ^ byte, 0x01000193);
+    a ^= a >>> 15;
+    b = Math.imul(b ^ byte, 0x5bd1e995);
+    b ^= b >>> 13;
+  }
+  return `f${(a >>> 0).toString(16).padStart(8, '0')}${(b >>> 0).toString(16).padStart(8, '0')}`;
 }
 
 function checkPrivate(path: string, stats: Stats, what: 'directory' | 'file'): void {

@@ -27,7 +27,7 @@ describe('addrRequest', () => {
 
   it('round-trips through the decoder', () => {
     const r = addrRequest('add', { link: 3, address: parseCidr('192.168.9.1/30'), broadcast: parseIp('192.168.9.3'), label: 'eth0:1' }, resolver);
-    expect(r.operation).toBe('add address 192.168.9.1/30 on link #3');
+    expect(r.operation()).toBe('add address 192.168.9.1/30 on link #3');
     expect(decodeAddress(splitMessages(r.message)[0]!.body)).toEqual({
       link: 6,
       address: parseCidr('192.168.9.1/30'),

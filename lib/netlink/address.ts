@@ -72,12 +72,12 @@ export function addrRequest(op: 'add' | 'replace' | 'delete', spec: AddressSpec,
     }
     if (spec.label !== undefined) w.attrString(IFA_LABEL, spec.label);
   }
-  return { message: w.finish(), operation: `${op} address ${formatCidr(spec.address)} on ${describeLink(spec.link)}` };
+  return { message: w.finish(), operation: () => `${op} address ${formatCidr(spec.address)} on ${describeLink(spec.link)}` };
 }
 
 export function addrDumpRequest(family?: IpFamily): Request {
   const w = new MessageWriter(RTM_GETADDR, NLM_F_DUMP).u8(family ? addressFamily(family) : AF_UNSPEC).u8(0).u8(0).u8(0).u32(0);
-  return { message: w.finish(), operation: 'list addresses' };
+  return { message: w.finish(), operation: () => 'list addresses' };
 }
 
 export function decodeAddress(body: Buffer): Address | undefined {

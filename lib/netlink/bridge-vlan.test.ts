@@ -12,7 +12,7 @@ describe('bridge VLANs', () => {
     expect([m.type, m.body[0]]).toEqual([19, 7]);
     const info = new Attrs(m.body, 16).nested(26)!.bytes(2)!;
     expect([readU16(info, 0), readU16(info, 2)]).toEqual([0x6, 100]);
-    expect(r.operation).toBe('add bridge vlan 100 pvid untagged on link veth1');
+    expect(r.operation()).toBe('add bridge vlan 100 pvid untagged on link veth1');
   });
 
   it('sends a range as a begin/end pair and the bridge itself with BRIDGE_FLAGS_SELF', () => {

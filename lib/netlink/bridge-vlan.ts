@@ -1,6 +1,7 @@
 // VLANs on bridge ports and on the bridge itself (`bridge vlan add/del/show`): IFLA_AF_SPEC holding
 // IFLA_BRIDGE_VLAN_INFO, sent as RTM_SETLINK / RTM_DELLINK with family AF_BRIDGE.
 import { attrEntries, Attrs, MessageWriter, readU16 } from './codec.ts';
+import { checkVlanId } from './link-kinds.ts';
 import { describeLink, linkIndex, writeIfinfo, type LinkRef, type Resolver } from './link.ts';
 import { AF_BRIDGE, Flags, NLM_F_DUMP, RTM_DELLINK, RTM_GETLINK, RTM_SETLINK } from './rtnetlink.ts';
 import type { Request } from './socket.ts';
@@ -36,13 +37,9 @@ export interface BridgeVlanEntry {
   readonly untagged: boolean;
 }
 
-function checkVid(vid: number): void {
-  if (!Number.isInteger(vid) || vid < 1 || vid > 4094) throw new RangeError(`VLAN id ${vid} is not in 1-4094`);
-}
-
 export function bridgeVlanRequest(op: 'add' | 'delete', ref: LinkRef, vlan: BridgeVlan, r: Resolver): Request {
-  checkVid(vlan.vid);
-  if (vlan.vidEnd !== undefined) checkVid(vlan.vidEnd);
+  checkVlanId(vlan.vid);
+  if (vlan.vidEnd !== undefined) checkVlanId(vlan.vidEnd);
   const w = writeIfinfo(new MessageWriter(op === 'add' ? RTM_SETLINK : RTM_DELLINK, Flags.none), AF_BRIDGE, r.index(ref));
   const flags = (vlan.pvid ? BRIDGE_VLAN_INFO_PVID : 0) | (vlan.untagged ? BRIDGE_VLAN_INFO_UNTAGGED : 0);
   w.nest(IFLA_AF_SPEC, () => {
@@ -58,12 +55,12 @@ export function bridgeVlanRequest(op: 'add' | 'delete', ref: LinkRef, vlan: Brid
   });
   const vids = vlan.vidEnd === undefined ? `${vlan.vid}` : `${vlan.vid}-${vlan.vidEnd}`;
   const how = `${vlan.pvid ? ' pvid' : ''}${vlan.untagged ? ' untagged' : ''}${vlan.self ? ' self' : ''}`;
-  return { message: w.finish(), operation: `${op} bridge vlan ${vids}${how} on ${describeLink(ref)}` };
+  return { message: w.finish(), operation: () => `${op} bridge vlan ${vids}${how} on ${describeLink(ref)}` };
 }
 
 export function bridgeVlanDumpRequest(): Request {
   const w = writeIfinfo(new MessageWriter(RTM_GETLINK, NLM_F_DUMP), AF_BRIDGE, 0).attrU32(IFLA_EXT_MASK, RTEXT_FILTER_BRVLAN);
-  return { message: w.finish(), operation: 'list bridge vlans' };
+  return { message: w.finish(), operation: () => 'list bridge vlans' };
 }
 
 /** The VLANs in one AF_BRIDGE RTM_NEWLINK body. */

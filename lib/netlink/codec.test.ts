@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Attrs, MessageWriter, attrEntries, readU16, readU32, setSequence, splitMessages } from './codec.ts';
 
 describe('MessageWriter', () => {
@@ -42,6 +42,30 @@ describe('MessageWriter', () => {
     const plain = attrEntries(body).find(([type]) => type === 1)!;
     expect(readU16(body, readU16(body, 0) + 2)).toBe(1);
     expect(readU32(plain[1], 0)).toBe(5);
+  });
+
+  it('leaves no stray bytes in padding, whatever its memory held before', () => {
+    // The writer takes uninitialised memory; hand it memory full of 0xff to see every byte is written.
+    const dirty = vi.spyOn(Buffer, 'allocUnsafe').mockImplementation((n: number) => Buffer.alloc(n, 0xff));
+    try {
+      const w = new MessageWriter(1, 0).u8(9).u8(0).u16(0);
+      w.attrU8(1, 1);
+      w.nest(2, () => w.u8(7), false);
+      w.attrString(3, 'ab');
+      const m = w.finish();
+      const le = readU16(Buffer.from([1, 0]), 0) === 1;
+      const header = le ? [44, 0, 0, 0, 1, 0, 1, 0] : [0, 0, 0, 44, 0, 1, 0, 1];
+      const attr = (type: number, len: number) => (le ? [len, 0, type, 0] : [0, len, 0, type]);
+      expect([...m]).toEqual([
+        ...header, 0, 0, 0, 0, 0, 0, 0, 0,
+        9, 0, 0, 0,
+        ...attr(1, 5), 1, 0, 0, 0,
+        ...attr(2, 5), 7, 0, 0, 0,
+        ...attr(3, 7), 97, 98, 0, 0,
+      ]);
+    } finally {
+      dirty.mockRestore();
+    }
   });
 
   it('grows past its initial buffer', () => {

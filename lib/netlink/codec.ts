@@ -1,10 +1,10 @@
 // Netlink message framing: a writer for one request (header, family struct, attributes, nesting) and
 // readers for the kernel's replies. Netlink integers are in host byte order, except where a
 // protocol says network order (ports), which has its own methods.
-import { endianness } from 'node:os';
 import { NLM_F_REQUEST } from './rtnetlink.ts';
 
-const LE = endianness() === 'LE';
+// Host byte order, without loading node:os (several ms on a cold start).
+const LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const NLMSG_HDRLEN = 16;
 const NLA_HDRLEN = 4;
 const NLA_F_NESTED = 0x8000;
@@ -14,13 +14,17 @@ const align4 = (n: number): number => (n + 3) & ~3;
 
 /** Builds one netlink message; the sequence number is stamped by the socket when it is sent. */
 export class MessageWriter {
-  // allocUnsafe takes small buffers from Node's pool: far less garbage than one ArrayBuffer each.
-  private buf = Buffer.allocUnsafe(256).fill(0);
+  // allocUnsafe takes small buffers from Node's pool (far less garbage than one ArrayBuffer each);
+  // every byte of the message is written explicitly, padding included.
+  private buf = Buffer.allocUnsafe(256);
   private len = NLMSG_HDRLEN;
 
   constructor(type: number, flags: number) {
+    this.put32(0, 0); // length, filled in by finish()
     this.put16(type, 4);
     this.put16(flags | NLM_F_REQUEST, 6);
+    this.put32(0, 8); // sequence, stamped by the socket
+    this.put32(0, 12); // port id: 0 addresses the kernel
   }
 
   // Struct fields (the family header at the start of the payload).
@@ -94,8 +98,11 @@ export class MessageWriter {
     this.put16(nested ? type | NLA_F_NESTED : type, start + 2);
     this.len += NLA_HDRLEN;
     fill();
-    this.len = align4(this.len);
+    // Like any attribute: the length counts the contents, the padding after it does not.
     this.put16(this.len - start, start);
+    const end = align4(this.len);
+    this.buf.fill(0, this.len, end);
+    this.len = end;
     return this;
   }
 
@@ -118,7 +125,7 @@ export class MessageWriter {
 
   private reserve(n: number): Buffer {
     if (this.len + n > this.buf.length) {
-      const grown = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.len + n)).fill(0);
+      const grown = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.len + n));
       this.buf.copy(grown, 0, 0, this.len);
       this.buf = grown;
     }

@@ -67,12 +67,12 @@ export function fdbRequest(op: 'append' | 'set' | 'delete', spec: FdbSpec, r: Re
   if (spec.vlan !== undefined) w.attrU16(NDA_VLAN, spec.vlan);
   if (spec.port !== undefined) w.attrBe16(NDA_PORT, spec.port);
   if (spec.vni !== undefined) w.attrU32(NDA_VNI, spec.vni);
-  return { message: w.finish(), operation: `${op} fdb ${describeFdb(spec)}` };
+  return { message: w.finish(), operation: () => `${op} fdb ${describeFdb(spec)}` };
 }
 
 export function fdbDumpRequest(): Request {
   const w = writeNdmsg(new MessageWriter(RTM_GETNEIGH, NLM_F_DUMP), AF_BRIDGE, 0, 0, 0);
-  return { message: w.finish(), operation: 'list fdb' };
+  return { message: w.finish(), operation: () => 'list fdb' };
 }
 
 export function decodeFdb(body: Buffer): FdbEntry | undefined {

@@ -4,6 +4,7 @@ import { closeSync } from 'node:fs';
 import type { IpFamily } from '../ip/address.ts';
 import { type Address, type AddressSpec, addrDumpRequest, addrRequest, decodeAddress } from './address.ts';
 import type { BridgePortOptions } from './bridge-port.ts';
+import type { BridgeOptions } from './link-kinds.ts';
 import { type BridgeVlan, type BridgeVlanEntry, bridgeVlanDumpRequest, bridgeVlanRequest, decodeBridgeVlans } from './bridge-vlan.ts';
 import type { Message } from './codec.ts';
 import { type FdbEntry, type FdbSpec, decodeFdb, fdbDumpRequest, fdbRequest } from './fdb.ts';
@@ -19,6 +20,7 @@ import {
   linkDumpRequest,
   linkGetRequest,
   linkSetBridgePortRequest,
+  linkSetBridgeRequest,
   linkSetRequest,
 } from './link.ts';
 import { openNetnsFd } from './namespace.ts';
@@ -72,6 +74,10 @@ abstract class Changes {
   /** Moves the link into the namespace at `nsPath`, optionally renaming it on the way. */
   linkSetNamespace(link: LinkRef, nsPath: string, name?: string): void {
     this.linkSet(link, name === undefined ? { namespace: nsPath } : { namespace: nsPath, name });
+  }
+  /** Options of an existing bridge (VLAN filtering, STP, ...). */
+  linkSetBridge(link: LinkRef, options: BridgeOptions): void {
+    this.change(() => linkSetBridgeRequest(link, options));
   }
   /** Options of a bridge port (hairpin, isolated, learning, flooding...). */
   linkSetBridgePort(link: LinkRef, options: BridgePortOptions): void {
@@ -256,8 +262,9 @@ export class Netlink extends Changes {
   }
 
   private linkGet(ref: LinkRef): Link {
-    const [reply] = this.dump(linkGetRequest(ref), RTM_NEWLINK);
-    if (!reply) throw new Error(this.socket.describe(`get link ${ref}: the kernel sent no link`));
+    const request = linkGetRequest(ref);
+    const [reply] = this.dump(request, RTM_NEWLINK);
+    if (!reply) throw new Error(`${this.socket.describe(request.operation())}: the kernel sent no link`);
     return decodeLink(reply.body);
   }
 
@@ -273,8 +280,8 @@ export class Netlink extends Changes {
 /**
  * Changes queued and sent together on one socket without a round trip each. Not a transaction:
  * the kernel applies each request on its own, in order, and a failure does not stop the rest.
- * Requests are built at commit: links named in them must exist before the batch is sent (or be
- * given by index).
+ * Requests are built at commit, before any is sent: a link named in an address, route, neighbour,
+ * fdb, VLAN or master must exist by then (link changes and deletions by name need not).
  */
 export class NetlinkBatch extends Changes {
   private builds: Build[] = [];

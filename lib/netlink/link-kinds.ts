@@ -158,9 +158,13 @@ export function readVxlanData(a: Attrs | undefined): VxlanInfo {
   };
 }
 
+export function checkVlanId(vid: number): number {
+  if (!Number.isInteger(vid) || vid < 1 || vid > 4094) throw new RangeError(`VLAN id ${vid} is not in 1-4094`);
+  return vid;
+}
+
 export function writeVlanData(w: MessageWriter, o: VlanOptions): void {
-  if (!Number.isInteger(o.vid) || o.vid < 1 || o.vid > 4094) throw new RangeError(`VLAN id ${o.vid} is not in 1-4094`);
-  w.attrU16(IFLA_VLAN_ID, o.vid);
+  w.attrU16(IFLA_VLAN_ID, checkVlanId(o.vid));
   if (o.protocol) w.attrBe16(IFLA_VLAN_PROTOCOL, vlanEthertypes[o.protocol]);
 }
 

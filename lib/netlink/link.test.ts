@@ -38,7 +38,7 @@ describe('linkAddRequest', () => {
   });
 
   it('names the operation with the peer', () => {
-    expect(linkAddRequest({ kind: 'veth', name: 'v1', peer: { name: 'eth0', namespace: '/run/netns/c1' } }, resolver).operation)
+    expect(linkAddRequest({ kind: 'veth', name: 'v1', peer: { name: 'eth0', namespace: '/run/netns/c1' } }, resolver).operation())
       .toBe('add veth link v1 peer eth0 in /run/netns/c1');
   });
 
@@ -103,7 +103,7 @@ describe('link changes', () => {
     const a = new Attrs(m.body, 16);
     expect(a.string(3)).toBe('eth1');
     expect(a.u32(28)).toBe(42);
-    expect(r.operation).toBe('set link eth0 netns /run/netns/other name eth1');
+    expect(r.operation()).toBe('set link eth0 netns /run/netns/other name eth1');
   });
 
   it('releases from a master with index 0', () => {
@@ -119,12 +119,12 @@ describe('link changes', () => {
     expect(readU16(m.body, 18) & 0x8000).toBe(0x8000);
     const port = new Attrs(m.body, 16).nested(12)!;
     expect([port.u8(4), port.u8(33), port.u32(3)]).toEqual([1, 0, 10]);
-    expect(r.operation).toBe('set bridge port link eth0 hairpin on isolated off cost 10');
+    expect(r.operation()).toBe('set bridge port link eth0 hairpin on isolated off cost 10');
   });
 
   it('deletes by name', () => {
     const r = linkDelRequest('veth9');
-    expect(r.operation).toBe('delete link veth9');
+    expect(r.operation()).toBe('delete link veth9');
     expect(new Attrs(splitMessages(r.message)[0]!.body, 16).string(3)).toBe('veth9');
   });
 });

@@ -220,11 +220,11 @@ export function linkAddRequest(spec: LinkSpec, r: Resolver): Request {
     w.nest(IFLA_INFO_DATA, () => writeKindData(w, spec, r));
   });
   const peer = spec.kind === 'veth' ? ` peer ${spec.peer.name}${spec.peer.namespace ? ` in ${spec.peer.namespace}` : ''}` : '';
-  return { message: w.finish(), operation: `add ${spec.kind} link ${spec.name}${peer}` };
+  return { message: w.finish(), operation: () => `add ${spec.kind} link ${spec.name}${peer}` };
 }
 
 export function linkDelRequest(ref: LinkRef): Request {
-  return { message: addressed(RTM_DELLINK, Flags.none, ref).finish(), operation: `delete ${describeLink(ref)}` };
+  return { message: addressed(RTM_DELLINK, Flags.none, ref).finish(), operation: () => `delete ${describeLink(ref)}` };
 }
 
 function describeChange(c: LinkChange): string {
@@ -258,7 +258,17 @@ export function linkSetRequest(ref: LinkRef, c: LinkChange, r: Resolver): Reques
   if (c.master !== undefined) w.attrU32(IFLA_MASTER, c.master === null ? 0 : r.index(c.master));
   if (c.name !== undefined) w.attrString(IFLA_IFNAME, checkLinkName(c.name));
   if (c.alias !== undefined) w.attrString(IFLA_IFALIAS, c.alias);
-  return { message: w.finish(), operation: `set ${describeLink(ref)} ${describeChange(c)}` };
+  return { message: w.finish(), operation: () => `set ${describeLink(ref)} ${describeChange(c)}` };
+}
+
+/** A bridge's own options, changed in place: RTM_NEWLINK without NLM_F_CREATE on the existing link. */
+export function linkSetBridgeRequest(ref: LinkRef, o: BridgeOptions): Request {
+  const w = addressed(RTM_NEWLINK, Flags.none, ref);
+  w.nest(IFLA_LINKINFO, () => {
+    w.attrString(IFLA_INFO_KIND, 'bridge');
+    w.nest(IFLA_INFO_DATA, () => writeBridgeData(w, o));
+  });
+  return { message: w.finish(), operation: () => `set bridge ${describeLink(ref)} ${JSON.stringify(o)}` };
 }
 
 /** Bridge port options go to the bridge (AF_BRIDGE), which looks the port up by index only. */
@@ -266,17 +276,17 @@ export function linkSetBridgePortRequest(ref: LinkRef, o: BridgePortOptions, r: 
   const w = writeIfinfo(new MessageWriter(RTM_SETLINK, Flags.none), AF_BRIDGE, r.index(ref));
   // The kernel reads IFLA_PROTINFO as port options only when it is flagged nested.
   w.nest(IFLA_PROTINFO, () => writeBridgePort(w, o));
-  return { message: w.finish(), operation: `set bridge port ${describeLink(ref)} ${describeBridgePort(o)}` };
+  return { message: w.finish(), operation: () => `set bridge port ${describeLink(ref)} ${describeBridgePort(o)}` };
 }
 
 export function linkGetRequest(ref: LinkRef): Request {
   const w = addressed(RTM_GETLINK, Flags.none, ref).attrU32(IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
-  return { message: w.finish(), operation: `get ${describeLink(ref)}` };
+  return { message: w.finish(), operation: () => `get ${describeLink(ref)}` };
 }
 
 export function linkDumpRequest(): Request {
   const w = writeIfinfo(new MessageWriter(RTM_GETLINK, NLM_F_DUMP), AF_UNSPEC, 0).attrU32(IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
-  return { message: w.finish(), operation: 'list links' };
+  return { message: w.finish(), operation: () => 'list links' };
 }
 
 /** Decodes an RTM_NEWLINK message body. */
@@ -321,11 +331,6 @@ export function decodeLink(body: Buffer): Link {
     default:
       return { ...common, kind: 'device', ...(infoKind && { infoKind }) };
   }
-}
-
-/** The family of a RTM_NEWLINK body (AF_BRIDGE replies describe bridge ports, not links). */
-export function linkFamily(body: Buffer): number {
-  return body[0]!;
 }
 
 /** The ifindex in a RTM_NEWLINK body. */

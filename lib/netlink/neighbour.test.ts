@@ -20,7 +20,7 @@ describe('neighbours', () => {
     const r = neighDelRequest({ link: 9, ip: parseIp('fd00::1') }, resolver);
     const m = splitMessages(r.message)[0]!;
     expect([m.type, m.body[0]]).toEqual([29, 10]);
-    expect(r.operation).toBe('delete neighbour fd00::1 on link #9');
+    expect(r.operation()).toBe('delete neighbour fd00::1 on link #9');
   });
 
   it('names states by their bit', () => {
@@ -36,7 +36,7 @@ describe('fdb', () => {
     const m = splitMessages(r.message)[0]!;
     expect(m.flags).toBe(0x1 | 0x400 | 0x800);
     expect([m.body[0], m.body[10]]).toEqual([7, 0x02]);
-    expect(r.operation).toBe('append fdb 00:00:00:00:00:00 dst 192.0.2.7 on link vx0');
+    expect(r.operation()).toBe('append fdb 00:00:00:00:00:00 dst 192.0.2.7 on link vx0');
     expect(decodeFdb(m.body)).toEqual({ link: 9, mac: zeroMac, dst: parseIp('192.0.2.7'), self: true, master: false, state: 'permanent', externallyLearned: false });
   });
 

@@ -70,18 +70,18 @@ export function neighSetRequest(spec: NeighbourSpec, r: Resolver): Request {
   const w = writeNdmsg(new MessageWriter(RTM_NEWNEIGH, Flags.replace), addressFamily(spec.ip.family), r.index(spec.link), stateNumber(spec.state ?? 'permanent'), 0)
     .attrBytes(NDA_DST, ipToBytes(spec.ip))
     .attrBytes(NDA_LLADDR, parseMac(spec.mac));
-  return { message: w.finish(), operation: `set neighbour ${formatIp(spec.ip)} lladdr ${spec.mac} on ${describeLink(spec.link)}` };
+  return { message: w.finish(), operation: () => `set neighbour ${formatIp(spec.ip)} lladdr ${spec.mac} on ${describeLink(spec.link)}` };
 }
 
 export function neighDelRequest(key: NeighbourKey, r: Resolver): Request {
   const w = writeNdmsg(new MessageWriter(RTM_DELNEIGH, Flags.none), addressFamily(key.ip.family), r.index(key.link), 0, 0)
     .attrBytes(NDA_DST, ipToBytes(key.ip));
-  return { message: w.finish(), operation: `delete neighbour ${formatIp(key.ip)} on ${describeLink(key.link)}` };
+  return { message: w.finish(), operation: () => `delete neighbour ${formatIp(key.ip)} on ${describeLink(key.link)}` };
 }
 
 export function neighDumpRequest(family?: IpFamily): Request {
   const w = writeNdmsg(new MessageWriter(RTM_GETNEIGH, NLM_F_DUMP), family ? addressFamily(family) : AF_UNSPEC, 0, 0, 0);
-  return { message: w.finish(), operation: 'list neighbours' };
+  return { message: w.finish(), operation: () => 'list neighbours' };
 }
 
 /** Decodes an IPv4/IPv6 RTM_NEWNEIGH body (undefined for other families or entries without an address). */

@@ -56,6 +56,6 @@ describe('routeRequest', () => {
       mtu: 1400,
       advmss: 1360,
     });
-    expect(routeRequest('add', spec, resolver).operation).toBe('add route 10.2.0.0/16 via 10.1.0.1 dev #3 table 300 metric 20');
+    expect(routeRequest('add', spec, resolver).operation()).toBe('add route 10.2.0.0/16 via 10.1.0.1 dev #3 table 300 metric 20');
   });
 });

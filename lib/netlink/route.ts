@@ -103,7 +103,7 @@ export function routeRequest(op: 'add' | 'replace' | 'delete', spec: RouteSpec, 
       if (spec.advmss !== undefined) w.attrU32(RTAX_ADVMSS, spec.advmss);
     });
   }
-  return { message: w.finish(), operation: `${op} route ${describeRoute(spec)}` };
+  return { message: w.finish(), operation: () => `${op} route ${describeRoute(spec)}` };
 }
 
 export function routeDumpRequest(family?: IpFamily): Request {
@@ -111,7 +111,7 @@ export function routeDumpRequest(family?: IpFamily): Request {
     .u8(family ? addressFamily(family) : AF_UNSPEC)
     .u8(0).u8(0).u8(0).u8(0).u8(0).u8(0).u8(0)
     .u32(0);
-  return { message: w.finish(), operation: 'list routes' };
+  return { message: w.finish(), operation: () => 'list routes' };
 }
 
 /** Decodes a RTM_NEWROUTE body; undefined for cached clones (not configuration). */

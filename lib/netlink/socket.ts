@@ -5,10 +5,10 @@ import { nativeNetlink } from './addon.ts';
 import { setSequence, splitMessages, type Message } from './codec.ts';
 import { NetlinkBatchError, NetlinkError } from './errors.ts';
 
-/** A finished message and what it does, in words, for error messages. */
+/** A finished message and what it does, in words, for error messages (worded only on failure). */
 export interface Request {
   readonly message: Buffer;
-  readonly operation: string;
+  readonly operation: () => string;
 }
 
 // A dump that the kernel flags as inconsistent (the table changed meanwhile) is repeated this often.
@@ -47,7 +47,7 @@ export class NetlinkSocket {
     for (let attempt = 1; ; attempt++) {
       setSequence(request.message, this.nextSequence());
       const reply = native.request(this.liveFd(), request.message);
-      if (reply.error !== 0) throw new NetlinkError(this.describe(request.operation), reply.error, reply.extack);
+      if (reply.error !== 0) throw new NetlinkError(this.describe(request.operation()), reply.error, reply.extack);
       if (!reply.interrupted || attempt === dumpAttempts) return splitMessages(reply.data);
     }
   }
@@ -61,7 +61,7 @@ export class NetlinkSocket {
     const failures = nativeNetlink().batch(this.liveFd(), Buffer.concat(requests.map((r) => r.message)));
     if (failures.length === 0) return;
     throw new NetlinkBatchError(
-      failures.map((f) => ({ index: f.index, error: new NetlinkError(this.describe(requests[f.index]!.operation), f.error, f.extack) })),
+      failures.map((f) => ({ index: f.index, error: new NetlinkError(this.describe(requests[f.index]!.operation()), f.error, f.extack) })),
       requests.length,
     );
   }

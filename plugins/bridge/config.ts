@@ -126,11 +126,22 @@ export function parseBridgeConf(base: NetConf, raw: ConfigValue): BridgeConf {
     portIsolation: flag(raw, 'portIsolation'),
     layer3: (base.ipam?.type ?? '') !== '',
   };
+  if (settings.vlan !== 0 && settings.isGateway) {
+    const gateway = vlanGatewayName(settings.bridgeName, settings.vlan);
+    if (Buffer.byteLength(gateway) > 15) {
+      throw bridge.invalid(`with vlan ${settings.vlan} names the gateway interface "${gateway}", longer than 15 characters`);
+    }
+  }
   if (backendName !== undefined) settings.ipMasqBackend = backendName as IpMasqBackend;
   if (mtu !== 0) settings.mtu = mtu;
   const mac = readMac(raw.field('runtimeConfig').field('mac')) ?? readMac(raw.field('args').field('cni').field('mac'));
   if (mac) settings.mac = mac;
   return { ...base, settings };
+}
+
+/** The interface that carries a VLAN's gateway address (the reference's name). */
+export function vlanGatewayName(bridgeName: string, vlan: number): string {
+  return `${bridgeName}.${vlan}`;
 }
 
 /** What only ADD refuses (the reference checks these in ADD alone). */

@@ -84,7 +84,7 @@ export class DiskStore implements Store {
     const dir = storeDir(dataDir, network);
     try {
       if (options.create) mkdirSync(dir, { recursive: true, mode: 0o755 });
-      else readdirSync(dir);
+      else if (!statSync(dir).isDirectory()) throw new Error(`${dir} is not a directory`);
     } catch (err) {
       if (!options.create && errnoOf(err) === 'ENOENT') return undefined;
       throw ioFailure(`failed to open the store ${dir}`, err);
@@ -117,7 +117,7 @@ export class DiskStore implements Store {
       const text = Buffer.from(ownerText(owner));
       try {
         // A short write to a regular file means the disk is full.
-        if (writeSync(fd, text) !== text.length) throw Object.assign(new Error('short write: no space left on device'), { code: 'ENOSPC' });
+        if (writeSync(fd, text) !== text.length) throw new Error('short write: no space left on device');
       } finally {
         closeSync(fd);
       }

@@ -17,8 +17,6 @@ export interface WitnessChain {
   hook?: string;
   prio?: number;
   policy?: string;
-  /** netdev chains: the device they hook. */
-  dev?: string;
 }
 
 export interface WitnessRule {
@@ -65,7 +63,7 @@ export function nftScript(ns: Netns, script: string): void {
   if (result.status !== 0) throw new Error(describeFailure(result));
 }
 
-/** Packets counted by the named counter of `inet witness` in `ns` (see `countArrivals`). */
+/** Packets counted so far by the named counter of `inet witness` in `ns` (see `countArrivals`). */
 export function counted(ns: Netns, name: string): number {
   const out = runChecked('ip', ['netns', 'exec', ns.name, 'nft', '-j', 'list', 'counter', 'inet', 'witness', name]);
   const item = (JSON.parse(out) as { nftables: { counter?: { packets: number } }[] }).nftables.find((i) => i.counter);
@@ -108,7 +106,10 @@ export function enableForwarding(ns: Netns): void {
   for (const key of ['net.ipv4.ip_forward', 'net.ipv6.conf.all.forwarding']) sysctl(ns, key, '1');
 }
 
-/** One ping from `ns` to `address`; true when answered. */
+/**
+ * Three pings from `ns` to `address`, 200 ms apart; true when any is answered. More than one, because on a
+ * loaded machine the first can wait on neighbour discovery longer than ping waits for its answer.
+ */
 export function pings(ns: Netns, address: string): boolean {
-  return run('ip', ['netns', 'exec', ns.name, 'ping', '-c', '1', '-W', '1', address]).status === 0;
+  return run('ip', ['netns', 'exec', ns.name, 'ping', '-c', '3', '-i', '0.2', '-W', '1', address]).status === 0;
 }

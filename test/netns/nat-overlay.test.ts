@@ -97,14 +97,17 @@ describeAsRoot('overlay masquerade and forward acceptance in nftables', () => {
   it('forwards overlay traffic with the containers’ own addresses', () => {
     expect(pings(container, '10.199.9.2')).toBe(true);
     expect(pings(container, 'fd00:199:9::2')).toBe(true);
-    expect(counted(peer, 'container4')).toBe(1);
-    expect(counted(peer, 'container6')).toBe(1);
+    // Arrived with the container's address: no masquerade inside the overlay.
+    expect(counted(peer, 'container4')).toBeGreaterThan(0);
+    expect(counted(peer, 'container6')).toBeGreaterThan(0);
   });
 
   it('masquerades traffic leaving the overlay', () => {
     expect(pings(container, '203.0.113.2')).toBe(true);
     expect(pings(container, 'fd00:203::2')).toBe(true);
-    expect([counted(outside, 'node4'), counted(outside, 'node6'), counted(outside, 'container4')]).toEqual([1, 1, 0]);
+    expect(counted(outside, 'node4')).toBeGreaterThan(0);
+    expect(counted(outside, 'node6')).toBeGreaterThan(0);
+    expect(counted(outside, 'container4')).toBe(0);
   });
 
   it('setting the same rules again changes nothing in the host’s chains', async () => {

@@ -3,7 +3,7 @@
 import { chmodSync, closeSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
-import { materializeAddon, type NativeNetlink } from '../../lib/netlink/addon.ts';
+import { addonFileName, materializeAddon, type NativeNetlink } from '../../lib/netlink/addon.ts';
 import { repoRoot } from './harness/cni.ts';
 import { createTempDir } from './harness/files.ts';
 import { cleanupAfterAll, describeAsRoot } from './harness/suite.ts';
@@ -19,10 +19,10 @@ describeAsRoot('netlink: embedded addon', () => {
     root = createTempDir('addon');
   });
 
-  it('writes the addon once under a content-hashed name, root-owned and read-only, and it loads', () => {
+  it('writes the addon once under a name derived from its content, root-owned and read-only, and it loads', () => {
     const dir = join(root, 'run-weft');
     const file = materializeAddon(base64, dir);
-    expect(file).toMatch(/\/weft_netlink-[0-9a-f]{20}\.node$/);
+    expect(file).toBe(join(dir, addonFileName(base64)));
     expect(statSync(dir).mode & 0o777).toBe(0o700);
     const stats = statSync(file);
     expect(stats.uid).toBe(0);
@@ -56,9 +56,8 @@ describeAsRoot('netlink: embedded addon', () => {
     const linked = join(root, 'linked');
     const target = join(root, 'elsewhere.node');
     writeFileSync(target, Buffer.from(base64, 'base64'), { mode: 0o500 });
-    const wanted = materializeAddon(base64, join(root, 'probe')).replace(join(root, 'probe'), linked);
     mkdirSync(linked, { mode: 0o700 });
-    symlinkSync(target, wanted);
+    symlinkSync(target, join(linked, addonFileName(base64)));
     expect(() => materializeAddon(base64, linked)).toThrow(/is not a file/);
   });
 });

@@ -5,6 +5,7 @@ import { formatCidr, parseCidr } from '../../lib/ip/cidr.ts';
 import { Netlink, NetlinkError, ignoreNotFound, type Route } from '../../lib/netlink/index.ts';
 import { createNetns, type Netns } from './harness/netns.ts';
 import { cleanupAfterAll, describeAsRoot } from './harness/suite.ts';
+import { failureOf } from './netlink-fixtures.ts';
 
 cleanupAfterAll();
 
@@ -27,16 +28,6 @@ interface IpRoute {
   table?: string;
   flags: string[];
   metrics?: Array<Record<string, number>>;
-}
-
-function kindOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof NetlinkError) return err.kind;
-    throw err;
-  }
-  return 'no error';
 }
 
 describeAsRoot('netlink: addresses and routes', () => {
@@ -92,11 +83,11 @@ describeAsRoot('netlink: addresses and routes', () => {
   });
 
   it('treats a second add as exists, replace as success, and deletes (then notFound)', () => {
-    expect(kindOf(() => nl.addrAdd({ link: 'a0', address: parseCidr('10.1.0.1/24') }))).toBe('exists');
+    expect(failureOf(() => nl.addrAdd({ link: 'a0', address: parseCidr('10.1.0.1/24') })).kind).toBe('exists');
     nl.addrReplace({ link: 'a0', address: parseCidr('10.1.0.1/24'), broadcast: 'auto' });
     nl.addrDel({ link: 'a0', address: parseCidr('10.3.0.1/32') });
     expect(witnessAddrs('a0').map((a) => a.local)).not.toContain('10.3.0.1');
-    expect(kindOf(() => nl.addrDel({ link: 'a0', address: parseCidr('10.3.0.1/32') }))).toBe('notFound');
+    expect(failureOf(() => nl.addrDel({ link: 'a0', address: parseCidr('10.3.0.1/32') })).kind).toBe('notFound');
   });
 
   it('adds routes: link scope, gateway with metric and metrics, onlink in another table, defaults, IPv6', () => {
@@ -126,12 +117,12 @@ describeAsRoot('netlink: addresses and routes', () => {
   });
 
   it('replaces a route, refuses a duplicate add and deletes (then notFound)', () => {
-    expect(kindOf(() => nl.routeAdd({ dst: parseCidr('10.2.0.0/16'), gw: parseIp('10.1.0.2'), metric: 5 }))).toBe('exists');
+    expect(failureOf(() => nl.routeAdd({ dst: parseCidr('10.2.0.0/16'), gw: parseIp('10.1.0.2'), metric: 5 })).kind).toBe('exists');
     nl.routeReplace({ dst: parseCidr('10.2.0.0/16'), gw: parseIp('10.1.0.3'), metric: 5 });
     expect(witnessRoutes('10.2.0.0/16')).toEqual([expect.objectContaining({ gateway: '10.1.0.3', metric: 5 })]);
     nl.routeDel({ dst: parseCidr('10.2.0.0/16'), metric: 5 });
     expect(witnessRoutes('10.2.0.0/16')).toEqual([]);
-    expect(kindOf(() => nl.routeDel({ dst: parseCidr('10.2.0.0/16') }))).toBe('notFound');
+    expect(failureOf(() => nl.routeDel({ dst: parseCidr('10.2.0.0/16') })).kind).toBe('notFound');
     expect(ignoreNotFound(() => nl.routeDel({ dst: parseCidr('10.2.0.0/16') }))).toBeUndefined();
     nl.routeDel({ dst: parseCidr('10.9.0.0/16'), table: 100 });
     expect(witnessRoutes('table', '100')).toEqual([]);

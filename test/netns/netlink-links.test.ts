@@ -1,10 +1,11 @@
 // Links through lib/netlink, each read back by the layer and checked against `ip -j -d link`.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { parseIp } from '../../lib/ip/address.ts';
-import { Netlink, NetlinkError, ignoreExists, ignoreNotFound } from '../../lib/netlink/index.ts';
+import { Netlink, ignoreExists, ignoreNotFound } from '../../lib/netlink/index.ts';
 import { run } from './harness/command.ts';
 import { createNetns, type Netns } from './harness/netns.ts';
 import { cleanupAfterAll, describeAsRoot } from './harness/suite.ts';
+import { failureOf } from './netlink-fixtures.ts';
 
 cleanupAfterAll();
 
@@ -33,16 +34,6 @@ function ipLink(ns: Netns, name: string): IpLink {
   const [link] = ns.ipJson<IpLink[]>('-d', 'link', 'show', 'dev', name);
   if (!link) throw new Error(`ip shows no link ${name} in ${ns.name}`);
   return link;
-}
-
-function thrown(fn: () => unknown): NetlinkError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof NetlinkError) return err;
-    throw err;
-  }
-  throw new Error('expected a NetlinkError');
 }
 
 describeAsRoot('netlink: links', () => {
@@ -90,6 +81,10 @@ describeAsRoot('netlink: links', () => {
     expect(nl.linkByName('br0')).toMatchObject({ kind: 'bridge', up: true, mtu: 1450, multicastSnooping: false, vlanFiltering: false });
     expect(nl.linkByName('port0')).toMatchObject({ masterIndex: br.ifindex, bridgePort: { hairpin: true, isolated: true, learning: false } });
 
+    nl.linkSetBridge('br0', { multicastSnooping: true, stp: true });
+    expect(ipLink(ns, 'br0').linkinfo?.info_data).toMatchObject({ mcast_snooping: 1, stp_state: 1 });
+    expect(nl.linkByName('br0')).toMatchObject({ multicastSnooping: true, stp: true });
+
     nl.linkSetBridgePort('port0', { hairpin: false });
     expect(ipLink(ns, 'port0').linkinfo?.info_slave_data).toMatchObject({ hairpin: false, isolated: true });
     nl.linkSetNoMaster('port0');
@@ -125,7 +120,7 @@ describeAsRoot('netlink: links', () => {
     const probe = run('ip', ['-n', ns.name, 'link', 'add', 'link', 'br0', 'name', 'probe.5', 'type', 'vlan', 'id', '5']);
     if (probe.status !== 0) {
       expect(probe.stderr).toMatch(/not supported|Unknown device type/i);
-      const err = thrown(() => nl.linkAdd({ kind: 'vlan', name: 'br0.100', parent: 'br0', vid: 100 }));
+      const err = failureOf(() => nl.linkAdd({ kind: 'vlan', name: 'br0.100', parent: 'br0', vid: 100 }));
       expect(err.kind).toBe('unsupported');
       expect(err.message).toContain('add vlan link br0.100');
       return;
@@ -171,15 +166,15 @@ describeAsRoot('netlink: links', () => {
   });
 
   it('reports failures as typed errors naming the operation, the namespace and the kernel message', () => {
-    const exists = thrown(() => nl.linkAdd({ kind: 'bridge', name: 'br0' }));
+    const exists = failureOf(() => nl.linkAdd({ kind: 'bridge', name: 'br0' }));
     expect(exists).toMatchObject({ kind: 'exists', code: 'EEXIST' });
     expect(exists.message).toContain(`add bridge link br0 in ${ns.path}`);
     expect(ignoreExists(() => nl.linkAdd({ kind: 'bridge', name: 'br0' }))).toBeUndefined();
 
-    const missing = thrown(() => nl.linkByName('nosuch0'));
+    const missing = failureOf(() => nl.linkByName('nosuch0'));
     expect(missing.kind).toBe('notFound');
 
-    const tooBig = thrown(() => nl.linkSetMtu('br0', 70000));
+    const tooBig = failureOf(() => nl.linkSetMtu('br0', 70000));
     expect(tooBig.kind).toBe('invalid');
     expect(tooBig.extack).toMatch(/mtu/i);
     expect(tooBig.message).toContain(tooBig.extack!);
@@ -189,7 +184,7 @@ describeAsRoot('netlink: links', () => {
     nl.linkAdd({ kind: 'veth', name: 'gone0', peer: { name: 'gone0p' } });
     nl.linkDel('gone0');
     expect(run('ip', ['-n', ns.name, 'link', 'show', 'gone0p']).status).not.toBe(0);
-    expect(thrown(() => nl.linkDel('gone0')).kind).toBe('notFound');
+    expect(failureOf(() => nl.linkDel('gone0')).kind).toBe('notFound');
     expect(ignoreNotFound(() => nl.linkDel('gone0'))).toBeUndefined();
   });
 });

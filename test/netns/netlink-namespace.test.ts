@@ -7,13 +7,14 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { beforeAll, expect, it } from 'vitest';
-import { Netlink, NetlinkError, sysctlGet, sysctlSet, withNetlink } from '../../lib/netlink/index.ts';
+import { Netlink, sysctlGet, sysctlSet, withNetlink } from '../../lib/netlink/index.ts';
 import { track } from './harness/cleanup.ts';
 import { repoRoot } from './harness/cni.ts';
 import { run, runChecked } from './harness/command.ts';
 import { createTempDir } from './harness/files.ts';
 import { createNetns, type Netns } from './harness/netns.ts';
 import { cleanupAfterAll, describeAsRoot } from './harness/suite.ts';
+import { failureOf } from './netlink-fixtures.ts';
 
 cleanupAfterAll();
 
@@ -39,16 +40,6 @@ async function poolThreadNamespace(): Promise<string[]> {
   return Promise.all(Array.from({ length: 8 }, () => promises.readlink('/proc/thread-self/ns/net')));
 }
 
-function failure(fn: () => unknown): NetlinkError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof NetlinkError) return err;
-    throw err;
-  }
-  throw new Error('expected a NetlinkError');
-}
-
 describeAsRoot('netlink: namespaces and sysctls', () => {
   let ns: Netns;
   let home: string;
@@ -71,15 +62,15 @@ describeAsRoot('netlink: namespaces and sysctls', () => {
       // The socket lists the namespace's links, not the host's.
       expect(nl.linkList().map((l) => l.name).sort()).toEqual(ns.ipJson<Array<{ ifname: string }>>('link', 'show').map((l) => l.ifname).sort());
       // Failures at each stage: in the kernel, opening a peer namespace, entering a namespace.
-      expect(failure(() => nl.linkAdd({ kind: 'bridge', name: 'nsbr0' })).kind).toBe('exists');
-      expect(failure(() => nl.linkAdd({ kind: 'veth', name: 'v0', peer: { name: 'p0', namespace: '/run/netns/wt-does-not-exist' } })).kind).toBe('notFound');
+      expect(failureOf(() => nl.linkAdd({ kind: 'bridge', name: 'nsbr0' })).kind).toBe('exists');
+      expect(failureOf(() => nl.linkAdd({ kind: 'veth', name: 'v0', peer: { name: 'p0', namespace: '/run/netns/wt-does-not-exist' } })).kind).toBe('notFound');
     } finally {
       nl.close();
     }
-    expect(failure(() => Netlink.open('/run/netns/wt-does-not-exist')).message).toContain('open netlink socket in network namespace /run/netns/wt-does-not-exist');
-    const notNs = failure(() => Netlink.open('/proc/self/status'));
+    expect(failureOf(() => Netlink.open('/run/netns/wt-does-not-exist')).message).toContain('open netlink socket in network namespace /run/netns/wt-does-not-exist');
+    const notNs = failureOf(() => Netlink.open('/proc/self/status'));
     expect(notNs).toMatchObject({ code: 'EINVAL', extack: 'not a network namespace' });
-    expect(failure(() => sysctlGet(ns.path, 'net/ipv4/no_such_key')).kind).toBe('notFound');
+    expect(failureOf(() => sysctlGet(ns.path, 'net/ipv4/no_such_key')).kind).toBe('notFound');
 
     expect(namespaces()).toEqual(before);
     expect(new Set(await poolThreadNamespace())).toEqual(new Set([home]));
@@ -143,7 +134,7 @@ describeAsRoot('netlink: namespaces and sysctls', () => {
     expect(ns.exec('cat', ['/proc/sys/net/ipv6/conf/br0.7/disable_ipv6']).stdout.trim()).toBe('1');
     expect(runChecked('cat', ['/proc/sys/net/ipv4/ip_forward']).trim()).toBe(hostForwarding);
 
-    const bad = failure(() => sysctlSet(ns.path, 'net/ipv4/ip_forward', 'yes please'));
+    const bad = failureOf(() => sysctlSet(ns.path, 'net/ipv4/ip_forward', 'yes please'));
     expect(bad.message).toBe(`set sysctl net/ipv4/ip_forward=yes please in ${ns.path}: invalid argument (EINVAL)`);
   });
 

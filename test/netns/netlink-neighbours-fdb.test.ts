@@ -2,10 +2,11 @@
 // `ip -j neigh`, `bridge -j fdb` and `bridge -j vlan`.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { formatIp, parseIp } from '../../lib/ip/address.ts';
-import { Netlink, NetlinkError, zeroMac } from '../../lib/netlink/index.ts';
+import { Netlink, zeroMac } from '../../lib/netlink/index.ts';
 import { run, runChecked } from './harness/command.ts';
 import { createNetns, type Netns } from './harness/netns.ts';
 import { cleanupAfterAll, describeAsRoot } from './harness/suite.ts';
+import { failureOf } from './netlink-fixtures.ts';
 
 cleanupAfterAll();
 
@@ -24,16 +25,6 @@ interface BridgeFdb {
   master?: string;
   flags: string[];
   state: string;
-}
-
-function failure(fn: () => unknown): NetlinkError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof NetlinkError) return err;
-    throw err;
-  }
-  throw new Error('expected a NetlinkError');
 }
 
 describeAsRoot('netlink: neighbours, fdb and bridge VLANs', () => {
@@ -69,7 +60,7 @@ describeAsRoot('netlink: neighbours, fdb and bridge VLANs', () => {
     expect(ns.ipJson<IpNeigh[]>('neigh', 'show', '10.5.0.1', 'dev', 'vx0')[0]?.lladdr).toBe('02:00:00:00:00:07');
     nl.neighDel({ link: 'vx0', ip: parseIp('10.5.0.1') });
     expect(ns.ipJson<IpNeigh[]>('neigh', 'show', '10.5.0.1', 'dev', 'vx0')).toEqual([]);
-    expect(failure(() => nl.neighDel({ link: 'vx0', ip: parseIp('10.5.0.1') })).kind).toBe('notFound');
+    expect(failureOf(() => nl.neighDel({ link: 'vx0', ip: parseIp('10.5.0.1') })).kind).toBe('notFound');
   });
 
   it('keeps a flood list of remote VTEPs on the all-zeros MAC and unicast entries with port and VNI', () => {
@@ -97,7 +88,7 @@ describeAsRoot('netlink: neighbours, fdb and bridge VLANs', () => {
     expect(fdbOf('vx0').filter((e) => e.mac === zeroMac).map((e) => e.dst)).toEqual(['192.0.2.3']);
     nl.fdbDel({ link: 'vx0', mac: zeroMac });
     expect(fdbOf('vx0').filter((e) => e.mac === zeroMac)).toEqual([]);
-    expect(failure(() => nl.fdbDel({ link: 'vx0', mac: zeroMac })).kind).toBe('notFound');
+    expect(failureOf(() => nl.fdbDel({ link: 'vx0', mac: zeroMac })).kind).toBe('notFound');
   });
 
   it('adds static entries to a bridge through its port (NTF_MASTER)', () => {
@@ -116,7 +107,7 @@ describeAsRoot('netlink: neighbours, fdb and bridge VLANs', () => {
     const probe = run('ip', ['-n', ns.name, 'link', 'add', 'probebr', 'type', 'bridge', 'vlan_filtering', '1']);
     if (probe.status !== 0) {
       expect(probe.stderr).toMatch(/not supported/i);
-      const err = failure(() => nl.linkAdd({ kind: 'bridge', name: 'vbr0', vlanFiltering: true }));
+      const err = failureOf(() => nl.linkAdd({ kind: 'bridge', name: 'vbr0', vlanFiltering: true }));
       expect(err.kind).toBe('unsupported');
       return;
     }

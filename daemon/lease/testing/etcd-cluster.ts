@@ -130,6 +130,20 @@ export class EtcdCluster {
     return cluster;
   }
 
+  /** The member that leads the cluster now (asked through etcd's JSON gateway). */
+  async leader(): Promise<EtcdMember> {
+    for (const member of this.members) {
+      try {
+        const res = await fetch(`${member.clientUrl}/v3/maintenance/status`, { method: 'POST', body: '{}', signal: AbortSignal.timeout(1000) });
+        const status = (await res.json()) as { header: { member_id: string }; leader: string };
+        if (status.header.member_id === status.leader) return member;
+      } catch {
+        // A member that is down leads nothing.
+      }
+    }
+    throw new Error('no member leads the cluster');
+  }
+
   async stop(): Promise<void> {
     await Promise.all(this.members.map((m) => m.kill('SIGKILL')));
     rmSync(this.root, { recursive: true, force: true });

@@ -1,6 +1,6 @@
 // A bare ADS client over grpc-js for protocol tests and the push benchmark: opens streams, sends requests
 // as given and queues responses. It applies no protocol logic of its own; tests write the requests.
-import { Client, credentials, type ClientDuplexStream, type StatusObject } from '@grpc/grpc-js';
+import { Client, credentials, type ChannelOptions, type ClientDuplexStream, type StatusObject } from '@grpc/grpc-js';
 import { adsServiceName, XdsCodec, type MessageCodec } from '../codec.ts';
 import type {
   DeltaDiscoveryRequest, DeltaDiscoveryResponse, DiscoveryRequest, DiscoveryResponse,
@@ -66,8 +66,10 @@ export class AdsStream<Request, Response> {
 export class AdsClient {
   private readonly client: Client;
 
-  constructor(address: string, private readonly codec: XdsCodec = new XdsCodec()) {
-    this.client = new Client(address, credentials.createInsecure());
+  /** `ownConnection` gives this client a connection of its own rather than sharing one per address. */
+  constructor(address: string, private readonly codec: XdsCodec = new XdsCodec(), ownConnection = false) {
+    const options: ChannelOptions = ownConnection ? { 'grpc.use_local_subchannel_pool': 1 } : {};
+    this.client = new Client(address, credentials.createInsecure(), options);
   }
 
   sotw(onResponse?: (r: DiscoveryResponse) => void): AdsStream<DiscoveryRequest, DiscoveryResponse> {

@@ -38,6 +38,8 @@
 // A batch is sent in windows: bytes per sendmsg and requests awaiting their acks at once.
 #define WINDOW_BYTES (256 << 10)
 #define WINDOW_REQUESTS 2048
+// Reply memory kept between requests; more is freed after the request that needed it.
+#define REPLIES_KEPT (1 << 20)
 // The kernel answers rtnetlink within the send; this only bounds a wait that should never happen.
 #define RECEIVE_TIMEOUT_SECONDS 30
 
@@ -349,6 +351,12 @@ static napi_value request(napi_env env, napi_callback_info info) {
   if (st->replies_len > 0) {
     CHECK(napi_create_buffer_copy(env, st->replies_len, st->replies, NULL, &v));
     CHECK(napi_set_named_property(env, obj, "data", v));
+  }
+  if (st->replies_cap > REPLIES_KEPT) {
+    // A big dump (a full routing table) need not keep its memory for the life of the process.
+    free(st->replies);
+    st->replies = NULL;
+    st->replies_cap = 0;
   }
   if (interrupted) {
     CHECK(napi_get_boolean(env, true, &v));

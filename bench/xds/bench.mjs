@@ -1,0 +1,27 @@
+#!/usr/bin/env node
+// xDS push latency to 100 clients and memory with 10,000 endpoints (see push.ts for what is measured).
+// The benchmark is TypeScript using daemon/xds; this bundles it with esbuild into build/bench-xds/ and runs
+// it with --expose-gc so memory figures follow a full collection.
+//
+//   node bench/xds/bench.mjs [--rounds 30] [--node-rounds 5] [--clients 100]
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const out = join(here, '../../build/bench-xds');
+await build({
+  entryPoints: { push: join(here, 'push.ts'), clients: join(here, 'clients.ts') },
+  outdir: out,
+  outExtension: { '.js': '.mjs' },
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'esm',
+  // Dependencies load from node_modules, as in source runs (the .proto files are read from there).
+  packages: 'external',
+  logLevel: 'warning',
+});
+const run = spawnSync(process.execPath, ['--expose-gc', join(out, 'push.mjs'), ...process.argv.slice(2)], { stdio: 'inherit' });
+process.exit(run.status ?? 1);

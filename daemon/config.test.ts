@@ -1,0 +1,108 @@
+import { hostname } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { CniError, ErrorCode } from '../lib/cni/errors.ts';
+import type { JsonObject } from '../lib/cni/types.ts';
+import { formatIp } from '../lib/ip/address.ts';
+import { mergeFlags, parseConfigFile, parseDaemonOptions } from './config.ts';
+
+function refusal(raw: JsonObject): string {
+  try {
+    parseDaemonOptions(raw);
+  } catch (err) {
+    expect(err).toBeInstanceOf(CniError);
+    expect((err as CniError).code).toBe(ErrorCode.InvalidNetworkConfig);
+    expect((err as CniError).msg).toBe('invalid weftd config');
+    return (err as CniError).message;
+  }
+  throw new Error(`accepted ${JSON.stringify(raw)}`);
+}
+
+describe('parseDaemonOptions', () => {
+  it('defaults to the embedded store, the default route and a local listener', () => {
+    expect(parseDaemonOptions({})).toEqual({
+      nodeName: hostname(),
+      stateDir: '/var/lib/weft',
+      subnetFile: '/run/weft/subnet.env',
+      store: { type: 'embedded', path: '/var/lib/weft/leases.json' },
+      underlay: { by: 'default-route' },
+      listen: { host: '127.0.0.1', port: 9475 },
+      logLevel: 'info',
+    });
+  });
+
+  it('reads a full etcd configuration', () => {
+    const options = parseDaemonOptions({
+      nodeName: 'node-a', stateDir: '/srv/weft', subnetFile: '/run/w/subnet.env', logLevel: 'debug', listen: '[::1]:9999',
+      store: { type: 'etcd', endpoints: ['https://10.0.0.1:2379/', 'https://10.0.0.2:2379'], prefix: '/k/net', caFile: '/ca', certFile: '/c', keyFile: '/k' },
+      underlay: { reach: '10.0.0.1', publicIp: '203.0.113.5' },
+      network: { network: '10.244.0.0/16' },
+    });
+    expect(options).toMatchObject({
+      nodeName: 'node-a', stateDir: '/srv/weft', logLevel: 'debug', listen: { host: '::1', port: 9999 },
+      store: { type: 'etcd', endpoints: ['https://10.0.0.1:2379', 'https://10.0.0.2:2379'], prefix: '/k/net', caFile: '/ca', certFile: '/c', keyFile: '/k' },
+      network: { network: '10.244.0.0/16' },
+    });
+    expect(options.underlay.by).toBe('reach');
+    expect(formatIp(options.publicIp!)).toBe('203.0.113.5');
+  });
+
+  it('compiles an interface pattern', () => {
+    const options = parseDaemonOptions({ underlay: { interfaceRegex: '^en[a-z0-9]+$' } });
+    expect(options.underlay.by === 'regex' && options.underlay.pattern.test('enp1s0')).toBe(true);
+  });
+
+  it.each<[string, JsonObject, RegExp]>([
+    ['an unknown field', { nodename: 'a' }, /"nodename" is not a known field \(did you mean "nodeName"\?\)/],
+    ['a relative state dir', { stateDir: 'weft' }, /"stateDir" must be an absolute path/],
+    ['a bad node name', { nodeName: 'a b' }, /"nodeName" must be 1 to 253 letters/],
+    ['a store without type', { store: {} }, /missing "store\.type"/],
+    ['an unknown store', { store: { type: 'consul' } }, /"store\.type" must be "embedded" or "etcd"/],
+    ['etcd without endpoints', { store: { type: 'etcd', endpoints: [] } }, /"store\.endpoints" must name at least one etcd member/],
+    ['an endpoint without scheme', { store: { type: 'etcd', endpoints: ['10.0.0.1:2379'] } }, /"store\.endpoints\[0\]" must be a URL/],
+    ['a certificate without key', { store: { type: 'etcd', endpoints: ['https://a:1'], caFile: '/ca', certFile: '/c' } }, /"certFile" and "keyFile" together/],
+    ['TLS over http', { store: { type: 'etcd', endpoints: ['http://a:1'], caFile: '/ca' } }, /must use https:\/\/ with "caFile"/],
+    ['a bad prefix', { store: { type: 'etcd', endpoints: ['http://a:1'], prefix: 'weft/' } }, /"store\.prefix" must be a key prefix/],
+    ['two underlay choices', { underlay: { interface: 'eth0', reach: '10.0.0.1' } }, /gives "interface" and "reach": choose the underlay one way/],
+    ['a bad regex', { underlay: { interfaceRegex: '(' } }, /"underlay\.interfaceRegex" is not a regular expression/],
+    ['a bad reach address', { underlay: { reach: 'gateway' } }, /"underlay\.reach" must be an IP address/],
+    ['a bad public IP', { underlay: { publicIp: '1.2.3' } }, /"underlay\.publicIp" must be an IP address/],
+    ['a listen address without port', { listen: '127.0.0.1' }, /"listen" must be HOST:PORT/],
+    ['a listen port too large', { listen: '127.0.0.1:70000' }, /"listen" must be HOST:PORT/],
+    ['a bad log level', { logLevel: 'verbose' }, /"logLevel" must be one of debug, info, warn, error/],
+    ['a network that is not an object', { network: '10.244.0.0/16' }, /"network" must be an object/],
+  ])('refuses %s', (_name, raw, message) => {
+    expect(refusal(raw)).toMatch(message);
+  });
+});
+
+describe('mergeFlags', () => {
+  const file: JsonObject = {
+    nodeName: 'file-node',
+    store: { type: 'etcd', endpoints: ['http://10.0.0.1:2379'], prefix: '/file' },
+    underlay: { interface: 'eth0', publicIp: '203.0.113.5' },
+  };
+
+  it('overrides the file field by field', () => {
+    expect(mergeFlags(file, { nodeName: 'flag-node', etcdPrefix: '/flag' })).toEqual({
+      ...file, nodeName: 'flag-node', store: { type: 'etcd', endpoints: ['http://10.0.0.1:2379'], prefix: '/flag' },
+    });
+  });
+
+  it('replaces the store when a flag picks another type', () => {
+    expect(mergeFlags(file, { storePath: '/tmp/leases.json' }).store).toEqual({ type: 'embedded', path: '/tmp/leases.json' });
+    expect(mergeFlags({}, { etcdEndpoints: 'http://a:1, http://b:2' }).store).toEqual({ type: 'etcd', endpoints: ['http://a:1', 'http://b:2'] });
+  });
+
+  it('replaces the underlay choice but keeps the file\'s public IP unless a flag sets it', () => {
+    expect(mergeFlags(file, { ifaceRegex: '^en' }).underlay).toEqual({ interfaceRegex: '^en', publicIp: '203.0.113.5' });
+    expect(mergeFlags(file, { publicIp: '198.51.100.1' }).underlay).toEqual({ interface: 'eth0', publicIp: '198.51.100.1' });
+  });
+});
+
+describe('parseConfigFile', () => {
+  it('names the file when it is not a JSON object', () => {
+    expect(() => parseConfigFile('/etc/weft/weftd.json', '{')).toThrow(/\/etc\/weft\/weftd\.json: /);
+    expect(() => parseConfigFile('/etc/weft/weftd.json', '[]')).toThrow(/must hold a JSON object/);
+    expect(parseConfigFile('/x', '{"nodeName":"a"}')).toEqual({ nodeName: 'a' });
+  });
+});

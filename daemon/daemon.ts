@@ -1,0 +1,198 @@
+// weftd's lifecycle, in order: operability endpoints (so /healthz answers during a slow start), the VTEP
+// MAC, the underlay, the store and its network config, the lease (retried until the store answers), the
+// attachments (the data path), the subnet file, ready. Stopping undoes it in reverse, but leaves the lease
+// in the store and the kernel state in place, so that a restart changes nothing for containers.
+//
+// Attachments are how the data path plugs in: each gets the context below once the lease is held, and
+// follows the lease set with `context.leases.subscribe(...)` (see LeaseSetEvent in lease-manager.ts).
+import { readFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CniError, ErrorCode } from '../lib/cni/errors.ts';
+import { formatIp } from '../lib/ip/address.ts';
+import { formatCidr, maskedNet, parseCidr } from '../lib/ip/cidr.ts';
+import { backoffDelay } from './backoff.ts';
+import type { DaemonOptions, StoreOptions } from './config.ts';
+import { EmbeddedStore } from './lease/embedded-store.ts';
+import type { Lease } from './lease/lease.ts';
+import { LeaseManager } from './lease/lease-manager.ts';
+import type { LeaseStore } from './lease/store.ts';
+import type { Logger } from './log.ts';
+import { networkConfigDifferences, networkConfigJson, overlayMtu, parseNetworkConfig, type NetworkConfig } from './network-config.ts';
+import { registerLeaseMetrics, type DaemonErrors } from './ops/daemon-metrics.ts';
+import { MetricsRegistry } from './ops/metrics.ts';
+import { startOpsServer, type OpsServer, type ProbeResult } from './ops/ops-server.ts';
+import { gatewayForm, readSubnetEnv, writeSubnetEnv } from './state/subnet-env.ts';
+import { loadVtepMac } from './state/vtep-mac.ts';
+import { chooseUnderlay, describeChoice, readUnderlayFacts, type Underlay } from './underlay.ts';
+
+export interface DaemonContext {
+  readonly log: Logger;
+  readonly metrics: MetricsRegistry;
+  readonly config: NetworkConfig;
+  readonly underlay: Underlay;
+  readonly vtepMac: string;
+  /** MTU for the VXLAN device and container interfaces. */
+  readonly mtu: number;
+  readonly leases: LeaseManager;
+}
+
+export interface Attachment {
+  stop(): Promise<void>;
+}
+
+export type Attach = (context: DaemonContext) => Promise<Attachment> | Attachment;
+
+async function openStore(options: StoreOptions): Promise<LeaseStore> {
+  if (options.type === 'embedded') return new EmbeddedStore({ path: options.path });
+  // Loaded only when used: the etcd client costs ~200 ms to load.
+  const { EtcdStore } = await import('./lease/etcd-store.ts');
+  const read = (path: string | undefined) => (path === undefined ? undefined : readFile(path));
+  const [ca, cert, key, password] = await Promise.all([read(options.caFile), read(options.certFile), read(options.keyFile), read(options.passwordFile)]);
+  return new EtcdStore({
+    endpoints: options.endpoints,
+    prefix: options.prefix,
+    ...(ca ? { tls: { ca, ...(cert ? { cert } : {}), ...(key ? { key } : {}) } } : {}),
+    ...(options.username && password ? { auth: { username: options.username, password: password.toString().trim() } } : {}),
+  });
+}
+
+/** Retries `attempt` with backoff until it succeeds or `signal` aborts; config errors are not retried. */
+async function persist<T>(what: string, log: Logger, signal: AbortSignal, attempt: () => Promise<T>, onError?: () => void): Promise<T> {
+  for (let n = 0; ; n++) {
+    signal.throwIfAborted();
+    try {
+      return await attempt();
+    } catch (err) {
+      if (err instanceof CniError && err.code === ErrorCode.InvalidNetworkConfig) throw err;
+      signal.throwIfAborted();
+      onError?.();
+      const delay = backoffDelay({ initialMs: 500, maxMs: 15_000 }, n);
+      log.error(`${what} failed; retrying`, { error: err, retryInMs: delay });
+      await sleep(delay, undefined, { signal });
+    }
+  }
+}
+
+/** The network config: the local one stored unless the store has one; they must agree. */
+async function agreeOnConfig(store: LeaseStore, local: NetworkConfig | undefined): Promise<NetworkConfig> {
+  const stored = await store.networkConfig(local ? networkConfigJson(local) : undefined);
+  if (!stored) throw new CniError(ErrorCode.InvalidNetworkConfig, 'no network config', 'give one as "network" in the weftd config, or store one in the store');
+  const config = parseNetworkConfig(stored, 'store config');
+  const differences = local ? networkConfigDifferences(local, config) : [];
+  if (differences.length > 0) {
+    throw new CniError(ErrorCode.InvalidNetworkConfig, 'the network config differs from the one in the store', differences.join('; '));
+  }
+  return config;
+}
+
+export class Daemon {
+  private readonly abort = new AbortController();
+  private readiness: ProbeResult = { ok: false, detail: 'starting' };
+  private readonly errors: DaemonErrors = { acquire: 0, subnetFile: 0 };
+  private readonly cleanups: Array<() => Promise<void>> = [];
+  private starting: Promise<unknown> | undefined;
+  readonly metrics = new MetricsRegistry();
+  ops: OpsServer | undefined;
+  context: DaemonContext | undefined;
+
+  constructor(
+    private readonly options: DaemonOptions,
+    private readonly log: Logger,
+    private readonly attachments: readonly Attach[] = [],
+  ) {}
+
+  /** Starts everything; resolves once ready, or undefined when stopped before that. */
+  start(): Promise<DaemonContext | undefined> {
+    const started = this.run().catch(async (err: unknown) => {
+      if (this.abort.signal.aborted) return undefined;
+      await this.stop();
+      throw err;
+    });
+    this.starting = started;
+    return started;
+  }
+
+  /** Stops everything, also a start in progress; the lease stays in the store until its TTL. */
+  async stop(): Promise<void> {
+    if (this.abort.signal.aborted) return;
+    this.abort.abort();
+    this.readiness = { ok: false, detail: 'stopping' };
+    await this.starting?.catch(() => undefined);
+    for (const cleanup of this.cleanups.splice(0).reverse()) {
+      await cleanup().catch((err: unknown) => this.log.error('stopping a component failed', { error: err }));
+    }
+  }
+
+  private async run(): Promise<DaemonContext> {
+    const { options, log, errors, abort: { signal } } = this;
+    const ops = await startOpsServer({
+      ...options.listen,
+      metrics: this.metrics,
+      health: () => (signal.aborted ? { ok: false, detail: 'stopping' } : { ok: true, detail: 'ok' }),
+      ready: () => this.readiness,
+    });
+    this.ops = ops;
+    this.cleanups.push(() => ops.close());
+    log.info('weftd starting', { node: options.nodeName, listen: `${ops.host}:${ops.port}`, store: options.store.type });
+    const local = options.network ? parseNetworkConfig(options.network, 'network') : undefined;
+    const vtep = await loadVtepMac(options.stateDir);
+    if (vtep.created) log.info('generated the VTEP MAC', { vtepMac: vtep.mac, stateDir: options.stateDir });
+    const underlay = chooseUnderlay(options.underlay, readUnderlayFacts(), options.publicIp);
+    log.info('underlay chosen', { by: describeChoice(options.underlay), interface: underlay.name, address: formatIp(underlay.address), mtu: underlay.mtu });
+
+    const store = await openStore(options.store);
+    this.cleanups.push(() => store.close());
+    this.readiness = { ok: false, detail: 'reading the network config from the store' };
+    const config = await persist('reading the network config', log, signal, () => agreeOnConfig(store, local));
+    const mtu = overlayMtu(config, { mtu: underlay.mtu, family: underlay.address.family });
+
+    const previous = await readSubnetEnv(options.subnetFile).catch((err: unknown) => {
+      log.warn('ignoring the subnet file', { error: err });
+      return undefined;
+    });
+    const previousSubnet = previous && formatCidr(previous.network) === formatCidr(config.network) ? formatCidr(maskedNet(previous.subnet)) : undefined;
+    const manager = new LeaseManager({
+      store, config, log: log.child({ component: 'lease' }),
+      attrs: { nodeName: options.nodeName, publicIp: formatIp(underlay.address), vtepMac: vtep.mac },
+      ...(previousSubnet ? { previousSubnet } : {}),
+    });
+    this.cleanups.push(() => manager.stop());
+    registerLeaseMetrics(this.metrics, manager, errors, () => this.readiness.ok);
+    this.readiness = { ok: false, detail: 'acquiring a subnet lease' };
+    const lease = await persist('acquiring a subnet lease', log, signal, () => manager.start(), () => errors.acquire++);
+    signal.throwIfAborted();
+
+    const context: DaemonContext = { log, metrics: this.metrics, config, underlay, vtepMac: vtep.mac, mtu, leases: manager };
+    for (const attach of this.attachments) {
+      const attachment = await attach(context);
+      this.cleanups.push(() => attachment.stop());
+      signal.throwIfAborted();
+    }
+
+    const writeState = async (own: Lease) => {
+      try {
+        await writeSubnetEnv(options.subnetFile, {
+          network: config.network,
+          subnet: gatewayForm(parseCidr(own.subnet)),
+          ...(config.ipv6 && own.ipv6Subnet ? { ipv6Network: config.ipv6.network, ipv6Subnet: gatewayForm(parseCidr(own.ipv6Subnet)) } : {}),
+          mtu,
+          ipMasq: config.ipMasq,
+        });
+      } catch (err) {
+        errors.subnetFile++;
+        throw err;
+      }
+    };
+    this.readiness = { ok: false, detail: 'writing the subnet file' };
+    await writeState(lease);
+    manager.subscribe((event) => {
+      if (event.reason !== 'own-lease') return;
+      writeState(event.own).catch((err: unknown) => log.error('rewriting the subnet file failed', { error: err, path: options.subnetFile }));
+    });
+    signal.throwIfAborted();
+    this.context = context;
+    this.readiness = { ok: true, detail: `ready: ${lease.subnet}${lease.ipv6Subnet ? ` ${lease.ipv6Subnet}` : ''}` };
+    log.info('weftd ready', { subnet: lease.subnet, ipv6Subnet: lease.ipv6Subnet, mtu, subnetFile: options.subnetFile });
+    return context;
+  }
+}

@@ -1,0 +1,194 @@
+// The difference between the desired data path and what the kernel holds, as the changes that close it
+// (pure). What weft owns, and so may change or remove:
+//   the device named weft.<vni>; every address on it (the IPv6 link-local one aside);
+//   routes in the main table carrying weft's rtnetlink protocol number (below), on any device;
+//   permanent neighbour entries on the device; unicast forwarding entries with a remote on the device.
+// Nothing else is read as weft's, so nothing else is ever deleted.
+import { formatIp, ipEquals, type IpAddress } from '../../lib/ip/address.ts';
+import { formatCidr, maskedNet, netContains, parseCidr, type IpNet } from '../../lib/ip/cidr.ts';
+import type { Address, FdbEntry, FdbSpec, Link, LinkChange, NeighbourKey, NeighbourSpec, NewVxlan, Route, RouteSpec } from '../../lib/netlink/index.ts';
+import { zeroMac, type AddressSpec, type Neighbour } from '../../lib/netlink/index.ts';
+import type { DesiredDataPath, DesiredDevice, DesiredRoute } from './desired-state.ts';
+
+/**
+ * The rtnetlink protocol (RTPROT_*) weft's routes carry, so that weft recognises its own routes after a
+ * restart and never touches anyone else's. 87 ('W') is free in iproute2's rt_protos and the kernel's list.
+ */
+export const weftRouteProtocol = 87;
+
+export type DevicePlan =
+  | { readonly action: 'keep'; readonly index: number; readonly change?: LinkChange }
+  | { readonly action: 'create'; readonly spec: NewVxlan }
+  | { readonly action: 'recreate'; readonly index: number; readonly reason: string; readonly spec: NewVxlan };
+
+function vxlanSpec(d: DesiredDevice): NewVxlan {
+  return {
+    kind: 'vxlan', name: d.name, vni: d.vni, port: d.port, local: d.local, underlay: d.underlayIndex,
+    learning: false, mtu: d.mtu, mac: d.mac, up: true,
+  };
+}
+
+/** Why the existing link cannot be brought to the desired device by changing it, if it cannot. */
+function mismatch(d: DesiredDevice, link: Link): string | undefined {
+  if (link.kind !== 'vxlan') return `${link.name} is a ${link.kind === 'device' ? (link.infoKind ?? 'device') : link.kind}, not VXLAN`;
+  if (link.vni !== d.vni) return `VNI ${link.vni}, wanted ${d.vni}`;
+  if (link.port !== d.port) return `port ${link.port}, wanted ${d.port}`;
+  if (!link.local || !ipEquals(link.local, d.local)) return `local ${link.local ? formatIp(link.local) : 'unset'}, wanted ${formatIp(d.local)}`;
+  if (link.underlay !== d.underlayIndex) return `underlay #${link.underlay ?? 'unset'}, wanted #${d.underlayIndex}`;
+  if (link.learning) return 'learning is on';
+  if (link.group) return `it has a remote/group ${formatIp(link.group)}`;
+  if (link.mac !== d.mac) return `MAC ${link.mac ?? 'unset'}, wanted ${d.mac}`;
+  return undefined;
+}
+
+export function planDevice(desired: DesiredDevice, current: Link | undefined): DevicePlan {
+  const spec = vxlanSpec(desired);
+  if (!current) return { action: 'create', spec };
+  const reason = mismatch(desired, current);
+  if (reason) return { action: 'recreate', index: current.index, reason, spec };
+  const change: { mtu?: number; up?: boolean } = {};
+  if (current.mtu !== desired.mtu) change.mtu = desired.mtu;
+  if (!current.up) change.up = true;
+  return Object.keys(change).length === 0 ? { action: 'keep', index: current.index } : { action: 'keep', index: current.index, change };
+}
+
+/** What the kernel holds of weft's, as read by reconcile.ts. */
+export interface ObservedEntries {
+  /** Addresses on the device. */
+  readonly addresses: readonly Address[];
+  /** Main-table routes with weft's protocol. */
+  readonly routes: readonly Route[];
+  /** Neighbour entries on the device. */
+  readonly neighbours: readonly Neighbour[];
+  /** Forwarding entries on the device. */
+  readonly fdb: readonly FdbEntry[];
+}
+
+export interface LinkIndexes {
+  readonly device: number;
+  readonly underlay: number;
+}
+
+export type DataPathStep =
+  | { readonly op: 'addrAdd' | 'addrDel'; readonly spec: AddressSpec }
+  | { readonly op: 'routeReplace' | 'routeDel'; readonly spec: RouteSpec }
+  | { readonly op: 'neighSet'; readonly spec: NeighbourSpec }
+  | { readonly op: 'neighDel'; readonly spec: NeighbourKey }
+  | { readonly op: 'fdbSet' | 'fdbDel'; readonly spec: FdbSpec };
+
+const linkLocal = parseCidr('fe80::/10');
+
+function routeSpec(route: DesiredRoute, links: LinkIndexes): RouteSpec {
+  return {
+    dst: route.dst,
+    gw: route.gw,
+    link: route.via === 'vxlan' ? links.device : links.underlay,
+    ...(route.onlink && { onlink: true }),
+    protocol: weftRouteProtocol,
+  };
+}
+
+function sameRoute(want: RouteSpec, have: Route): boolean {
+  return have.type === 'unicast' && (have.metric ?? 0) === 0 && have.link === want.link && have.onlink === (want.onlink ?? false) &&
+    have.gw !== undefined && want.gw !== undefined && ipEquals(have.gw, want.gw);
+}
+
+const netKey = (net: IpNet): string => formatCidr(maskedNet(net));
+
+/** Steps in an order that never leaves a route without its neighbour and forwarding entry. */
+export function planEntries(desired: DesiredDataPath, observed: ObservedEntries, links: LinkIndexes): DataPathStep[] {
+  const steps: DataPathStep[] = [];
+  const device = links.device;
+
+  const wantedAddresses = new Map(desired.addresses.map((a) => [formatCidr(a), a]));
+  const haveAddresses = observed.addresses.filter((a) => !netContains(linkLocal, a.address.address));
+  for (const a of haveAddresses) {
+    if (!wantedAddresses.delete(formatCidr(a.address))) steps.push({ op: 'addrDel', spec: { link: device, address: a.address } });
+  }
+  // nodad: the probe binds to the IPv6 address at once.
+  for (const a of wantedAddresses.values()) steps.push({ op: 'addrAdd', spec: { link: device, address: a, ...(a.address.family === 6 && { nodad: true }) } });
+
+  const wantedRoutes = new Map(desired.routes.map((r) => [netKey(r.dst), routeSpec(r, links)]));
+  const routesOk = new Set<string>();
+  const correct = new Set<Route>();
+  for (const route of observed.routes) {
+    const key = netKey(route.dst);
+    const want = wantedRoutes.get(key);
+    if (want && !routesOk.has(key) && sameRoute(want, route)) {
+      routesOk.add(key);
+      correct.add(route);
+    }
+  }
+  // One wrong route to a wanted destination with the default metric is overwritten by the replace below;
+  // every other route of weft's that is not correct goes.
+  const replaced = new Set<string>();
+  for (const route of observed.routes) {
+    const key = netKey(route.dst);
+    if (correct.has(route)) continue;
+    if (wantedRoutes.has(key) && !routesOk.has(key) && (route.metric ?? 0) === 0 && !replaced.has(key)) {
+      replaced.add(key);
+      continue;
+    }
+    steps.push({
+      op: 'routeDel',
+      spec: {
+        dst: route.dst, protocol: weftRouteProtocol, table: route.table,
+        ...(route.gw && { gw: route.gw }),
+        ...(route.metric !== undefined && { metric: route.metric }),
+        ...(route.link !== undefined && { link: route.link }),
+      },
+    });
+  }
+
+  const wantedNeighbours = new Map(desired.neighbours.map((n) => [formatIp(n.ip), n]));
+  const neighboursOk = new Set<string>();
+  for (const n of observed.neighbours) {
+    const key = formatIp(n.ip);
+    const want = wantedNeighbours.get(key);
+    if (want && n.state === 'permanent' && n.mac === want.mac) neighboursOk.add(key);
+    else if (!want && n.state === 'permanent') steps.push({ op: 'neighDel', spec: { link: device, ip: n.ip } });
+  }
+
+  const wantedFdb = new Map(desired.fdb.map((f) => [f.mac, f]));
+  const fdbOk = new Set<string>();
+  for (const e of observed.fdb) {
+    if (!e.self || !e.dst || e.mac === zeroMac) continue;
+    const want = wantedFdb.get(e.mac);
+    if (want && e.state === 'permanent' && ipEquals(e.dst, want.dst) && e.port === undefined && e.vni === undefined) fdbOk.add(e.mac);
+    else if (!want) steps.push({ op: 'fdbDel', spec: { link: device, mac: e.mac, dst: e.dst } });
+  }
+
+  for (const f of desired.fdb) {
+    if (!fdbOk.has(f.mac)) steps.push({ op: 'fdbSet', spec: { link: device, mac: f.mac, dst: f.dst } });
+  }
+  for (const n of desired.neighbours) {
+    if (!neighboursOk.has(formatIp(n.ip))) steps.push({ op: 'neighSet', spec: { link: device, ip: n.ip, mac: n.mac } });
+  }
+  for (const [key, spec] of wantedRoutes) {
+    if (!routesOk.has(key)) steps.push({ op: 'routeReplace', spec });
+  }
+  return steps;
+}
+
+function describeTarget(step: DataPathStep): string {
+  switch (step.op) {
+    case 'addrAdd':
+    case 'addrDel':
+      return formatCidr(step.spec.address);
+    case 'routeReplace':
+    case 'routeDel':
+      return `${netKey(step.spec.dst)}${step.spec.gw ? ` via ${formatIp(step.spec.gw)}` : ''}`;
+    case 'neighSet':
+      return `${formatIp(step.spec.ip)} lladdr ${step.spec.mac}`;
+    case 'neighDel':
+      return formatIp(step.spec.ip);
+    case 'fdbSet':
+    case 'fdbDel':
+      return `${step.spec.mac}${step.spec.dst ? ` dst ${formatIp(step.spec.dst as IpAddress)}` : ''}`;
+  }
+}
+
+/** One line for logs: "routeReplace 10.244.2.0/24 via 10.244.2.0". */
+export function describeStep(step: DataPathStep): string {
+  return `${step.op} ${describeTarget(step)}`;
+}

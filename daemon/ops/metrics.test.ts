@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { MetricsRegistry, type Sample } from './metrics.ts';
+
+describe('MetricsRegistry', () => {
+  it('renders the text exposition format with escaped labels', () => {
+    const registry = new MetricsRegistry();
+    registry.counter('weft_things_total', 'Things seen.\nSecond line \\ here.', () => 3);
+    registry.gauge('weft_info', 'Labels.', (): Sample[] => [{ labels: { node: 'a"b', path: 'c\\d\ne' }, value: 1 }, { labels: { node: 'x' }, value: 0.5 }]);
+    registry.gauge('weft_absent', 'Not known yet.', () => undefined);
+    registry.gauge('weft_broken', 'Collector fails.', () => { throw new Error('no'); });
+    registry.gauge('weft_inf', 'Infinite.', () => Infinity);
+    expect(registry.render()).toBe([
+      '# HELP weft_things_total Things seen.\\nSecond line \\\\ here.',
+      '# TYPE weft_things_total counter',
+      'weft_things_total 3',
+      '# HELP weft_info Labels.',
+      '# TYPE weft_info gauge',
+      'weft_info{node="a\\"b",path="c\\\\d\\ne"} 1',
+      'weft_info{node="x"} 0.5',
+      '# HELP weft_inf Infinite.',
+      '# TYPE weft_inf gauge',
+      'weft_inf +Inf',
+      '',
+    ].join('\n'));
+  });
+
+  it('refuses bad and duplicate names', () => {
+    const registry = new MetricsRegistry();
+    expect(() => registry.counter('weft-bad', 'x', () => 1)).toThrow(/invalid metric name/);
+    registry.counter('weft_ok', 'x', () => 1);
+    expect(() => registry.gauge('weft_ok', 'x', () => 1)).toThrow(/registered twice/);
+  });
+});

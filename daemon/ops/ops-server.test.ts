@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { MetricsRegistry } from './metrics.ts';
+import { startOpsServer } from './ops-server.ts';
+
+describe('the operability server', () => {
+  it('answers probes and metrics, and refuses the rest', async () => {
+    const registry = new MetricsRegistry();
+    registry.gauge('weft_up', 'Up.', () => 1);
+    let ready = false;
+    const server = await startOpsServer({
+      host: '127.0.0.1', port: 0, metrics: registry,
+      health: () => ({ ok: true, detail: 'ok' }),
+      ready: () => (ready ? { ok: true, detail: 'ready' } : { ok: false, detail: 'no lease yet' }),
+    });
+    const base = `http://127.0.0.1:${server.port}`;
+    try {
+      expect(await fetch(`${base}/healthz`).then(async (r) => [r.status, await r.text()])).toEqual([200, 'ok\n']);
+      expect(await fetch(`${base}/readyz`).then(async (r) => [r.status, await r.text()])).toEqual([503, 'no lease yet\n']);
+      ready = true;
+      expect((await fetch(`${base}/readyz`)).status).toBe(200);
+      const metrics = await fetch(`${base}/metrics`);
+      expect(metrics.headers.get('content-type')).toContain('version=0.0.4');
+      expect(await metrics.text()).toContain('weft_up 1\n');
+      expect((await fetch(`${base}/nope`)).status).toBe(404);
+      expect((await fetch(`${base}/metrics`, { method: 'POST' })).status).toBe(405);
+    } finally {
+      await server.close();
+    }
+  });
+});

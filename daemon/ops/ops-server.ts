@@ -1,0 +1,82 @@
+// weftd's operability endpoints on a local address (127.0.0.1 by default: nothing here is for the network):
+//   GET /healthz   200 while the daemon works (its loops run), 503 with the reason otherwise
+//   GET /readyz    200 once the lease is held and the state file written, 503 with what is missing
+//   GET /metrics   Prometheus text format
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { MetricsRegistry } from './metrics.ts';
+
+export interface ProbeResult {
+  readonly ok: boolean;
+  readonly detail: string;
+}
+
+export interface OpsServerOptions {
+  readonly host: string;
+  /** 0 picks a free port (tests). */
+  readonly port: number;
+  readonly metrics: MetricsRegistry;
+  readonly health: () => ProbeResult;
+  readonly ready: () => ProbeResult;
+}
+
+export interface OpsServer {
+  readonly host: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+function send(res: ServerResponse, status: number, body: string, contentType = 'text/plain; charset=utf-8'): void {
+  res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+  res.end(body);
+}
+
+function probe(res: ServerResponse, result: ProbeResult): void {
+  send(res, result.ok ? 200 : 503, `${result.detail}\n`);
+}
+
+export async function startOpsServer(options: OpsServerOptions): Promise<OpsServer> {
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('allow', 'GET, HEAD');
+      send(res, 405, 'method not allowed\n');
+      return;
+    }
+    try {
+      switch (path) {
+        case '/healthz':
+          probe(res, options.health());
+          return;
+        case '/readyz':
+          probe(res, options.ready());
+          return;
+        case '/metrics':
+          send(res, 200, options.metrics.render(), 'text/plain; version=0.0.4; charset=utf-8');
+          return;
+        default:
+          send(res, 404, 'not found: try /healthz, /readyz or /metrics\n');
+      }
+    } catch (err) {
+      send(res, 500, `${(err as Error).message}\n`);
+    }
+  };
+  const server = createServer(handle);
+  server.keepAliveTimeout = 5000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  return {
+    host: address.address,
+    port: address.port,
+    close: () => new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    }),
+  };
+}

@@ -1,0 +1,207 @@
+// The bridge plugin as a table of verbs for the skeleton, a drop-in for the reference bridge plugin: each
+// verb reads as its steps. ADD's steps are undone in reverse when one fails, so a failed ADD leaves nothing
+// behind; DEL and GC do every part they can and report the first failure.
+import { CniError, ErrorCode } from '../../lib/cni/errors.ts';
+import { delegateAdd, delegateCheck, delegateDel, delegateGc, delegateStatus, type DelegateOptions } from '../../lib/cni/invoke.ts';
+import { ownInProcess } from '../../lib/cni/own-plugins.ts';
+import { definePlugin, type VerbContext } from '../../lib/cni/skel.ts';
+import { runAll, runSteps, type StepOptions } from '../../lib/cni/steps.ts';
+import type { Interface, Result } from '../../lib/cni/types.ts';
+import { CURRENT_VERSION } from '../../lib/cni/version.ts';
+import { parseCidr } from '../../lib/ip/cidr.ts';
+import type { AttachmentKey } from '../../lib/nat/attachment-chain.ts';
+import { ignoreNotFound, isNetlinkError, Netlink, NetlinkBatchError } from '../../lib/netlink/index.ts';
+import { hostLocalPlugin } from '../host-local-ipam/plugin.ts';
+import {
+  enableForwarding, ensureBridge, ensureGatewayAddresses, ensureVlanGateway, releaseBridge,
+  releaseVlanGateway, restoreGatewayAddresses, type VlanGateway,
+} from './bridge-device.ts';
+import { checkAttachment } from './check.ts';
+import { checkAddSettings, containerMac, parseBridgeConf, type BridgeConf, type BridgeSettings } from './config.ts';
+import { configureContainer } from './container.ts';
+import { applyFirewall, collectFirewall, removeFirewall, type FirewallKinds } from './firewall.ts';
+import { planGateways } from './gateways.ts';
+import { attachPort, createVethPair, waitForPort } from './veth.ts';
+
+type Context = VerbContext<BridgeConf>;
+
+function stepOptions(ctx: Context): StepOptions {
+  const kernel = (err: unknown) => isNetlinkError(err) || err instanceof NetlinkBatchError;
+  return { log: ctx.log, codeOf: (err) => (kernel(err) ? ErrorCode.KernelFailure : ErrorCode.Internal) };
+}
+
+/** The IPAM plugin: weft's own host-local runs in-process when CNI_PATH finds its bundle first. */
+function ipam(ctx: Context): { type: string; options: DelegateOptions } {
+  const type = ctx.conf.ipam!.type!;
+  const inProcess = ownInProcess(type, ctx.args.path, { 'host-local': hostLocalPlugin });
+  return { type, options: { env: ctx.args.env, log: ctx.log, ...(inProcess && { inProcess }) } };
+}
+
+function attachmentKey({ conf, args }: Context): AttachmentKey {
+  return { network: conf.name, containerId: args.containerId, ifName: args.ifName };
+}
+
+function firewallKinds(settings: BridgeSettings): FirewallKinds {
+  return { masquerade: settings.ipMasq && settings.layer3, spoofCheck: settings.macSpoofCheck };
+}
+
+function openContainer(netns: string): Netlink {
+  try {
+    return Netlink.open(netns);
+  } catch (err) {
+    if (!isNetlinkError(err)) throw err;
+    throw new CniError(ErrorCode.InvalidEnvironment, `failed to open netns "${netns}"`, err.message, { cause: err });
+  }
+}
+
+async function add(ctx: Context): Promise<Result> {
+  const { conf, args } = ctx;
+  const settings = conf.settings;
+  checkAddSettings(settings);
+  const mac = containerMac(settings, args.args);
+  if (settings.ipMasqBackend === 'iptables' && settings.ipMasq) {
+    ctx.log('bridge: ipMasqBackend "iptables": weft masquerades with nftables (the kernel tables iptables-nft uses too)');
+  }
+  const container = openContainer(args.netns);
+  const host = Netlink.open();
+  try {
+    return await runSteps(stepOptions(ctx), async (step) => {
+      const delegate = settings.layer3 ? ipam(ctx) : undefined;
+      const allocated = delegate
+        ? await step.run('allocate addresses', () => delegateAdd(delegate.type, args.stdinData, delegate.options),
+          () => delegateDel(delegate.type, args.stdinData, delegate.options))
+        : undefined;
+      if (allocated && !allocated.ips?.length) throw new CniError(ErrorCode.DelegateFailure, 'IPAM plugin returned missing IP config');
+      const plan = allocated && planGateways(allocated, settings);
+
+      const bridge = await step.run('set up bridge', () => ensureBridge(host, settings), (made) => releaseBridge(host, made));
+      const veth = await step.run('create veth pair', () => {
+        const peer = { name: args.ifName, namespace: args.netns, ...(mac && { mac }) };
+        const hostName = createVethPair(host, peer, settings.mtu);
+        return { host: host.linkByName(hostName), container: container.linkByName(args.ifName) };
+      }, ({ host: port }) => ignoreNotFound(() => host.linkDel(port.index)));
+
+      const firewall = firewallKinds(settings);
+      if (firewall.masquerade || firewall.spoofCheck) {
+        step.start('install nftables entries', () => applyFirewall(attachmentKey(ctx), {
+          ...(firewall.masquerade && plan && { masquerade: plan.ips.map((ip) => parseCidr(ip.address)) }),
+          ...(firewall.spoofCheck && { spoofCheck: { hostIfName: veth.host.name, mac: veth.container.mac! } }),
+        }), () => removeFirewall(attachmentKey(ctx), firewall));
+      }
+
+      await step.run('attach veth to bridge', () => attachPort(host, veth.host, bridge.link.index, settings));
+      let vlanGateway: VlanGateway | undefined;
+      if (plan) {
+        await step.run('configure container interface', () => configureContainer(container, args.netns, veth.container, plan.ips, plan.routes, settings.enableDad));
+        if (plan.bridgeAddresses.length > 0) {
+          const own = [veth.host.index];
+          if (settings.vlan !== 0) {
+            vlanGateway = await step.run('set up VLAN gateway interface', () => ensureVlanGateway(host, bridge.link, settings),
+              (made) => releaseVlanGateway(host, bridge.link.index, own, made));
+            if (vlanGateway.createdPort !== undefined) own.push(vlanGateway.createdPort);
+          }
+          const gatewayLink = vlanGateway ?? bridge.link;
+          await step.run('set gateway addresses', () => ensureGatewayAddresses(host, gatewayLink, plan.bridgeAddresses, settings),
+            (change) => restoreGatewayAddresses(host, bridge.link.index, own, change));
+          await step.run('enable IP forwarding', () => enableForwarding(host.namespace, plan.bridgeAddresses));
+        }
+      } else if (!settings.disableContainerInterface) {
+        await step.run('bring up container interface', () => container.linkSetUp(veth.container.index));
+      }
+      if (!settings.disableContainerInterface) await step.run('wait for bridge port', () => waitForPort(host, veth.host.index));
+
+      // MACs as they are now: the host end's may change as it joins, and the bridge's is pinned.
+      const interfaces: Interface[] = [
+        { name: settings.bridgeName, mac: host.linkByIndex(bridge.link.index).mac! },
+        { name: veth.host.name, mac: host.linkByIndex(veth.host.index).mac! },
+        { name: args.ifName, mac: veth.container.mac!, sandbox: args.netns },
+      ];
+      if (vlanGateway) interfaces.push({ name: vlanGateway.name, ...(vlanGateway.mac && { mac: vlanGateway.mac }) });
+      const result: Result = { cniVersion: CURRENT_VERSION, interfaces };
+      if (plan) {
+        result.ips = plan.ips;
+        result.routes = plan.routes;
+      }
+      const dns = conf.dns ?? allocated?.dns;
+      if (dns) result.dns = dns;
+      return result;
+    });
+  } finally {
+    host.close();
+    container.close();
+  }
+}
+
+/** Deletes the container's interface (and with it the veth pair); done when the namespace or link is gone. */
+function deleteContainerLink(netns: string, ifName: string): void {
+  let container: Netlink;
+  try {
+    container = Netlink.open(netns);
+  } catch (err) {
+    // No such file, or a file that is no namespace any more (unmounted): the veth died with the namespace.
+    if (isNetlinkError(err, 'notFound') || isNetlinkError(err, 'invalid')) return;
+    throw err;
+  }
+  try {
+    ignoreNotFound(() => container.linkDel(ifName));
+  } finally {
+    container.close();
+  }
+}
+
+async function del(ctx: Context): Promise<void> {
+  const { conf, args } = ctx;
+  const firewall = firewallKinds(conf.settings);
+  const delegate = conf.settings.layer3 ? ipam(ctx) : undefined;
+  await runAll(stepOptions(ctx), [
+    // First, so nft runs while the rest is done. Keyed by the attachment: it needs neither the namespace nor
+    // the addresses, so it also cleans up after a namespace that is already gone.
+    ['remove nftables entries', () => (firewall.masquerade || firewall.spoofCheck) && removeFirewall(attachmentKey(ctx), firewall)],
+    ['delete container interface', () => args.netns !== '' && deleteContainerLink(args.netns, args.ifName)],
+    ['release addresses', () => delegate && delegateDel(delegate.type, args.stdinData, delegate.options)],
+  ]);
+}
+
+async function check(ctx: Context): Promise<void> {
+  const { conf, args } = ctx;
+  if (!conf.prevResult) throw new CniError(ErrorCode.InvalidNetworkConfig, 'required prevResult missing');
+  if (conf.settings.layer3) {
+    const delegate = ipam(ctx);
+    await delegateCheck(delegate.type, args.stdinData, delegate.options);
+  }
+  const container = openContainer(args.netns);
+  const host = Netlink.open();
+  try {
+    checkAttachment(host, container, conf.prevResult, conf.settings, args);
+  } finally {
+    host.close();
+    container.close();
+  }
+}
+
+async function gc(ctx: Context): Promise<void> {
+  const { conf, args } = ctx;
+  const firewall = firewallKinds(conf.settings);
+  const delegate = conf.settings.layer3 ? ipam(ctx) : undefined;
+  await runAll(stepOptions(ctx), [
+    ['collect stale addresses', () => delegate && delegateGc(delegate.type, args.stdinData, delegate.options)],
+    ['collect stale nftables entries', () => {
+      if (!firewall.masquerade && !firewall.spoofCheck) return;
+      // Without the list every attachment would look stale.
+      if (!conf.validAttachments) throw new CniError(ErrorCode.InvalidNetworkConfig, 'GC needs "cni.dev/valid-attachments"');
+      return collectFirewall(conf.name, conf.validAttachments, firewall, ctx.log);
+    }],
+  ]);
+}
+
+async function status(ctx: Context): Promise<void> {
+  if (!ctx.conf.settings.layer3) return;
+  const delegate = ipam(ctx);
+  await delegateStatus(delegate.type, ctx.args.stdinData, delegate.options);
+}
+
+export const bridgePlugin = definePlugin<BridgeConf>({
+  about: 'weft bridge',
+  parseConfig: parseBridgeConf,
+  verbs: { add, del, check, gc, status },
+});

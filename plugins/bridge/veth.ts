@@ -1,0 +1,85 @@
+// The veth pair that cables a container to the bridge, and its host end as a bridge port.
+import { randomBytes } from 'node:crypto';
+import { CniError, ErrorCode } from '../../lib/cni/errors.ts';
+import { ignoreNotFound, isNetlinkError, type Link, type Netlink, type VethPeer } from '../../lib/netlink/index.ts';
+import type { BridgeSettings } from './config.ts';
+import { ignoreRouterAdvertisements } from './link-sysctls.ts';
+
+// A clash with an existing name is retried with a fresh one this often (the reference's count).
+const NAME_ATTEMPTS = 10;
+
+/** `veth` and 8 random hex digits, the reference's host-end names (NetworkManager leaves `veth*` alone). */
+export function randomVethName(): string {
+  return `veth${randomBytes(4).toString('hex')}`;
+}
+
+/**
+ * Creates a veth pair: `peer` as given (the container end: its name, namespace, MAC) and a host end in the
+ * handle's namespace under a fresh random name, retried when that name is taken. Returns the host end's
+ * name. A clash on the peer's name is an error: that interface belongs to someone else.
+ */
+export function createVethPair(nl: Netlink, peer: VethPeer, mtu?: number): string {
+  for (let attempt = 1; ; attempt++) {
+    const name = randomVethName();
+    try {
+      nl.linkAdd({ kind: 'veth', name, ...(mtu !== undefined && { mtu }), peer });
+      return name;
+    } catch (err) {
+      if (!isNetlinkError(err, 'exists')) throw err;
+      const hostClash = ignoreNotFound(() => nl.linkByName(name)) !== undefined;
+      if (!hostClash) {
+        const where = peer.namespace ? ` in ${peer.namespace}` : '';
+        throw new CniError(ErrorCode.KernelFailure, `interface "${peer.name}"${where} already exists`, err.message, { cause: err });
+      }
+      if (attempt === NAME_ATTEMPTS) {
+        throw new CniError(ErrorCode.KernelFailure, 'failed to find a free veth name', `${NAME_ATTEMPTS} random names were taken`);
+      }
+    }
+  }
+}
+
+export type PortSettings = Pick<BridgeSettings, 'hairpinMode' | 'portIsolation' | 'vlan' | 'vlanTrunk' | 'preserveDefaultVlan'>;
+
+/**
+ * Makes `port` a bridge port as the reference does: hairpin and isolation as configured, an access VLAN
+ * (PVID, untagged) and/or trunk VLANs (tagged; VLAN 1 is then the untagged one unless `vlan` names
+ * another), the bridge's default VLAN dropped from a VLAN port unless preserveDefaultVlan, no router
+ * advertisements, up.
+ */
+export function attachPort(nl: Netlink, port: Link, bridgeIndex: number, settings: PortSettings): void {
+  nl.linkSetMaster(port.index, bridgeIndex);
+  nl.linkSetBridgePort(port.index, { hairpin: settings.hairpinMode, isolated: settings.portIsolation });
+  const hasVlans = settings.vlan !== 0 || settings.vlanTrunk.length > 0;
+  if (hasVlans) {
+    const batch = nl.batch();
+    if (!settings.preserveDefaultVlan) {
+      for (const { vid } of nl.bridgeVlanList({ link: port.index })) batch.bridgeVlanDel(port.index, { vid });
+    }
+    // In the reference's order: a trunk VLAN that repeats `vlan` ends up tagged, as there.
+    if (settings.vlan !== 0) batch.bridgeVlanAdd(port.index, { vid: settings.vlan, pvid: true, untagged: true });
+    for (const vid of settings.vlanTrunk) batch.bridgeVlanAdd(port.index, { vid });
+    if (settings.vlan === 0) batch.bridgeVlanAdd(port.index, { vid: 1, pvid: true, untagged: true });
+    batch.commit();
+  }
+  ignoreRouterAdvertisements(nl.namespace, port.name);
+  nl.linkSetUp(port.index);
+}
+
+// Delays between looks at the port, in ms: quick first (a veth is usually up at once), 2.5 s in all, as
+// long as the reference waits.
+const PORT_WAIT_MS = [0, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 560];
+
+/**
+ * Waits until the bridge port passes traffic: the host end is operationally up (its peer, the container
+ * end, is up too). Returning earlier would let the container's first packets vanish.
+ */
+export async function waitForPort(nl: Netlink, portIndex: number): Promise<void> {
+  let state = '';
+  for (const delay of PORT_WAIT_MS) {
+    if (delay > 0) await new Promise((wake) => setTimeout(wake, delay));
+    const link = nl.linkByIndex(portIndex);
+    if (link.operState === 'up') return;
+    state = link.operState;
+  }
+  throw new CniError(ErrorCode.KernelFailure, 'bridge port in error state', `operational state "${state}" after 2.5 s`);
+}
