@@ -102,14 +102,17 @@ export class Daemon {
   ) {}
 
   /** Starts everything; resolves once ready, or undefined when stopped before that. */
-  start(): Promise<DaemonContext | undefined> {
-    const started = this.run().catch(async (err: unknown) => {
+  async start(): Promise<DaemonContext | undefined> {
+    const running = this.run();
+    this.starting = running;
+    try {
+      return await running;
+    } catch (err) {
       if (this.abort.signal.aborted) return undefined;
-      await this.stop();
+      this.abort.abort();
+      await this.cleanup();
       throw err;
-    });
-    this.starting = started;
-    return started;
+    }
   }
 
   /** Stops everything, also a start in progress; the lease stays in the store until its TTL. */
@@ -118,8 +121,12 @@ export class Daemon {
     this.abort.abort();
     this.readiness = { ok: false, detail: 'stopping' };
     await this.starting?.catch(() => undefined);
-    for (const cleanup of this.cleanups.splice(0).reverse()) {
-      await cleanup().catch((err: unknown) => this.log.error('stopping a component failed', { error: err }));
+    await this.cleanup();
+  }
+
+  private async cleanup(): Promise<void> {
+    for (const undo of this.cleanups.splice(0).reverse()) {
+      await undo().catch((err: unknown) => this.log.error('stopping a component failed', { error: err }));
     }
   }
 

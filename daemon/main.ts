@@ -56,6 +56,10 @@ async function main(): Promise<number> {
   const daemon = new Daemon(options, log);
 
   let stopping: Promise<void> | undefined;
+  let stopped!: () => void;
+  const done = new Promise<void>((resolve) => {
+    stopped = resolve;
+  });
   const shutdown = (signal: NodeJS.Signals) => {
     if (stopping) {
       log.warn('second signal: exiting without a clean stop', { signal });
@@ -66,18 +70,13 @@ async function main(): Promise<number> {
       log.error('clean stop took too long; exiting', { timeoutMs: stopTimeoutMs });
       process.exit(1);
     }, stopTimeoutMs).unref();
-    stopping = daemon.stop();
+    stopping = daemon.stop().then(stopped);
   };
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
 
   await daemon.start();
-  // Running until a signal: the servers and timers keep the process alive.
-  await new Promise<void>((resolve) => {
-    const wait = () => (stopping ? stopping.then(resolve) : setTimeout(wait, 200).unref());
-    process.once('SIGTERM', wait);
-    process.once('SIGINT', wait);
-  });
+  await done;
   log.info('stopped: the lease stays in the store until its TTL; the kernel state is left in place');
   return 0;
 }

@@ -85,4 +85,18 @@ describe('ResourceCache', () => {
       encode.mockRestore();
     }
   });
+
+  it('hands out one packed list per content until the next change, so the codec encodes it once', () => {
+    const { cache } = cacheWith([a1, b1]);
+    const entries = () => ['a', 'b'].map((n) => cache.get(TypeUrl.ClusterLoadAssignment, n)!);
+    const first = cache.packedList(entries());
+    expect(cache.packedList(entries())).toBe(first);
+    expect(cache.packedList(entries().slice(1))).not.toBe(first);
+    expect(cache.versionedList(entries()).map((r) => r.name)).toEqual(['a', 'b']);
+    // Equal bytes of another type are another list.
+    const clusters = ['a', 'b'].map((n) => cache.get(TypeUrl.Cluster, n)!);
+    expect(cache.packedList(clusters)).not.toBe(first);
+    cache.set(buildSnapshot([a1, endpoint('b', 'b1', 'n1', '10.0.0.9')]).snapshot);
+    expect(cache.packedList(entries())).not.toBe(first);
+  });
 });

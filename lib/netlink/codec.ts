@@ -16,7 +16,7 @@ const align4 = (n: number): number => (n + 3) & ~3;
 export class MessageWriter {
   // allocUnsafe takes small buffers from Node's pool (far less garbage than one ArrayBuffer each);
   // every byte of the message is written explicitly, padding included.
-  private buf = Buffer.allocUnsafe(256);
+  private buf = Buffer.allocUnsafe(128);
   private len = NLMSG_HDRLEN;
 
   constructor(type: number, flags: number) {

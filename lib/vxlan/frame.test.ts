@@ -3,6 +3,7 @@
 // and decoded the VXLAN header (flags [I], vni 1193046) independently of this codec.
 import { describe, expect, it } from 'vitest';
 import { formatIp, parseIp } from '../ip/address.ts';
+import type { ArpPacket } from './arp.ts';
 import { internetChecksum } from './checksum.ts';
 import { decodeFrame, decodeVxlanPayload, encodeFrame, encodeVxlanFrame, type FrameSpec } from './frame.ts';
 import { FrameError } from './frame-error.ts';
@@ -39,14 +40,10 @@ const udp6Bytes = hex(`
   60012345 0012 11 40 fd000244000100000000000000000000 fd000244000200000000000000000000
   9c40 12bf 0012 7f1f 776566742070726f6265`);
 
-const arpSpec: FrameSpec = {
-  dst: 'ff:ff:ff:ff:ff:ff',
-  src: '02:00:00:00:00:01',
-  content: {
-    kind: 'arp',
-    arp: { operation: 'request', senderMac: '02:00:00:00:00:01', senderIp: parseIp('10.244.1.0'), targetMac: '00:00:00:00:00:00', targetIp: parseIp('10.244.2.0') },
-  },
+const arpRequest: ArpPacket = {
+  operation: 'request', senderMac: '02:00:00:00:00:01', senderIp: parseIp('10.244.1.0'), targetMac: '00:00:00:00:00:00', targetIp: parseIp('10.244.2.0'),
 };
+const arpSpec: FrameSpec = { dst: 'ff:ff:ff:ff:ff:ff', src: '02:00:00:00:00:01', content: { kind: 'arp', arp: arpRequest } };
 const arpBytes = hex('ffffffffffff 020000000001 0806 0001 0800 06 04 0001 020000000001 0af40100 000000000000 0af40200');
 
 // An underlay frame: 192.0.2.1 → 192.0.2.2 UDP 50000 → 4789, VNI 0x123456, carrying UDP 4799 → 4799 "hi".
@@ -116,7 +113,7 @@ describe('encoding', () => {
     expect(() => encodeUdp({ srcPort: 1, dstPort: 1, payload }, parseIp('::1'), parseIp('::2'), { noChecksum: true })).toThrow(/IPv6 requires/);
     expect(() => encodeFrame({ ...udp4Spec, content: { kind: 'udp', ip: { src: parseIp('10.0.0.1'), dst: parseIp('::1') }, udp: { srcPort: 1, dstPort: 1, payload } } }))
       .toThrow(/different families/);
-    expect(() => encodeFrame({ ...arpSpec, content: { kind: 'arp', arp: { ...(arpSpec.content as { arp: never }).arp, senderIp: parseIp('::1') } } })).toThrow(/IPv4/);
+    expect(() => encodeFrame({ ...arpSpec, content: { kind: 'arp', arp: { ...arpRequest, senderIp: parseIp('::1') } } })).toThrow(/IPv4/);
   });
 });
 

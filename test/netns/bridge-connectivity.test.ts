@@ -12,6 +12,11 @@ import {
 
 cleanupAfterAll();
 
+function eventually(test: () => boolean, attempts = 5): boolean {
+  for (let i = 0; i < attempts; i++) if (test()) return true;
+  return false;
+}
+
 const dualStack = {
   isDefaultGateway: true,
   ipMasq: true,
@@ -130,6 +135,8 @@ describeAsRoot('bridge: masquerade to the outside', () => {
     outside = createNetns('o');
     // The outside knows the host's address only: replies reach the container solely through masquerade.
     cable(host.netns, 'up0', ['192.0.2.1/24', '2001:db8:ff::1/64'], outside, 'wan0', ['192.0.2.2/24', '2001:db8:ff::2/64']);
+    // A fresh veth can take a moment before neighbour discovery answers: the cable must work first.
+    for (const address of ['192.0.2.2', '2001:db8:ff::2']) expect(eventually(() => pings(host.netns, address)), address).toBe(true);
     countArrivals(outside, { fromhost4: '192.0.2.1', fromhost6: '2001:db8:ff::1', fromcont4: '10.99.0.2', fromcont6: 'fd99::2' });
     container = createContainer();
     host.add({ containerId: 'masq', netns: container }, host.config(dualStack));

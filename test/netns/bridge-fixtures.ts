@@ -227,6 +227,18 @@ export function hostState(host: BridgeHost, container?: Netns): unknown {
   };
 }
 
+let vlanFiltering: boolean | undefined;
+
+/** Whether this kernel has VLAN-aware bridges (CONFIG_BRIDGE_VLAN_FILTERING); probed once in a namespace. */
+export function kernelHasVlanFiltering(): boolean {
+  if (vlanFiltering === undefined) {
+    const probe = createNetns('vp');
+    vlanFiltering = run('ip', ['-n', probe.name, 'link', 'add', 'probe0', 'type', 'bridge', 'vlan_filtering', '1']).status === 0;
+    probe.remove();
+  }
+  return vlanFiltering;
+}
+
 /** A container: a fresh namespace with its loopback up, as a runtime leaves it before networking. */
 export function createContainer(): Netns {
   const ns = createNetns('c');

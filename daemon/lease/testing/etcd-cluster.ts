@@ -1,9 +1,9 @@
-// Real etcd members for tests, on 127.0.0.1 and free high ports, each with its own data directory in a
-// temporary folder, all removed by `stop()`. Each member runs under a small shell that kills it when the
+// Real etcd members for tests, on 127.0.0.1 (or on addresses inside a test's network namespace) and free
+// high ports, each with its own data directory in a temporary folder, all removed by `stop()`. Each member runs under a small shell that kills it when the
 // test process goes away (its stdin, a pipe from us, closes), so a crashed test run leaves no etcd behind.
 // Timings are shortened (10 ms heartbeat, 100 ms election) so that leases as short as 1 s work and a
 // cluster elects a leader in well under a second.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -25,6 +25,26 @@ async function freePort(): Promise<number> {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+export interface ClusterOptions {
+  /** Run the members inside this network namespace (by name), each on its own address below. */
+  readonly netns?: string;
+  /** One listening address per member (default 127.0.0.1 for all). */
+  readonly addresses?: readonly string[];
+}
+
+/** GET (or POST `body` to) `url` from where the members run; undefined when nothing answers. */
+async function request(url: string, netns: string | undefined, body?: string): Promise<unknown> {
+  if (!netns) {
+    const res = await fetch(url, { method: body === undefined ? 'GET' : 'POST', body, signal: AbortSignal.timeout(1000) });
+    return res.json();
+  }
+  const args = ['netns', 'exec', netns, 'curl', '-s', '--max-time', '1', ...(body === undefined ? [] : ['-X', 'POST', '-d', body]), url];
+  const text = await new Promise<string>((resolve, reject) => {
+    execFile('ip', args, (err, stdout) => (err ? reject(err) : resolve(stdout)));
+  });
+  return JSON.parse(text);
+}
+
 export class EtcdMember {
   private wrapper: ChildProcess | undefined;
   private pid: number | undefined;
@@ -37,6 +57,7 @@ export class EtcdMember {
     readonly dataDir: string,
     private readonly initialCluster: string,
     private readonly token: string,
+    private readonly netns: string | undefined,
   ) {}
 
   /** Starts the member (again, after `kill`: its data directory makes it rejoin). */
@@ -50,7 +71,9 @@ export class EtcdMember {
       '--logger', 'zap', '--log-outputs', 'stderr', '--log-level', 'error',
     ];
     const script = '"$0" "$@" & pid=$!; echo $pid; read _; kill $pid 2>/dev/null; wait $pid';
-    const wrapper = spawn('/bin/sh', ['-c', script, etcdBinary, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const command = ['/bin/sh', '-c', script, etcdBinary, ...args];
+    const [file, ...rest] = this.netns ? ['ip', 'netns', 'exec', this.netns, ...command] : command;
+    const wrapper = spawn(file!, rest, { stdio: ['pipe', 'pipe', 'pipe'] });
     this.wrapper = wrapper;
     this.stderr = '';
     wrapper.stderr!.on('data', (chunk: Buffer) => {
@@ -68,8 +91,7 @@ export class EtcdMember {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       try {
-        const res = await fetch(`${this.clientUrl}/health`, { signal: AbortSignal.timeout(1000) });
-        if (res.ok && ((await res.json()) as { health?: string }).health === 'true') return;
+        if (((await request(`${this.clientUrl}/health`, this.netns)) as { health?: string }).health === 'true') return;
       } catch {
         // Not listening yet.
       }
@@ -104,22 +126,27 @@ export class EtcdMember {
 }
 
 export class EtcdCluster {
-  private constructor(readonly members: readonly EtcdMember[], private readonly root: string) {}
+  private constructor(
+    readonly members: readonly EtcdMember[],
+    private readonly root: string,
+    private readonly netns: string | undefined,
+  ) {}
 
   get endpoints(): string[] {
     return this.members.map((m) => m.clientUrl);
   }
 
-  static async start(size = 1): Promise<EtcdCluster> {
+  static async start(size = 1, options: ClusterOptions = {}): Promise<EtcdCluster> {
     const root = mkdtempSync(join(tmpdir(), 'weft-etcd-'));
     const token = `weft-test-${randomBytes(4).toString('hex')}`;
     const ports = await Promise.all(Array.from({ length: size * 2 }, () => freePort()));
     const names = Array.from({ length: size }, (_, i) => `${token}-m${i}`);
-    const peerUrls = names.map((_, i) => `http://127.0.0.1:${ports[2 * i + 1]}`);
+    const hosts = names.map((_, i) => options.addresses?.[i] ?? '127.0.0.1');
+    const peerUrls = names.map((_, i) => `http://${hosts[i]}:${ports[2 * i + 1]}`);
     const initialCluster = names.map((n, i) => `${n}=${peerUrls[i]}`).join(',');
     const members = names.map((name, i) =>
-      new EtcdMember(name, `http://127.0.0.1:${ports[2 * i]}`, peerUrls[i]!, join(root, name), initialCluster, token));
-    const cluster = new EtcdCluster(members, root);
+      new EtcdMember(name, `http://${hosts[i]}:${ports[2 * i]}`, peerUrls[i]!, join(root, name), initialCluster, token, options.netns));
+    const cluster = new EtcdCluster(members, root, options.netns);
     try {
       await Promise.all(members.map((m) => m.start()));
       await Promise.all(members.map((m) => m.healthy()));
@@ -134,8 +161,7 @@ export class EtcdCluster {
   async leader(): Promise<EtcdMember> {
     for (const member of this.members) {
       try {
-        const res = await fetch(`${member.clientUrl}/v3/maintenance/status`, { method: 'POST', body: '{}', signal: AbortSignal.timeout(1000) });
-        const status = (await res.json()) as { header: { member_id: string }; leader: string };
+        const status = (await request(`${member.clientUrl}/v3/maintenance/status`, this.netns, '{}')) as { header: { member_id: string }; leader: string };
         if (status.header.member_id === status.leader) return member;
       } catch {
         // A member that is down leads nothing.

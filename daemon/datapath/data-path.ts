@@ -1,0 +1,200 @@
+// The data path over time: every lease change and every tick of a timer reconciles the kernel with the
+// current leases (reconcile.ts), one run at a time, changes arriving during a run coalesced into the next.
+//
+// Why a timer as well as the lease events: the kernel can change under the daemon (an operator deletes
+// the device or a route, a host firewall reloads), and lib/netlink has no change notifications to watch.
+// A run that finds nothing to do costs a few netlink dumps (about a millisecond for a hundred peers), so
+// every 5 s by default; the nftables rules, which cost two `nft` processes, are rewritten when the
+// networks change and every minute.
+//
+// Stopping leaves the kernel as it is: containers keep talking while the daemon restarts, and the next
+// start reconciles whatever changed meanwhile.
+import { formatCidr } from '../../lib/ip/cidr.ts';
+import { clearOverlayRules, setOverlayRules } from '../../lib/nat/overlay.ts';
+import type { NftOptions } from '../../lib/nat/nft.ts';
+import { Netlink } from '../../lib/netlink/index.ts';
+import type { LeaseSpec } from '../lease/lease.ts';
+import type { Logger } from '../log.ts';
+import type { NetworkConfig } from '../network-config.ts';
+import type { Underlay } from '../underlay.ts';
+import { desiredDataPath, type DesiredDataPath } from './desired-state.ts';
+import { describeStep } from './plan.ts';
+import { ensureForwarding, readUnderlayState, reconcileKernel, type ReconcileOutcome } from './reconcile.ts';
+
+export const defaultReconcileIntervalMs = 5000;
+export const defaultNatIntervalMs = 60_000;
+
+export interface DataPathOptions {
+  readonly config: NetworkConfig;
+  readonly underlay: Underlay;
+  readonly log: Logger;
+  /** The namespace to program (a path); the daemon's own when absent. Tests drive a simulated host. */
+  readonly netns?: string;
+  readonly intervalMs?: number;
+  readonly natIntervalMs?: number;
+  /** How nft is run (tests: inside the host's namespace). */
+  readonly nft?: NftOptions;
+  /** Called after each run with the state it programmed (the prober follows the peers). */
+  readonly onProgrammed?: (desired: DesiredDataPath) => void;
+}
+
+/** Counters and the last run, for /metrics and status output. */
+export interface DataPathStats {
+  runs: number;
+  /** Runs that failed outright or had changes refused. */
+  failedRuns: number;
+  /** Kernel changes applied. */
+  changes: number;
+  /** Times the device was created or recreated. */
+  deviceCreations: number;
+  lastRunAt: number | undefined;
+  lastRunMs: number | undefined;
+  lastError: string | undefined;
+  natRuns: number;
+  natFailures: number;
+}
+
+export class DataPath {
+  readonly stats: DataPathStats = {
+    runs: 0, failedRuns: 0, changes: 0, deviceCreations: 0, lastRunAt: undefined, lastRunMs: undefined, lastError: undefined,
+    natRuns: 0, natFailures: 0,
+  };
+
+  private leases: { own: LeaseSpec; all: readonly LeaseSpec[] } | undefined;
+  private programmed: DesiredDataPath | undefined;
+  private nl: Netlink | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private pending: NodeJS.Immediate | undefined;
+  private natWanted = true;
+  private natAt = 0;
+  private natRunning: Promise<void> | undefined;
+  private natNetworks = '';
+  private stopped = false;
+  private readonly log: Logger;
+
+  constructor(private readonly options: DataPathOptions) {
+    this.log = options.log.child({ component: 'datapath' });
+  }
+
+  /** The state the last run programmed. */
+  get desired(): DesiredDataPath | undefined {
+    return this.programmed;
+  }
+
+  /**
+   * The first run, with this node's lease and every lease: creates the device and every peer's entries,
+   * removes what is stale. Throws when the kernel refuses the device (the daemon cannot work without it).
+   */
+  start(own: LeaseSpec, leases: readonly LeaseSpec[]): ReconcileOutcome {
+    this.leases = { own, all: leases };
+    this.nl = Netlink.open(this.options.netns);
+    const outcome = this.runOnce();
+    if (!outcome) throw new Error(`the data path could not be programmed: ${this.stats.lastError}`);
+    this.timer = setInterval(() => this.run(), this.options.intervalMs ?? defaultReconcileIntervalMs);
+    this.timer.unref();
+    return outcome;
+  }
+
+  /** The leases changed: reconcile right after the current event-loop turn (changes in between coalesce). */
+  update(own: LeaseSpec, leases: readonly LeaseSpec[]): void {
+    this.leases = { own, all: leases };
+    if (this.pending || this.stopped || !this.nl) return;
+    this.pending = setImmediate(() => {
+      this.pending = undefined;
+      this.run();
+    });
+  }
+
+  /** Stops the timer and waits for a rule update in flight. The kernel keeps the data path. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    if (this.pending) clearImmediate(this.pending);
+    this.pending = undefined;
+    await this.natRunning;
+    this.nl?.close();
+    this.nl = undefined;
+  }
+
+  /** A run now (also for tests and the benchmark); undefined when it failed (see stats.lastError). */
+  run(): ReconcileOutcome | undefined {
+    if (this.stopped || !this.nl) return undefined;
+    return this.runOnce();
+  }
+
+  private runOnce(): ReconcileOutcome | undefined {
+    const started = performance.now();
+    this.stats.runs++;
+    this.stats.lastRunAt = Date.now();
+    let outcome: ReconcileOutcome | undefined;
+    try {
+      const nl = this.nl!;
+      const { own, all } = this.leases!;
+      const underlay = readUnderlayState(nl, this.options.underlay);
+      const desired = desiredDataPath({ config: this.options.config, own, leases: all, underlay });
+      outcome = reconcileKernel(nl, desired);
+      const forwarding = ensureForwarding(nl, desired.networks.map((n) => n.address.family));
+      if (forwarding.length > 0) this.log.info('turned on forwarding', { sysctls: forwarding });
+      this.report(desired, outcome);
+      this.programmed = desired;
+      this.options.onProgrammed?.(desired);
+      this.maybeUpdateRules(desired);
+    } catch (err) {
+      this.stats.failedRuns++;
+      this.stats.lastError = err instanceof Error ? err.message : String(err);
+      this.log.error('reconciling the data path failed; retrying on the next run', { error: err });
+    } finally {
+      this.stats.lastRunMs = performance.now() - started;
+    }
+    return outcome;
+  }
+
+  private report(desired: DesiredDataPath, outcome: ReconcileOutcome): void {
+    this.stats.changes += outcome.steps.length - outcome.failures.length;
+    if (outcome.device === 'created' || outcome.device === 'recreated') {
+      this.stats.deviceCreations++;
+      this.log.info(`${outcome.device} ${desired.device.name}`, { reason: outcome.deviceReason });
+    }
+    if (outcome.failures.length > 0) {
+      this.stats.failedRuns++;
+      this.stats.lastError = outcome.failures[0];
+      this.log.error('the kernel refused data path changes; retrying on the next run', { failures: outcome.failures });
+    } else {
+      this.stats.lastError = undefined;
+    }
+    if (outcome.steps.length > 0) {
+      this.log.info('data path changed', { changes: outcome.steps.length, peers: desired.peers.length });
+      for (const step of outcome.steps) this.log.debug(describeStep(step));
+    }
+    // Leases that cannot be programmed are logged each time the set of them changes.
+    const skipped = desired.skipped.map((s) => `${s.nodeName} ${s.subnet}: ${s.reason}`).join('; ');
+    const before = this.programmed?.skipped.map((s) => `${s.nodeName} ${s.subnet}: ${s.reason}`).join('; ') ?? '';
+    if (skipped !== '' && skipped !== before) this.log.warn('leases left out of the data path', { skipped: desired.skipped });
+  }
+
+  private maybeUpdateRules(desired: DesiredDataPath): void {
+    const networks = desired.networks.map(formatCidr).join(',');
+    const due = Date.now() - this.natAt >= (this.options.natIntervalMs ?? defaultNatIntervalMs);
+    if (networks !== this.natNetworks || due) this.natWanted = true;
+    if (!this.natWanted || this.natRunning) return;
+    this.natWanted = false;
+    this.natAt = Date.now();
+    this.natNetworks = networks;
+    this.natRunning = this.updateRules(desired).finally(() => {
+      this.natRunning = undefined;
+    });
+  }
+
+  private async updateRules(desired: DesiredDataPath): Promise<void> {
+    this.stats.natRuns++;
+    try {
+      // lib/nat keeps masquerade and forward-accept together: without ipMasq neither is installed.
+      if (this.options.config.ipMasq) await setOverlayRules({ networks: desired.networks }, this.options.nft);
+      else await clearOverlayRules(this.options.nft);
+    } catch (err) {
+      this.stats.natFailures++;
+      this.natWanted = true;
+      this.log.error('updating the overlay firewall rules failed; retrying on the next run', { error: err });
+    }
+  }
+}

@@ -1,0 +1,42 @@
+// The data path's metrics: reconcile runs, changes and errors, the peers programmed, and each peer's path
+// health from the prober (verdict and per-path probe counts and round-trip times).
+import type { MetricsRegistry, Sample } from '../ops/metrics.ts';
+import type { DataPath } from './data-path.ts';
+import type { OverlayProber } from './probe.ts';
+import type { PeerVerdict } from './probe-message.ts';
+
+const verdicts: readonly PeerVerdict[] = ['healthy', 'local-entry', 'vtep', 'underlay'];
+
+export function registerDataPathMetrics(registry: MetricsRegistry, dataPath: DataPath, prober: OverlayProber): void {
+  const { stats } = dataPath;
+  registry.counter('weft_reconcile_runs_total', 'Data path reconcile runs (lease changes and the periodic check).', () => stats.runs);
+  registry.counter('weft_reconcile_failures_total', 'Reconcile runs that failed or had kernel changes refused.', () => stats.failedRuns);
+  registry.counter('weft_datapath_changes_total', 'Kernel changes applied (addresses, routes, neighbours, FDB entries).', () => stats.changes);
+  registry.counter('weft_vxlan_device_creations_total', 'Times the VXLAN device was created or recreated.', () => stats.deviceCreations);
+  registry.gauge('weft_reconcile_last_duration_seconds', 'How long the last reconcile run took.', () =>
+    (stats.lastRunMs === undefined ? undefined : stats.lastRunMs / 1000));
+  registry.gauge('weft_reconcile_last_timestamp_seconds', 'When the last reconcile run started.', () =>
+    (stats.lastRunAt === undefined ? undefined : stats.lastRunAt / 1000));
+  registry.counter('weft_firewall_updates_total', 'Overlay nftables rule updates (masquerade, forward accept).', () => stats.natRuns);
+  registry.counter('weft_firewall_update_failures_total', 'Overlay nftables rule updates that failed.', () => stats.natFailures);
+  registry.gauge('weft_datapath_peers', 'Peers programmed in the data path, by how they are reached.', () => {
+    const peers = dataPath.desired?.peers;
+    if (!peers) return undefined;
+    const direct = peers.filter((p) => p.direct).length;
+    return [{ labels: { via: 'vxlan' }, value: peers.length - direct }, { labels: { via: 'direct' }, value: direct }];
+  });
+  registry.gauge('weft_datapath_skipped_leases', 'Leases left out of the data path (see the logs for why).', () => dataPath.desired?.skipped.length);
+
+  registry.gauge('weft_peer_path_verdict', 'Each peer\'s path health from the last probe round (1 for the current verdict).', () =>
+    prober.results().flatMap((h) => verdicts.map((v) => ({ labels: { peer: h.nodeName, verdict: v }, value: h.verdict === v ? 1 : 0 }))));
+  const perPath = (read: (s: { sent: number; answered: number; lastRttMs: number | undefined }) => number | undefined): Sample[] =>
+    prober.results().flatMap((h) => Object.entries(h.paths).flatMap(([path, s]) => {
+      const value = read(s);
+      return value === undefined ? [] : [{ labels: { peer: h.nodeName, path }, value }];
+    }));
+  registry.counter('weft_peer_probes_sent_total', 'Probes sent to each peer, by path (kernel, kernel6, vtep, underlay).', () => perPath((s) => s.sent));
+  registry.counter('weft_peer_probes_answered_total', 'Probes each peer answered in time, by path.', () => perPath((s) => s.answered));
+  registry.gauge('weft_peer_probe_rtt_seconds', 'Round-trip time of the last answered probe, by peer and path.', () =>
+    perPath((s) => (s.lastRttMs === undefined ? undefined : s.lastRttMs / 1000)));
+  registry.counter('weft_probe_unknown_requests_total', 'Probe requests from nodes without a lease here (not answered).', () => prober.unknownRequests);
+}

@@ -1,0 +1,299 @@
+// Overlay path health: each interval, every peer is probed on three paths (probe-message.ts says what
+// each one proves) and the daemon answers its peers' probes. Plain `dgram` sockets, no raw sockets:
+//   underlay socket  bound to the underlay interface's address and the probe port. Sends underlay
+//                    probes, hand-built VXLAN frames (to peers' VTEP port) and the answers to overlay
+//                    probes; receives underlay probes and their answers.
+//   overlay sockets  bound to this node's device addresses (IPv4, and IPv6 on dual stack) and the probe
+//                    port. Send kernel probes; receive every overlay probe and answer, after the
+//                    kernel's VTEP has decapsulated it.
+// Sockets get their namespace when they are made: weftd runs inside the host's namespace, so they are the
+// host's. Only peers with a lease are answered (an answer goes where the lease says, never where a
+// datagram claims), and an answer is no larger than its request: nothing to amplify.
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { formatIp, ipEquals, tryParseIp, type IpAddress, type IpFamily } from '../../lib/ip/address.ts';
+import { encodeVxlanFrame } from '../../lib/vxlan/index.ts';
+import type { Logger } from '../log.ts';
+import type { Peer } from './desired-state.ts';
+import { decodeProbe, encodeProbe, verdict, type PeerVerdict, type ProbeMessage, type ProbePath } from './probe-message.ts';
+
+/** UDP port of the probes, on the underlay and the overlay addresses; every node must use the same. */
+export const defaultProbePort = 4799;
+export const defaultProbeIntervalMs = 5000;
+export const defaultProbeTimeoutMs = 1000;
+
+export interface ProberOptions {
+  readonly vni: number;
+  /** The VXLAN UDP port peers' VTEPs listen on. */
+  readonly vxlanPort: number;
+  readonly probePort?: number;
+  readonly intervalMs?: number;
+  readonly timeoutMs?: number;
+  readonly log: Logger;
+}
+
+/** This node as the prober needs it. */
+export interface ProberSelf {
+  readonly nodeName: string;
+  /** The address in this node's lease (peers answer underlay probes to where they came from). */
+  readonly publicIp: IpAddress;
+  /** The underlay interface's own address, which sockets can bind. */
+  readonly bindAddress: IpAddress;
+  readonly vtepMac: string;
+  /** The device's addresses, IPv4 first. */
+  readonly gateways: readonly IpAddress[];
+}
+
+export interface PathState {
+  sent: number;
+  answered: number;
+  /** Last round: answered, and how fast. */
+  lastOk: boolean;
+  lastRttMs: number | undefined;
+  lastError: string | undefined;
+}
+
+export interface PeerHealth {
+  readonly nodeName: string;
+  readonly publicIp: string;
+  readonly verdict: PeerVerdict;
+  /** When the verdict last changed (ms since the epoch). */
+  readonly since: number;
+  readonly checkedAt: number;
+  readonly paths: Readonly<Partial<Record<ProbePath, Readonly<PathState>>>>;
+}
+
+interface PeerState {
+  verdict: PeerVerdict;
+  since: number;
+  checkedAt: number;
+  readonly paths: Partial<Record<ProbePath, PathState>>;
+}
+
+interface Pending {
+  readonly peer: string;
+  readonly path: ProbePath;
+  readonly sentAt: number;
+  rttMs?: number;
+}
+
+function socketType(family: IpFamily): 'udp4' | 'udp6' {
+  return family === 4 ? 'udp4' : 'udp6';
+}
+
+function bind(address: IpAddress, port: number, onMessage: (msg: Buffer, rinfo: RemoteInfo) => void, log: Logger): Promise<Socket> {
+  const socket = createSocket({ type: socketType(address.family) });
+  return new Promise((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind({ address: formatIp(address), port, exclusive: true }, () => {
+      socket.off('error', reject);
+      // Datagram sockets only fail on send (reported per send) or on bind: log anything else.
+      socket.on('error', (err) => log.warn('probe socket error', { error: err, address: formatIp(address) }));
+      socket.on('message', onMessage);
+      resolve(socket);
+    });
+  });
+}
+
+function send(socket: Socket, data: Buffer, port: number, address: IpAddress): Promise<Error | undefined> {
+  return new Promise((resolve) => socket.send(data, port, formatIp(address), (err) => resolve(err ?? undefined)));
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+
+function sameSelf(a: ProberSelf | undefined, b: ProberSelf): boolean {
+  return a !== undefined && a.nodeName === b.nodeName && a.vtepMac === b.vtepMac && ipEquals(a.bindAddress, b.bindAddress) &&
+    ipEquals(a.publicIp, b.publicIp) && a.gateways.length === b.gateways.length && a.gateways.every((g, i) => ipEquals(g, b.gateways[i]!));
+}
+
+export class OverlayProber {
+  /** Requests from nodes without a lease here, ignored. */
+  unknownRequests = 0;
+  readonly probePort: number;
+
+  private self: ProberSelf | undefined;
+  private peers: readonly Peer[] = [];
+  private underlay: Socket | undefined;
+  private readonly overlay = new Map<IpFamily, Socket>();
+  private readonly pending = new Map<number, Pending>();
+  private readonly health = new Map<string, PeerState>();
+  private seq = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private rounds: Promise<unknown> | undefined;
+  private readonly log: Logger;
+
+  constructor(private readonly options: ProberOptions) {
+    this.probePort = options.probePort ?? defaultProbePort;
+    this.log = options.log.child({ component: 'probe' });
+  }
+
+  /**
+   * Sets this node (binding the sockets again when its addresses changed) and the peers to probe. Call
+   * once the device carries its addresses: the overlay sockets bind to them.
+   */
+  async configure(self: ProberSelf, peers: readonly Peer[]): Promise<void> {
+    this.peers = peers;
+    const names = new Set(peers.map((p) => p.nodeName));
+    for (const name of this.health.keys()) if (!names.has(name)) this.health.delete(name);
+    if (sameSelf(this.self, self)) return;
+    this.closeSockets();
+    this.self = self;
+    const port = this.probePort;
+    this.underlay = await bind(self.bindAddress, port, (msg, rinfo) => this.onUnderlay(msg, rinfo), this.log);
+    for (const gateway of self.gateways) {
+      this.overlay.set(gateway.family, await bind(gateway, port, (msg, rinfo) => this.onOverlay(msg, rinfo), this.log));
+    }
+  }
+
+  /** Probes every interval until stopped. */
+  start(): void {
+    const interval = this.options.intervalMs ?? defaultProbeIntervalMs;
+    this.timer = setInterval(() => {
+      if (!this.rounds) this.rounds = this.round().finally(() => (this.rounds = undefined));
+    }, interval);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.rounds;
+    this.closeSockets();
+    this.self = undefined;
+  }
+
+  /** Every peer's health as of the last round, in lease order. */
+  results(): PeerHealth[] {
+    return this.peers.flatMap((p) => {
+      const s = this.health.get(p.nodeName);
+      return s ? [{ nodeName: p.nodeName, publicIp: formatIp(p.publicIp), ...s, paths: { ...s.paths } }] : [];
+    });
+  }
+
+  /** One round now: probe every peer on every path, wait for answers, record the verdicts. */
+  async round(): Promise<PeerHealth[]> {
+    const self = this.self;
+    if (!self || !this.underlay) return [];
+    const sent: Array<{ peer: Peer; path: ProbePath; seq: number; error: Error | undefined }> = [];
+    for (const peer of this.peers) {
+      for (const path of this.pathsTo(peer)) {
+        const seq = ++this.seq;
+        this.pending.set(seq, { peer: peer.nodeName, path, sentAt: performance.now() });
+        sent.push({ peer, path, seq, error: await this.sendProbe(self, peer, path, seq) });
+      }
+    }
+    await sleep(this.options.timeoutMs ?? defaultProbeTimeoutMs);
+    const now = Date.now();
+    const answered = new Map<string, Set<ProbePath>>();
+    for (const { peer, path, seq, error } of sent) {
+      const p = this.pending.get(seq);
+      this.pending.delete(seq);
+      const state = this.peerState(peer.nodeName, now);
+      const s = (state.paths[path] ??= { sent: 0, answered: 0, lastOk: false, lastRttMs: undefined, lastError: undefined });
+      s.sent++;
+      s.lastOk = p?.rttMs !== undefined;
+      s.lastRttMs = p?.rttMs;
+      s.lastError = error?.message ?? (s.lastOk ? undefined : 'no answer');
+      if (s.lastOk) {
+        s.answered++;
+        let set = answered.get(peer.nodeName);
+        if (!set) answered.set(peer.nodeName, (set = new Set()));
+        set.add(path);
+      }
+    }
+    for (const peer of this.peers) {
+      const state = this.health.get(peer.nodeName);
+      if (!state) continue;
+      const v = verdict(answered.get(peer.nodeName) ?? new Set());
+      state.checkedAt = now;
+      if (v !== state.verdict) {
+        const log = v === 'healthy' ? this.log.info.bind(this.log) : this.log.warn.bind(this.log);
+        log('peer path health changed', { peer: peer.nodeName, from: state.verdict, to: v });
+        state.verdict = v;
+        state.since = now;
+      }
+    }
+    return this.results();
+  }
+
+  private peerState(name: string, now: number): PeerState {
+    let state = this.health.get(name);
+    if (!state) {
+      // A new peer starts as healthy so that its first real verdict is logged only when it is not.
+      state = { verdict: 'healthy', since: now, checkedAt: now, paths: {} };
+      this.health.set(name, state);
+    }
+    return state;
+  }
+
+  private pathsTo(peer: Peer): ProbePath[] {
+    const paths: ProbePath[] = ['kernel', 'vtep', 'underlay'];
+    if (peer.gateways[1] && this.overlay.has(6)) paths.splice(1, 0, 'kernel6');
+    return paths;
+  }
+
+  private sendProbe(self: ProberSelf, peer: Peer, path: ProbePath, seq: number): Promise<Error | undefined> {
+    const request = encodeProbe({ op: 'request', path, seq, nodeName: self.nodeName, publicIp: self.publicIp, vtepMac: self.vtepMac });
+    switch (path) {
+      case 'underlay':
+        return send(this.underlay!, request, this.probePort, peer.publicIp);
+      case 'vtep':
+        return send(this.underlay!, this.encapsulate(self, peer, 4, this.probePort, request)!, this.options.vxlanPort, peer.publicIp);
+      case 'kernel':
+      case 'kernel6': {
+        const family: IpFamily = path === 'kernel' ? 4 : 6;
+        const gateway = peer.gateways.find((g) => g.family === family)!;
+        return send(this.overlay.get(family)!, request, this.probePort, gateway);
+      }
+    }
+  }
+
+  /** A VXLAN frame from this node's device address to the peer's, as the peer's VTEP expects it. */
+  private encapsulate(self: ProberSelf, peer: Peer, family: IpFamily, dstPort: number, payload: Buffer): Buffer | undefined {
+    const src = self.gateways.find((g) => g.family === family);
+    const dst = peer.gateways.find((g) => g.family === family);
+    if (!src || !dst) return undefined;
+    return encodeVxlanFrame(this.options.vni, {
+      dst: peer.vtepMac,
+      src: self.vtepMac,
+      content: { kind: 'udp', ip: { src, dst }, udp: { srcPort: this.probePort, dstPort, payload } },
+    });
+  }
+
+  private knownSender(m: ProbeMessage & { op: 'request' }): Peer | undefined {
+    const peer = this.peers.find((p) => p.nodeName === m.nodeName && p.vtepMac === m.vtepMac && ipEquals(p.publicIp, m.publicIp));
+    if (!peer) this.unknownRequests++;
+    return peer;
+  }
+
+  private onUnderlay(msg: Buffer, rinfo: RemoteInfo): void {
+    const m = decodeProbe(msg);
+    if (m?.op === 'reply') return this.onReply(m);
+    if (m?.op !== 'request' || m.path !== 'underlay' || !this.self || !this.knownSender(m)) return;
+    void send(this.underlay!, encodeProbe({ op: 'reply', path: m.path, seq: m.seq, nodeName: this.self.nodeName }), rinfo.port, tryParseIp(rinfo.address)!);
+  }
+
+  private onOverlay(msg: Buffer, rinfo: RemoteInfo): void {
+    const m = decodeProbe(msg);
+    if (m?.op === 'reply') return this.onReply(m);
+    const self = this.self;
+    if (m?.op !== 'request' || m.path === 'underlay' || !self) return;
+    const peer = this.knownSender(m);
+    const from = tryParseIp(rinfo.address);
+    if (!peer || !from || !peer.gateways.some((g) => ipEquals(g, from))) return;
+    // The answer goes straight to the sender's VTEP, so it tests no route of this node's.
+    const reply = encodeProbe({ op: 'reply', path: m.path, seq: m.seq, nodeName: self.nodeName });
+    const frame = this.encapsulate(self, peer, from.family, rinfo.port, reply);
+    if (frame) void send(this.underlay!, frame, this.options.vxlanPort, peer.publicIp);
+  }
+
+  private onReply(m: ProbeMessage & { op: 'reply' }): void {
+    const p = this.pending.get(m.seq);
+    if (p && p.peer === m.nodeName && p.path === m.path && p.rttMs === undefined) p.rttMs = performance.now() - p.sentAt;
+  }
+
+  private closeSockets(): void {
+    this.underlay?.close();
+    this.underlay = undefined;
+    for (const socket of this.overlay.values()) socket.close();
+    this.overlay.clear();
+  }
+}
