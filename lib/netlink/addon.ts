@@ -35,6 +35,8 @@ export interface NativeNetlink {
   openSysctl(nsPath: string | undefined, path: string, write: boolean): number;
   request(fd: number, message: Buffer): NativeReply;
   batch(fd: number, messages: Buffer): NativeFailure[];
+  /** flock(2), blocking until held: 0 or errno. */
+  flock(fd: number, exclusive: boolean): number;
 }
 
 /** Where bundled executables put the addon: on tmpfs, created by root with mode 0700. */

@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -116,6 +117,25 @@ static napi_value int_value(napi_env env, int64_t n) {
 static napi_value args_error(napi_env env, const char *what) {
   napi_throw_type_error(env, NULL, what);
   return NULL;
+}
+
+// ---- flock -----------------------------------------------------------------------------------
+
+// flock(fd, exclusive: boolean): 0 | errno. Blocks until the lock is held; retried on EINTR.
+// The IPAM store is locked with flock(2) as the reference plugin locks it, so the two exclude each other.
+static napi_value file_lock(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int32_t fd;
+  bool exclusive;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 2) return args_error(env, "flock(fd, exclusive)");
+  CHECK(napi_get_value_int32(env, argv[0], &fd));
+  CHECK(napi_get_value_bool(env, argv[1], &exclusive));
+  int rc;
+  do rc = flock(fd, exclusive ? LOCK_EX : LOCK_SH);
+  while (rc != 0 && errno == EINTR);
+  return int_value(env, rc == 0 ? 0 : errno);
 }
 
 // ---- openRoute / openSysctl ----------------------------------------------------------------------
@@ -506,6 +526,7 @@ NAPI_MODULE_INIT() {
       {"openSysctl", open_sysctl},
       {"request", request},
       {"batch", batch},
+      {"flock", file_lock},
   };
   for (size_t i = 0; i < sizeof functions / sizeof functions[0]; i++) {
     napi_value fn;
