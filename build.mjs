@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = dirname(fileURLToPath(import.meta.url));
 const addonSource = join(root, 'lib/netlink/native/weft_netlink.c');
@@ -40,8 +40,19 @@ function buildAddon() {
   );
 }
 
+/** The xDS protobuf types weftd serves, as protobufjs JSON, so the bundle needs no .proto files. */
+async function xdsDescriptorJson(build) {
+  const out = join(root, 'build/xds-descriptor.mjs');
+  await build({
+    entryPoints: [join(root, 'daemon/xds/proto-descriptor.ts')], outfile: out, bundle: true,
+    platform: 'node', format: 'esm', packages: 'external', logLevel: 'warning',
+  });
+  return JSON.stringify((await import(pathToFileURL(out).href)).xdsDescriptor());
+}
+
 async function buildBundles() {
   const { build } = await import('esbuild');
+  const xdsDescriptor = await xdsDescriptorJson(build);
   const addon = existsSync(addonOut) ? readFileSync(addonOut).toString('base64') : '';
   mkdirSync(join(root, 'dist/bin'), { recursive: true });
   // The repository is "type": "module"; without this, Node would load the extensionless bundles as ESM.
@@ -65,6 +76,7 @@ async function buildBundles() {
         'import.meta.url': '__import_meta_url',
         // The addon travels inside the bundle so a plugin stays one copyable file.
         __WEFT_ADDON_BASE64__: JSON.stringify(addon),
+        ...(name === 'weftd' ? { __WEFT_XDS_DESCRIPTOR__: xdsDescriptor } : {}),
       },
       logLevel: 'warning',
     });

@@ -1,9 +1,11 @@
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { CniError, ErrorCode } from '../lib/cni/errors.ts';
 import type { JsonObject } from '../lib/cni/types.ts';
 import { formatIp } from '../lib/ip/address.ts';
 import { mergeFlags, parseConfigFile, parseDaemonOptions } from './config.ts';
+import { parseNetworkConfig } from './network-config.ts';
 
 function refusal(raw: JsonObject): string {
   try {
@@ -104,5 +106,23 @@ describe('parseConfigFile', () => {
     expect(() => parseConfigFile('/etc/weft/weftd.json', '{')).toThrow(/\/etc\/weft\/weftd\.json: /);
     expect(() => parseConfigFile('/etc/weft/weftd.json', '[]')).toThrow(/must hold a JSON object/);
     expect(parseConfigFile('/x', '{"nodeName":"a"}')).toEqual({ nodeName: 'a' });
+  });
+});
+
+describe('the examples in conf/', () => {
+  it.each(['weftd.json', 'weftd-embedded.json'])('%s is valid', (name) => {
+    const path = new URL(`../conf/${name}`, import.meta.url);
+    const options = parseDaemonOptions(parseConfigFile(name, readFileSync(path, 'utf8')));
+    expect(() => parseNetworkConfig(options.network, 'network')).not.toThrow();
+  });
+
+  it('the DaemonSet\'s weftd.json is valid', () => {
+    const yaml = readFileSync(new URL('../conf/weftd-daemonset.yaml', import.meta.url), 'utf8');
+    // The ConfigMap's block scalar: the lines indented under "weftd.json: |".
+    const block = /\n  weftd\.json: \|\n((?: {4}.*\n)+)/.exec(yaml)?.[1];
+    expect(block).toBeDefined();
+    const options = parseDaemonOptions(parseConfigFile('weftd-daemonset.yaml', block!.replace(/^ {4}/gm, '')));
+    expect(options.store.type).toBe('etcd');
+    expect(() => parseNetworkConfig(options.network, 'network')).not.toThrow();
   });
 });

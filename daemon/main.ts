@@ -7,10 +7,13 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { CniError } from '../lib/cni/errors.ts';
 import { mergeFlags, parseConfigFile, parseDaemonOptions, type DaemonFlags } from './config.ts';
-import { Daemon } from './daemon.ts';
+import { Daemon, type Attach } from './daemon.ts';
 import { Logger, logLevels } from './log.ts';
 
 const stopTimeoutMs = 20_000;
+
+/** What runs once the lease is held (the data path plugs in here: `dataPathAttachment()`). */
+const attachments: readonly Attach[] = [];
 
 async function main(): Promise<number> {
   const bootLog = new Logger('info');
@@ -53,7 +56,7 @@ async function main(): Promise<number> {
   };
   const options = parseDaemonOptions(mergeFlags(file, flags));
   const log = new Logger(options.logLevel, undefined, { node: options.nodeName });
-  const daemon = new Daemon(options, log);
+  const daemon = new Daemon(options, log, attachments);
 
   let stopping: Promise<void> | undefined;
   let stopped!: () => void;

@@ -23,5 +23,5 @@ await build({
   packages: 'external',
   logLevel: 'warning',
 });
-const run = spawnSync(process.execPath, ['--cpu-prof', '--cpu-prof-dir=/tmp/prof', '--expose-gc', join(out, 'push.mjs'), ...process.argv.slice(2)], { stdio: 'inherit' });
+const run = spawnSync(process.execPath, ['--expose-gc', join(out, 'push.mjs'), ...process.argv.slice(2)], { stdio: 'inherit' });
 process.exit(run.status ?? 1);

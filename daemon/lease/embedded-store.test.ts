@@ -121,7 +121,7 @@ describe('EmbeddedStore between instances on one file', () => {
     writing = false;
     await reader;
     expect(reads).toBeGreaterThan(10);
-    expect(readdirSync(join(path, '..')).sort()).toEqual(['leases.json']);
+    expect(readdirSync(join(path, '..')).sort()).toEqual(['leases.json', 'leases.json.lock']);
   });
 });
 

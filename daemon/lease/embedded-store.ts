@@ -1,5 +1,5 @@
 // The embedded lease store: one JSON file (see lease-table.ts for its rules), for a single machine and for
-// tests. Every write takes the lock file beside it, reads, applies one conditional operation and replaces
+// tests. Every write takes the flock on `<file>.lock`, reads, applies one conditional operation and replaces
 // the file atomically, so daemons sharing the file never lose each other's writes. The file keeps no
 // history: a watch compares what it last delivered with the file whenever the file may have changed
 // (a write from this process, inotify on the directory, the next lease expiry, and a slow poll as backstop).
@@ -9,7 +9,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import type { JsonObject, JsonValue } from '../../lib/cni/types.ts';
 import { writeFileAtomic } from '../files/atomic-write.ts';
-import { acquireLock } from '../files/lock-file.ts';
+import { withFileLock } from '../files/file-lock.ts';
 import type { Lease, LeaseSnapshot, LeaseSpec } from './lease.ts';
 import {
   decodeTable, diffLeases, emptyTable, encodeTable, nextExpiry, tableConfig, tableCreate, tableDelete, tableRenew,
@@ -21,7 +21,6 @@ export interface EmbeddedStoreOptions {
   readonly path: string;
   /** Wall clock in ms (tests pass their own). */
   readonly now?: () => number;
-  readonly lockTimeoutMs?: number;
   /** Backstop poll of the file by watches, in ms (default 2000). */
   readonly pollMs?: number;
 }
@@ -55,17 +54,14 @@ export class EmbeddedStore implements LeaseStore {
 
   private async mutate<T>(operation: (table: LeaseTable, now: number) => TableResult<T>): Promise<T> {
     await mkdir(dirname(this.path), { recursive: true });
-    const release = await acquireLock(`${this.path}.lock`, { timeoutMs: this.options.lockTimeoutMs });
-    try {
+    return withFileLock(`${this.path}.lock`, async () => {
       const { table, result } = operation(await this.readTable(), this.now());
       if (table) {
         await writeFileAtomic(this.path, encodeTable(table));
         this.changed.emit('change');
       }
       return result;
-    } finally {
-      await release();
-    }
+    });
   }
 
   async networkConfig(proposed?: JsonObject): Promise<JsonObject | undefined> {

@@ -48,6 +48,7 @@ export class EtcdStore implements LeaseStore {
   private readonly subnetsPrefix: string;
   private readonly now: () => number;
   private readonly callTimeoutMs: number;
+  private readonly endpointCount: number;
   private readonly watches = new Set<EtcdWatch>();
 
   constructor(options: EtcdStoreOptions) {
@@ -57,6 +58,7 @@ export class EtcdStore implements LeaseStore {
     this.now = options.now ?? Date.now;
     const callTimeoutMs = options.callTimeoutMs ?? 5000;
     this.callTimeoutMs = callTimeoutMs;
+    this.endpointCount = options.endpoints.length;
     const clientOptions: IOptions = {
       hosts: [...options.endpoints],
       dialTimeout: callTimeoutMs,
@@ -79,8 +81,22 @@ export class EtcdStore implements LeaseStore {
     return Number((await this.client.leaseClient.leaseTimeToLive({ ID: id })).TTL);
   }
 
-  /** One keep-alive on a stream of its own; streams have no deadline, so it gets the unary one. */
+  /**
+   * One keep-alive. A keep-alive is a stream, which the client opens on one member and does not move to
+   * another when that member is down (unary calls it does move): so try a few streams, each on a member
+   * picked at random. Streams have no deadline, so each gets the unary one.
+   */
   private async keepAlive(id: string): Promise<number> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.keepAliveOnce(id);
+      } catch (err) {
+        if (attempt > this.endpointCount) throw err;
+      }
+    }
+  }
+
+  private async keepAliveOnce(id: string): Promise<number> {
     const stream = await this.client.leaseClient.leaseKeepAlive();
     let timer: NodeJS.Timeout | undefined;
     try {

@@ -19,10 +19,6 @@ export class EndpointSet implements EndpointSource {
     return this.byContainer.size;
   }
 
-  get(containerId: string): Endpoint | undefined {
-    return this.byContainer.get(containerId);
-  }
-
   /** Adds or replaces the endpoint of `endpoint.containerId`. */
   set(endpoint: Endpoint): void {
     this.byContainer.set(endpoint.containerId, endpoint);

@@ -97,6 +97,34 @@ describe('XdsServer over gRPC', () => {
     expect(logs).toContain('xds: client rejected a response; it keeps its previous version');
   });
 
+  it('holds pushes back from a client that stops reading and sends it the latest state when it reads again', async () => {
+    const endpoints = new EndpointSet([endpoint('echo', 'c0', 'n1', '10.0.0.1')]);
+    const server = createXdsServer({ address: '127.0.0.1:0', endpointSource: endpoints, logger, coalesceMs: 0 });
+    const client = new AdsClient(await server.start());
+    cleanups.push(() => server.stop(), () => client.close());
+    const stream = client.sotw();
+    stream.send({ node, type_url: TypeUrl.ClusterLoadAssignment, resource_names: ['echo'], version_info: '', response_nonce: '' });
+    await stream.next();
+    stream.pause();
+    const changes = 300;
+    for (let i = 1; i <= changes; i++) {
+      endpoints.set(endpoint('echo', `c${i}`, `n${i % 7}`, `10.0.${1 + Math.floor(i / 250)}.${i % 250}`));
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    const sent = server.stats().responses;
+    expect(sent).toBeLessThan(changes / 2);
+    stream.resume();
+    let last = await stream.next();
+    for (let more = true; more;) {
+      last = await stream.next(300).catch(() => {
+        more = false;
+        return last;
+      });
+    }
+    expect(server.stats().responses).toBeLessThan(changes / 2);
+    expect(endpointCount(last.resources[0]!)).toBe(changes + 1);
+  }, 20_000);
+
   it('ends its streams on stop, and a new server on the same port serves the current state', async () => {
     const endpoints = new EndpointSet([endpoint('echo', 'c1', 'n1', '10.0.0.1')]);
     const server = createXdsServer({ address: '127.0.0.1:0', endpointSource: endpoints, logger });

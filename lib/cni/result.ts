@@ -72,7 +72,7 @@ export function readDns(value: ConfigValue): Dns | undefined {
 
 const UINT = { min: 0 };
 
-function readRoute(value: ConfigValue): Route {
+export function readRoute(value: ConfigValue): Route {
   value.object();
   return compactRoute({
     dst: value.field('dst').cidr(),

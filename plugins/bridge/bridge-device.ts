@@ -33,9 +33,9 @@ function asBridge(link: Link, name: string): BridgeLink {
 
 /**
  * Creates the bridge or reuses the one of that name. A new bridge gets its settings (VLAN filtering, MTU)
- * and a MAC of its own; an existing one keeps its settings and has its current MAC pinned. Either way the
- * MAC stays put as ports come and go (an unpinned bridge takes the lowest port MAC, so containers' ARP
- * caches would go stale).
+ * and a MAC of its own, set explicitly so it stays put as ports come and go (a bridge whose MAC was never
+ * set takes the lowest port MAC, and containers' ARP caches for the gateway go stale). An existing bridge
+ * keeps its settings; its MAC is pinned when it gets a gateway address, as the reference does.
  */
 export function ensureBridge(nl: Netlink, settings: BridgeSettings): EnsuredBridge {
   const name = settings.bridgeName;
@@ -53,10 +53,9 @@ export function ensureBridge(nl: Netlink, settings: BridgeSettings): EnsuredBrid
     created = false;
   }
   const link = asBridge(nl.linkByName(name), name);
-  if (!created && link.mac) nl.linkSetMac(link.index, link.mac);
   ignoreRouterAdvertisements(nl.namespace, name);
   nl.linkSet(link.index, { up: true, ...(settings.promiscMode && { promisc: true }) });
-  return { link: asBridge(nl.linkByIndex(link.index), name), created };
+  return { link, created };
 }
 
 /** True when a port other than `own` is on the bridge. */
@@ -98,9 +97,10 @@ export interface GatewayOptions {
 
 /**
  * Puts the gateway addresses on `link` (the bridge, or its VLAN gateway interface). A different address in
- * the way is an error, or is replaced when `forceAddress` is set.
+ * the way is an error, or is replaced when `forceAddress` is set. A link that gets an address has its MAC
+ * pinned (set to itself), so the gateway's MAC does not change as ports come and go.
  */
-export function ensureGatewayAddresses(nl: Netlink, link: { index: number; name: string }, gateways: readonly IpNet[], options: GatewayOptions): GatewayChange {
+export function ensureGatewayAddresses(nl: Netlink, link: { index: number; name: string; mac?: string }, gateways: readonly IpNet[], options: GatewayOptions): GatewayChange {
   const change: GatewayChange = { link: link.index, added: [], removed: [] };
   for (const wanted of gateways) {
     const held = nl.addrList({ link: link.index, family: wanted.address.family }).map((a) => a.address);
@@ -131,6 +131,7 @@ export function ensureGatewayAddresses(nl: Netlink, link: { index: number; name:
       if (!isNetlinkError(err, 'exists')) throw err;
     }
   }
+  if (change.added.length > 0 && link.mac) nl.linkSetMac(link.index, link.mac);
   return change;
 }
 

@@ -48,7 +48,10 @@ export type PortSettings = Pick<BridgeSettings, 'hairpinMode' | 'portIsolation' 
  */
 export function attachPort(nl: Netlink, port: Link, bridgeIndex: number, settings: PortSettings): void {
   nl.linkSetMaster(port.index, bridgeIndex);
-  nl.linkSetBridgePort(port.index, { hairpin: settings.hairpinMode, isolated: settings.portIsolation });
+  // Both are off on a new port: the request (a slow one in the kernel) is needed only to turn one on.
+  if (settings.hairpinMode || settings.portIsolation) {
+    nl.linkSetBridgePort(port.index, { hairpin: settings.hairpinMode, isolated: settings.portIsolation });
+  }
   const hasVlans = settings.vlan !== 0 || settings.vlanTrunk.length > 0;
   if (hasVlans) {
     const batch = nl.batch();

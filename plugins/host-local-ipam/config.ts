@@ -7,8 +7,8 @@
 import { parseCniArgs } from '../../lib/cni/args.ts';
 import { ConfigValue } from '../../lib/cni/config-value.ts';
 import { CniError, ErrorCode } from '../../lib/cni/errors.ts';
-import { readResult } from '../../lib/cni/result.ts';
-import { CURRENT_VERSION, versionAtLeast } from '../../lib/cni/version.ts';
+import { readRoute } from '../../lib/cni/result.ts';
+import { versionAtLeast } from '../../lib/cni/version.ts';
 import type { NetConf, Route } from '../../lib/cni/types.ts';
 import { parseIp, tryParseIp, type IpAddress } from '../../lib/ip/address.ts';
 import { parseCidr } from '../../lib/ip/cidr.ts';
@@ -100,11 +100,9 @@ export function parseHostLocalConf(base: NetConf, raw: ConfigValue): HostLocalCo
     );
   }
 
-  const routes = ipam.field('routes');
   const hostLocal: HostLocalIpam = {
     ranges,
-    // The result reader validates routes field by field; wrapping them keeps the paths ("ipam.routes[0].dst").
-    routes: routes.present ? readResult(new ConfigValue({ routes: routes.value! }, 'ipam'), CURRENT_VERSION).routes ?? [] : [],
+    routes: ipam.field('routes').optionalList()?.map(readRoute) ?? [],
     dataDir: ipam.field('dataDir').optionalString() || DEFAULT_DATA_DIR,
     requestedIps: [
       ...(raw.field('args').field('cni').field('ips').optionalList()?.map((ip) => readRequestedIp(ip, false)) ?? []),

@@ -83,10 +83,9 @@ export function isReservedAddress(range: IpRange, ip: IpAddress): boolean {
 /** How many addresses the range can hand out. */
 export function rangeCapacity(range: IpRange): bigint {
   const span = range.rangeEnd.value - range.rangeStart.value + 1n;
-  const reserved = [range.gateway, networkAddress(range.subnet), lastAddress(range.subnet)]
-    .filter((ip, index, all) => all.findIndex((other) => ipEquals(other, ip)) === index)
+  const keptBack = [range.gateway, networkAddress(range.subnet), lastAddress(range.subnet)]
     .filter((ip) => rangeContains(range, ip) && isReservedAddress(range, ip));
-  return span - BigInt(reserved.length);
+  return span - BigInt(new Set(keptBack.map((ip) => ip.value)).size);
 }
 
 /** The reference's text for a range: "rangeStart-rangeEnd". */

@@ -250,3 +250,38 @@ describeAsRoot('bridge: IPv6 duplicate address detection', () => {
     expect(host.allocations()).toEqual(['fd44::2']);
   });
 });
+
+describeAsRoot('bridge: GC and STATUS', () => {
+  it('GC removes the allocations and nftables entries of attachments not listed as valid, and keeps the rest', () => {
+    const host = new BridgeHost();
+    const config = host.config({ ...dualStack, macspoofchk: true });
+    const kept = createContainer();
+    const stale = createContainer();
+    host.add({ containerId: 'kept', netns: kept }, config);
+    host.add({ containerId: 'stale', netns: stale }, config);
+    expect(weftChains(host.netns)).toHaveLength(4);
+    host.ok('GC', undefined, { ...config, 'cni.dev/valid-attachments': [{ containerID: 'kept', ifname: 'eth0' }] });
+    expect(host.allocations()).toEqual(['10.99.0.2', 'fd99::2']);
+    const chains = weftChains(host.netns);
+    expect(chains.map((c) => c.family).sort()).toEqual(['inet', 'netdev']);
+    // The kept container still goes out through masquerade: its chain is the one left.
+    expect(chains.find((c) => c.family === 'inet')!.rules).toBe(2);
+  });
+
+  it('GC without the list of valid attachments is refused rather than taken as "none are valid"', () => {
+    const host = new BridgeHost();
+    const config = host.config(dualStack);
+    host.add({ containerId: 'only', netns: createContainer() }, config);
+    expect(errorOf(host.run('GC', undefined, config))).toMatchObject({ code: 7 });
+    expect(weftChains(host.netns)).toHaveLength(1);
+    expect(host.allocations()).toHaveLength(2);
+  });
+
+  it('STATUS reports the IPAM plugin’s answer: available, then code 50 once the range is full', () => {
+    const host = new BridgeHost();
+    const config = host.config({ isGateway: true, ipam: { type: 'host-local', subnet: '10.98.0.0/30' } });
+    host.ok('STATUS', undefined, config);
+    host.add({ containerId: 'fill', netns: createContainer() }, config);
+    expect(errorOf(host.run('STATUS', undefined, config))).toMatchObject({ code: 50 });
+  });
+});

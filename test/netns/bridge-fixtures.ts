@@ -71,13 +71,23 @@ export class BridgeHost {
 
   constructor(
     readonly binDir: string = weftBinDir,
-    prefix = 'h',
+    shared?: { readonly netns: Netns; readonly dataDir: string },
   ) {
-    this.netns = createNetns(prefix);
+    if (shared) {
+      this.netns = shared.netns;
+      this.dataDir = shared.dataDir;
+      return;
+    }
+    this.netns = createNetns('h');
     this.netns.ip('link', 'set', 'lo', 'up');
     const dataDir = mkdtempSync(join(tmpdir(), 'weft-bridge-ipam-'));
     track(`directory ${dataDir}`, () => rmSync(dataDir, { recursive: true, force: true }));
     this.dataDir = dataDir;
+  }
+
+  /** This host (namespace and IPAM store) running the plugins in `binDir` instead. */
+  using(binDir: string): BridgeHost {
+    return new BridgeHost(binDir, this);
   }
 
   /** A network config for this host: the bridge plugin's fields, the IPAM store inside the test's folder. */

@@ -54,12 +54,17 @@ export class AdsStream<Request, Response> {
     }
   }
 
-  end(): void {
-    this.call.end();
+  /** Stops reading, as a slow client does: flow control then holds the server's writes back. */
+  pause(): void {
+    this.call.pause();
   }
 
-  cancel(): void {
-    this.call.cancel();
+  resume(): void {
+    this.call.resume();
+  }
+
+  end(): void {
+    this.call.end();
   }
 }
 

@@ -1,0 +1,92 @@
+// weftd: the node daemon. Flags override the JSON file given by --config (see config.ts); logs are JSON
+// lines on stderr. SIGTERM or SIGINT stop it cleanly: renewals end, the lease stays in the store until
+// its TTL (a restart takes it back), and the kernel state stays in place. Exit codes: 0 after a clean
+// stop, 1 when it could not start or stop, 2 for bad flags.
+import { readFile } from 'node:fs/promises';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { CniError } from '../../lib/cni/errors.ts';
+import { mergeFlags, parseConfigFile, parseDaemonOptions, type DaemonFlags } from '../config.ts';
+import { Daemon } from '../daemon.ts';
+import { Logger, logLevels } from '../log.ts';
+import { dataPathAttachment } from './attach.ts';
+
+const stopTimeoutMs = 20_000;
+
+async function main(): Promise<number> {
+  const bootLog = new Logger('info');
+  const argv = await yargs(hideBin(process.argv))
+    .scriptName('weftd')
+    .usage('$0 [options]\n\nThe weft node daemon: holds this node\'s subnet lease and programs the VXLAN overlay.')
+    .options({
+      config: { type: 'string', describe: 'JSON config file (flags override its fields)' },
+      'node-name': { type: 'string', describe: 'this node\'s name in the store (default: the host name)' },
+      'state-dir': { type: 'string', describe: 'directory kept across reboots: VTEP MAC, embedded store (default /var/lib/weft)' },
+      'subnet-file': { type: 'string', describe: 'state file for the overlay CNI plugin (default /run/weft/subnet.env)' },
+      store: { type: 'string', choices: ['embedded', 'etcd'], describe: 'lease store (default embedded)' },
+      'store-path': { type: 'string', describe: 'embedded store file (default <state-dir>/leases.json)' },
+      'etcd-endpoints': { type: 'string', describe: 'comma-separated etcd client URLs' },
+      'etcd-prefix': { type: 'string', describe: 'etcd key prefix (default /weft/network)' },
+      iface: { type: 'string', describe: 'underlay interface by name' },
+      'iface-regex': { type: 'string', describe: 'underlay interface by regular expression (exactly one may match)' },
+      'iface-reach': { type: 'string', describe: 'underlay interface: the one that reaches this address' },
+      'public-ip': { type: 'string', describe: 'address peers send VXLAN to (default: the underlay interface\'s)' },
+      listen: { type: 'string', describe: '/healthz, /readyz and /metrics address (default 127.0.0.1:9475)' },
+      'log-level': { type: 'string', choices: [...logLevels], describe: 'least severe level logged (default info)' },
+    })
+    .conflicts('iface', ['iface-regex', 'iface-reach'])
+    .conflicts('iface-regex', 'iface-reach')
+    .strict()
+    .version(false)
+    .help()
+    .fail((message, err) => {
+      bootLog.error('bad command line', { error: err ?? message });
+      process.exit(2);
+    })
+    .parseAsync();
+
+  const file = argv.config === undefined ? {} : parseConfigFile(argv.config, await readFile(argv.config, 'utf8'));
+  const flags: DaemonFlags = {
+    nodeName: argv['node-name'], stateDir: argv['state-dir'], subnetFile: argv['subnet-file'], store: argv.store,
+    storePath: argv['store-path'], etcdEndpoints: argv['etcd-endpoints'], etcdPrefix: argv['etcd-prefix'],
+    iface: argv.iface, ifaceRegex: argv['iface-regex'], ifaceReach: argv['iface-reach'], publicIp: argv['public-ip'],
+    listen: argv.listen, logLevel: argv['log-level'],
+  };
+  const options = parseDaemonOptions(mergeFlags(file, flags));
+  const log = new Logger(options.logLevel, undefined, { node: options.nodeName });
+  const daemon = new Daemon(options, log, [dataPathAttachment()]);
+
+  let stopping: Promise<void> | undefined;
+  let stopped!: () => void;
+  const done = new Promise<void>((resolve) => {
+    stopped = resolve;
+  });
+  const shutdown = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      log.warn('second signal: exiting without a clean stop', { signal });
+      process.exit(1);
+    }
+    log.info('stopping', { signal });
+    setTimeout(() => {
+      log.error('clean stop took too long; exiting', { timeoutMs: stopTimeoutMs });
+      process.exit(1);
+    }, stopTimeoutMs).unref();
+    stopping = daemon.stop().then(stopped);
+  };
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+
+  await daemon.start();
+  await done;
+  log.info('stopped: the lease stays in the store until its TTL; the kernel state is left in place');
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    const fields = err instanceof CniError ? { code: err.code, error: err.message } : { error: err instanceof Error ? err.stack ?? err.message : String(err) };
+    new Logger('info').error('weftd failed', fields);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,93 @@
+// weftd on a single simulated host with the embedded store (the default: a file in the state directory).
+// The daemon makes the device with the node's address, writes the subnet file, installs the overlay
+// firewall rules; a lease another writer puts in the store file is programmed within a second and removed
+// when deleted; a restart keeps the subnet while a container pings the node's overlay address throughout.
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { weftRouteProtocol } from '../../daemon/datapath/plan.ts';
+import { EmbeddedStore } from '../../daemon/lease/embedded-store.ts';
+import { createTempDir } from './harness/files.ts';
+import { cleanupAfterAll, describeAsRoot } from './harness/suite.ts';
+import { ruleset } from './nat-fixtures.ts';
+import { addContainer, createOverlayHosts, eventually, pingOk, type Container, type OverlayHost } from './overlay-fixtures.ts';
+import { metric, nodeFiles, startWeftd, weftdReady, type NetnsProcess } from './overlay-processes.ts';
+
+cleanupAfterAll();
+
+const vni = 9;
+const device = `weft.${vni}`;
+
+describeAsRoot('weftd on one host with the embedded store', () => {
+  let host: OverlayHost;
+  let root: string;
+  let daemon: NetnsProcess;
+  let subnet: string;
+  let gateway: string;
+  let container: Container;
+  let store: EmbeddedStore;
+  const storePath = () => join(nodeFiles(root, 'solo').stateDir, 'leases.json');
+
+  async function start(): Promise<void> {
+    daemon = await startWeftd(host.netns, { nodeName: 'solo', store: { type: 'embedded' }, network: { network: '10.244.0.0/16', vni }, root });
+    await weftdReady(host.netns, daemon);
+  }
+
+  beforeAll(async () => {
+    host = createOverlayHosts(1).hosts[0]!;
+    root = createTempDir('weftd');
+    await start();
+    const env = readFileSync(nodeFiles(root, 'solo').subnetFile, 'utf8');
+    const base = /^WEFT_SUBNET=(\d+\.\d+\.\d+)\.1\/24$/m.exec(env)![1]!;
+    subnet = `${base}.0/24`;
+    gateway = `${base}.0`;
+    container = addContainer(host.netns, subnet, 1450);
+    store = new EmbeddedStore({ path: storePath() });
+  }, 60_000);
+
+  afterAll(async () => {
+    await store?.close();
+    await daemon?.stop();
+  });
+
+  it('makes the device with the node\'s address, and the overlay firewall rules', async () => {
+    const [link] = host.netns.ipJson<Array<{ mtu: number; linkinfo: { info_data: { id: number; local: string } } }>>('-d', 'link', 'show', device);
+    expect(link).toMatchObject({ mtu: 1450, linkinfo: { info_data: { id: vni, local: '192.0.2.1' } } });
+    const addresses = host.netns.ipJson<Array<{ addr_info: Array<{ family: string; local: string; prefixlen: number }> }>>('addr', 'show', device)[0]!.addr_info;
+    expect(addresses.filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`)).toEqual([`${gateway}/32`]);
+    expect(pingOk(container.netns, gateway)).toBe(true);
+    await eventually('overlay rules', () => ruleset(host.netns).chains.some((c) => c.table === 'weft' && c.name === 'overlay-postrouting'));
+    expect(metric(host.netns, 'weft_datapath_peers{via="vxlan"}')).toBe(0);
+  });
+
+  it('programs a lease another writer adds to the store within a second, and removes it when deleted', async () => {
+    const peer = { nodeName: 'ghost', subnet: subnet === '10.244.200.0/24' ? '10.244.201.0/24' : '10.244.200.0/24', publicIp: '192.0.2.50', vtepMac: '02:00:00:00:00:50' };
+    const created = await store.create(peer, 600);
+    expect(created.created).toBe(true);
+    const routes = () => host.netns.ipJson<Array<{ dst: string; gateway: string }>>('route', 'show', 'proto', String(weftRouteProtocol));
+    const took = await eventually('the new lease programmed', () => routes().some((r) => r.dst === peer.subnet), 5000, 10);
+    expect(took).toBeLessThan(1000);
+    expect(routes()).toEqual([expect.objectContaining({ dst: peer.subnet, gateway: peer.subnet.replace('/24', '') })]);
+    expect(host.netns.ipJson<Array<{ lladdr: string }>>('neigh', 'show', peer.subnet.replace('/24', ''), 'dev', device)[0]?.lladdr).toBe(peer.vtepMac);
+    if (!created.created) return;
+    expect(await store.delete(created.lease)).toBe(true);
+    await eventually('the deleted lease removed', () => routes().length === 0, 5000, 10);
+    expect(host.netns.ipJson('neigh', 'show', 'dev', device, 'nud', 'permanent')).toEqual([]);
+  });
+
+  it('keeps its subnet across a restart while a container pings the node without a loss', async () => {
+    const ping = spawn('ip', ['netns', 'exec', container.netns.name, 'ping', '-n', '-q', '-i', '0.05', '-c', '80', '-W', '1', gateway]);
+    let out = '';
+    ping.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const finished = new Promise<number | null>((resolve) => ping.once('exit', resolve));
+    expect(await daemon.stop()).toBe(0);
+    // Stopped: the device and its address stay.
+    expect(host.netns.ipJson('link', 'show', device)).toHaveLength(1);
+    await start();
+    expect(readFileSync(nodeFiles(root, 'solo').subnetFile, 'utf8')).toContain(`WEFT_SUBNET=${gateway.replace(/\.0$/, '.1')}/24`);
+    expect(await finished, out).toBe(0);
+    expect(out).toMatch(/80 packets transmitted, 80 received/);
+    expect(metric(host.netns, 'weft_vxlan_device_creations_total')).toBe(0);
+  });
+});
