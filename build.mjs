@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { etcd3Protos } from './daemon/bundle/etcd3-protos.mjs';
 
 const root = dirname(fileURLToPath(import.meta.url));
 const addonSource = join(root, 'lib/netlink/native/weft_netlink.c');
@@ -78,6 +79,8 @@ async function buildBundles() {
         __WEFT_ADDON_BASE64__: JSON.stringify(addon),
         ...(name === 'weftd' ? { __WEFT_XDS_DESCRIPTOR__: xdsDescriptor } : {}),
       },
+      // etcd3 reads its .proto files from disk when it loads; weftd carries them compiled instead.
+      plugins: name === 'weftd' ? [etcd3Protos()] : [],
       logLevel: 'warning',
     });
     chmodSync(outfile, 0o755);

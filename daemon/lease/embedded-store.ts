@@ -10,6 +10,7 @@ import { basename, dirname } from 'node:path';
 import type { JsonObject, JsonValue } from '../../lib/cni/types.ts';
 import { writeFileAtomic } from '../files/atomic-write.ts';
 import { withFileLock } from '../files/file-lock.ts';
+import { SerialTask } from '../serial-task.ts';
 import type { Lease, LeaseSnapshot, LeaseSpec } from './lease.ts';
 import {
   decodeTable, diffLeases, emptyTable, encodeTable, nextExpiry, tableConfig, tableCreate, tableDelete, tableRenew,
@@ -120,8 +121,7 @@ interface WatchedFile {
 class FileWatch {
   private seen = new Map<string, Lease>();
   private closed = false;
-  private running: Promise<void> | undefined;
-  private again = false;
+  private readonly comparison = new SerialTask(() => this.compare());
   private directoryWatcher: FSWatcher | undefined;
   private poll: NodeJS.Timeout | undefined;
   private expiryTimer: NodeJS.Timeout | undefined;
@@ -164,20 +164,9 @@ class FileWatch {
     this.poke();
   }
 
-  /** Compares the file with what was delivered; runs one comparison at a time. */
+  /** Compares the file with what was delivered; one comparison at a time. */
   readonly poke = (): void => {
-    if (this.closed) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = this.compare().finally(() => {
-      this.running = undefined;
-      if (this.again) {
-        this.again = false;
-        this.poke();
-      }
-    });
+    if (!this.closed) this.comparison.run();
   };
 
   private async compare(): Promise<void> {
@@ -210,6 +199,6 @@ class FileWatch {
     this.directoryWatcher?.close();
     clearInterval(this.poll);
     clearTimeout(this.expiryTimer);
-    await this.running;
+    await this.comparison.idle();
   }
 }

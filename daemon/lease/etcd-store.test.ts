@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Logger } from '../log.ts';
 import { parseNetworkConfig } from '../network-config.ts';
 import { EtcdStore, type EtcdStoreOptions } from './etcd-store.ts';
-import type { LeaseSpec } from './lease.ts';
+import type { Lease, LeaseSpec } from './lease.ts';
 import { LeaseManager } from './lease-manager.ts';
 import type { LeaseEvent, WatchBatch } from './store.ts';
 import { EtcdCluster } from './testing/etcd-cluster.ts';
@@ -44,27 +44,39 @@ function collector() {
   };
 }
 
-afterAll(async () => {
-  await Promise.all(stores.splice(0).map((s) => s.close()));
-});
+/** Compacts etcd's history up to `revision`: watches from before it can no longer resume. */
+async function compact(endpoints: string[], revision: number): Promise<void> {
+  const admin = new Etcd3({ hosts: endpoints });
+  try {
+    await admin.kv.compact({ revision, physical: true });
+  } finally {
+    admin.close();
+  }
+}
 
-describe('EtcdStore on one member', () => {
-  let cluster: EtcdCluster;
+/** A cluster of `size` members for the enclosing describe, stopped (with the stores opened) after it. */
+function clusterFor(size: number): () => EtcdCluster {
+  let cluster: EtcdCluster | undefined;
   beforeAll(async () => {
-    cluster = await EtcdCluster.start(1);
+    cluster = await EtcdCluster.start(size);
   });
   afterAll(async () => {
     await Promise.all(stores.splice(0).map((s) => s.close()));
     await cluster?.stop();
   });
+  return () => cluster!;
+}
+
+describe('EtcdStore on one member', () => {
+  const etcd = clusterFor(1);
 
   it('creates if absent, and updates, renews and deletes only the revision it read', async () => {
     prefixSerial++;
-    const store = openStore(cluster.endpoints);
+    const store = openStore(etcd().endpoints);
     const made = await store.create(spec(1), 30);
     if (!made.created) throw new Error('not created');
     expect(made.lease.expiresAt).toBeGreaterThan(Date.now() + 29_000);
-    const lost = await openStore(cluster.endpoints).create(spec(1, 'other'), 30);
+    const lost = await openStore(etcd().endpoints).create(spec(1, 'other'), 30);
     expect(lost).toMatchObject({ created: false, existing: { nodeName: 'n1', revision: made.lease.revision } });
 
     const moved = await store.update(made.lease, { ...spec(1), publicIp: '192.0.2.77' }, 30);
@@ -81,10 +93,10 @@ describe('EtcdStore on one member', () => {
 
   it('keeps reservations without TTL and reports unreadable entries', async () => {
     prefixSerial++;
-    const store = openStore(cluster.endpoints);
+    const store = openStore(etcd().endpoints);
     const reserved = await store.create(spec(4, 'fixed'), null);
     expect(reserved).toMatchObject({ created: true, lease: { expiresAt: null } });
-    const admin = new Etcd3({ hosts: cluster.endpoints });
+    const admin = new Etcd3({ hosts: etcd().endpoints });
     try {
       await admin.put(`/weft-test/${prefixSerial}/subnets/10.244.5.0-24`).value('not json');
     } finally {
@@ -98,17 +110,17 @@ describe('EtcdStore on one member', () => {
 
   it('stores the first network config and hands it to later proposers', async () => {
     prefixSerial++;
-    const a = openStore(cluster.endpoints);
+    const a = openStore(etcd().endpoints);
     expect(await a.networkConfig()).toBeUndefined();
     expect(await a.networkConfig({ network: '10.244.0.0/16' })).toEqual({ network: '10.244.0.0/16' });
-    expect(await openStore(cluster.endpoints).networkConfig({ network: '10.1.0.0/16' })).toEqual({ network: '10.244.0.0/16' });
+    expect(await openStore(etcd().endpoints).networkConfig({ network: '10.1.0.0/16' })).toEqual({ network: '10.244.0.0/16' });
   });
 
   it('gives 10 managers started at once 10 distinct subnets', async () => {
     prefixSerial++;
     const config = parseNetworkConfig({ network: '10.244.0.0/16', subnetMax: '10.244.20.0', ttl: 30 });
     const managers = Array.from({ length: 10 }, (_, i) => new LeaseManager({
-      store: openStore(cluster.endpoints), config, log: quiet,
+      store: openStore(etcd().endpoints), config, log: quiet,
       // The same first choice for everyone: only the create-if-absent transaction keeps them apart.
       random: () => 0,
       attrs: { nodeName: `node${i}`, publicIp: `192.0.2.${i + 1}`, vtepMac: '0a:00:00:00:00:01' },
@@ -116,7 +128,7 @@ describe('EtcdStore on one member', () => {
     try {
       const leases = await Promise.all(managers.map((m) => m.start()));
       expect(new Set(leases.map((l) => l.subnet)).size).toBe(10);
-      const listed = await openStore(cluster.endpoints).list();
+      const listed = await openStore(etcd().endpoints).list();
       expect(listed.leases.map((l) => l.nodeName).sort()).toEqual(managers.map((_, i) => `node${i}`).sort());
     } finally {
       await Promise.all(managers.map((m) => m.stop()));
@@ -125,7 +137,7 @@ describe('EtcdStore on one member', () => {
 
   it('lets etcd expire a lease that is not renewed, and the watch sees it go', async () => {
     prefixSerial++;
-    const store = openStore(cluster.endpoints);
+    const store = openStore(etcd().endpoints);
     const seen = collector();
     const watch = store.watch((await store.list()).revision, seen.handlers);
     try {
@@ -144,17 +156,12 @@ describe('EtcdStore on one member', () => {
 
   it('lists again when its start revision was compacted away, then goes on watching', async () => {
     prefixSerial++;
-    const store = openStore(cluster.endpoints);
+    const store = openStore(etcd().endpoints);
     await store.create(spec(1), 30);
     const second = await store.create(spec(2), 30);
     if (!second.created) throw new Error('not created');
     await store.delete(second.lease);
-    const admin = new Etcd3({ hosts: cluster.endpoints });
-    try {
-      await admin.kv.compact({ revision: (await store.list()).revision, physical: true });
-    } finally {
-      admin.close();
-    }
+    await compact(etcd().endpoints, (await store.list()).revision);
     const seen = collector();
     const watch = store.watch(1, seen.handlers);
     try {
@@ -169,82 +176,67 @@ describe('EtcdStore on one member', () => {
 });
 
 describe('EtcdStore on a 3-member cluster', () => {
-  let cluster: EtcdCluster;
-  beforeAll(async () => {
-    cluster = await EtcdCluster.start(3);
-  });
-  afterAll(async () => {
-    await Promise.all(stores.splice(0).map((s) => s.close()));
-    await cluster?.stop();
-  });
+  const etcd = clusterFor(3);
 
-  it('resumes a watch after its member comes back, missing nothing written meanwhile', async () => {
+  /**
+   * Watches through member 0 while member 1 takes writes; creates lease n1, then runs `meanwhile` with
+   * member 0 down, brings it back and returns what the watch delivered.
+   */
+  async function watchAcrossOutage(meanwhile: (writer: EtcdStore, first: Lease) => Promise<void>, done: (seen: ReturnType<typeof collector>) => boolean) {
     prefixSerial++;
-    const [first, second] = cluster.members;
+    const [first, second] = etcd().members;
     const watching = openStore([first!.clientUrl]);
     const writer = openStore([second!.clientUrl]);
     const seen = collector();
     const watch = watching.watch((await watching.list()).revision, seen.handlers);
     try {
-      await writer.create(spec(1), 30);
+      const made = await writer.create(spec(1), 30);
+      if (!made.created) throw new Error('not created');
       await seen.until('the first put', () => seen.events().length === 1);
       await first!.kill();
-      await writer.create(spec(2), 30);
-      await writer.create(spec(3), 30);
+      await meanwhile(writer, made.lease);
       await first!.start();
       await first!.healthy();
-      await seen.until('the puts made while disconnected', () => seen.events().length === 3);
-      expect(seen.events().map((e) => e.type === 'put' && e.lease.nodeName)).toEqual(['n1', 'n2', 'n3']);
-      expect(seen.restarts.length).toBeGreaterThan(0);
-      expect(seen.batches.every((b) => b.kind === 'events')).toBe(true);
+      await seen.until('the watch to catch up', () => done(seen));
+      return seen;
     } finally {
       await watch.close();
     }
+  }
+
+  it('resumes a watch after its member comes back, missing nothing written meanwhile', async () => {
+    const seen = await watchAcrossOutage(async (writer) => {
+      await writer.create(spec(2), 30);
+      await writer.create(spec(3), 30);
+    }, (s) => s.events().length === 3);
+    expect(seen.events().map((e) => e.type === 'put' && e.lease.nodeName)).toEqual(['n1', 'n2', 'n3']);
+    expect(seen.restarts.length).toBeGreaterThan(0);
+    expect(seen.batches.every((b) => b.kind === 'events')).toBe(true);
   });
 
   it('lists again when history was compacted while its member was away', async () => {
-    prefixSerial++;
-    const [first, second] = cluster.members;
-    const watching = openStore([first!.clientUrl]);
-    const writer = openStore([second!.clientUrl]);
-    const seen = collector();
-    const watch = watching.watch((await watching.list()).revision, seen.handlers);
-    try {
-      const gone = await writer.create(spec(1), 30);
-      await seen.until('the first put', () => seen.events().length === 1);
-      await first!.kill();
-      if (gone.created) await writer.delete(gone.lease);
+    const seen = await watchAcrossOutage(async (writer, first) => {
+      await writer.delete(first);
       await writer.create(spec(2), 30);
-      const admin = new Etcd3({ hosts: [second!.clientUrl] });
-      try {
-        await admin.kv.compact({ revision: (await writer.list()).revision, physical: true });
-      } finally {
-        admin.close();
-      }
-      await first!.start();
-      await first!.healthy();
-      await seen.until('a reset', () => seen.batches.some((b) => b.kind === 'reset'));
-      const reset = seen.batches.find((b) => b.kind === 'reset');
-      expect(reset).toMatchObject({ kind: 'reset', snapshot: { leases: [{ nodeName: 'n2' }] } });
-    } finally {
-      await watch.close();
-    }
+      await compact([etcd().members[1]!.clientUrl], (await writer.list()).revision);
+    }, (s) => s.batches.some((b) => b.kind === 'reset'));
+    expect(seen.batches.find((b) => b.kind === 'reset')).toMatchObject({ kind: 'reset', snapshot: { leases: [{ nodeName: 'n2' }] } });
   });
 
   it('goes on when the leader dies: renewals, creates and the watch keep working', async () => {
     prefixSerial++;
     const config = parseNetworkConfig({ network: '10.244.0.0/16', ttl: 1 });
     const manager = new LeaseManager({
-      store: openStore(cluster.endpoints), config, log: quiet,
+      store: openStore(etcd().endpoints), config, log: quiet,
       attrs: { nodeName: 'survivor', publicIp: '192.0.2.1', vtepMac: '0a:00:00:00:00:01' },
     });
     const seen: string[] = [];
     manager.subscribe((e) => seen.push(...e.changes.added.map((l) => l.nodeName)));
     try {
       const lease = await manager.start();
-      const leader = await cluster.leader();
+      const leader = await etcd().leader();
       await leader.kill();
-      const other = openStore(cluster.members.filter((m) => m !== leader).map((m) => m.clientUrl));
+      const other = openStore(etcd().members.filter((m) => m !== leader).map((m) => m.clientUrl));
       await other.create(spec(200, 'late'), 30);
       // Three TTLs of 1 s: the lease lives on only if renewals reach the surviving members.
       await new Promise((resolve) => setTimeout(resolve, 3000));

@@ -13,6 +13,7 @@
 import { CniError, ErrorCode } from '../../lib/cni/errors.ts';
 import { backoffDelay, type BackoffPolicy } from '../backoff.ts';
 import type { Logger } from '../log.ts';
+import { SerialTask } from '../serial-task.ts';
 import type { NetworkConfig } from '../network-config.ts';
 import { planAcquisition } from './allocator.ts';
 import { sameSpec, type Lease, type LeaseAttrs, type LeaseSnapshot, type LeaseSpec } from './lease.ts';
@@ -75,8 +76,7 @@ export class LeaseManager {
   private readonly listeners = new Set<LeaseSetListener>();
   private watch: LeaseWatch | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private rerun = false;
+  private readonly maintenance = new SerialTask(() => this.step());
   private lostReason: string | undefined;
   private attempt = 0;
   private stopped = false;
@@ -131,7 +131,7 @@ export class LeaseManager {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    await this.running;
+    await this.maintenance.idle();
     await this.watch?.close();
     this.watch = undefined;
   }
@@ -191,21 +191,11 @@ export class LeaseManager {
 
   /** Runs one maintenance step now, or right after the one in progress. */
   private kick(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.rerun = true;
-      return;
-    }
-    this.running = this.step().finally(() => {
-      this.running = undefined;
-      if (this.rerun) {
-        this.rerun = false;
-        this.kick();
-      }
-    });
+    if (!this.stopped) this.maintenance.run();
   }
 
   private async step(): Promise<void> {
+    if (this.stopped) return;
     try {
       if (this.lostReason === undefined) await this.renew();
       if (this.lostReason !== undefined) await this.recover(this.lostReason);

@@ -47,7 +47,7 @@ describeAsRoot('weftd subnet leases across simulated hosts', () => {
       return host;
     });
     cluster = await EtcdCluster.start(3, { netns: underlay.netns.name, addresses: ['192.0.2.251', '192.0.2.252', '192.0.2.253'] });
-    track('etcd cluster', () => void cluster.stop());
+    track('etcd cluster', () => cluster.stopNow());
     dir = createTempDir('weftd-lease');
     configFile = join(dir, 'weftd.json');
     writeFileSync(configFile, JSON.stringify({

@@ -119,6 +119,17 @@ export class EtcdMember {
     this.pid = undefined;
   }
 
+  /** Kills the member at once without waiting (for synchronous cleanup, e.g. at process exit). */
+  killNow(): void {
+    if (this.pid === undefined) return;
+    try {
+      process.kill(this.pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+    this.wrapper?.stdin?.end();
+  }
+
   /** Pauses (SIGSTOP) or resumes (SIGCONT) the member without ending it. */
   signal(signal: 'SIGSTOP' | 'SIGCONT'): void {
     if (this.pid !== undefined) process.kill(this.pid, signal);
@@ -172,6 +183,12 @@ export class EtcdCluster {
 
   async stop(): Promise<void> {
     await Promise.all(this.members.map((m) => m.kill('SIGKILL')));
-    rmSync(this.root, { recursive: true, force: true });
+    rmSync(this.root, { recursive: true, force: true, maxRetries: 5 });
+  }
+
+  /** `stop` without waiting: kills every member and removes the data (cleanup registries, exit handlers). */
+  stopNow(): void {
+    for (const member of this.members) member.killNow();
+    rmSync(this.root, { recursive: true, force: true, maxRetries: 5 });
   }
 }

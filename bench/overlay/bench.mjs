@@ -1,0 +1,233 @@
+#!/usr/bin/env node
+// The overlay data path (daemon/datapath) against `ip -batch`, and weftd's time from a new lease in the
+// store to the route on the node. measure.ts holds the in-process scenarios; this bundles it (ESM,
+// dependencies from node_modules, the netlink addon embedded) into build/bench-overlay/ and runs it.
+//
+//   node build.mjs && node bench/overlay/bench.mjs [--peers 1000] [--runs 5] [--rounds 30] [--no-etcd]
+//
+// Program: N peers (route + permanent neighbour + FDB entry each, the VXLAN device and its address) in a
+// fresh namespace, by weft's reconcile (read the kernel, plan, one netlink batch) and by `ip -batch` plus
+// `bridge -batch` writing the same state from a file (process start included: that is what a script
+// pays). Latency: weftd (dist/bin/weftd) in a namespace with an embedded store, then with a one-member etcd
+// in the same namespace; the writer runs in that namespace too and polls the node's routes.
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { build } from 'esbuild';
+
+const { values } = parseArgs({
+  options: {
+    peers: { type: 'string', default: '1000' },
+    runs: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '30' },
+    'no-etcd': { type: 'boolean', default: false },
+  },
+});
+const PEERS = Number(values.peers);
+const RUNS = Number(values.runs);
+const ROUNDS = Number(values.rounds);
+
+if (process.getuid?.() !== 0) throw new Error('bench/overlay needs root (it creates network namespaces)');
+const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
+const weftd = join(root, 'dist/bin/weftd');
+if (!existsSync(weftd)) throw new Error(`${weftd} is missing: run "node build.mjs" first`);
+const out = join(root, 'build/bench-overlay');
+const work = mkdtempSync(join(tmpdir(), 'wt-bench-overlay-'));
+// A clean environment: NODE_EXTRA_CA_CERTS alone adds ~90 ms to every Node start.
+const env = { PATH: `${dirname(process.execPath)}:/usr/sbin:/usr/bin:/sbin:/bin` };
+const namespaces = new Set();
+const children = new Set();
+
+async function bundle() {
+  const addon = readFileSync(join(root, 'build/weft_netlink.node')).toString('base64');
+  await build({
+    entryPoints: { measure: join(root, 'bench/overlay/measure.ts') },
+    outdir: out,
+    outExtension: { '.js': '.mjs' },
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'esm',
+    // etcd3 reads its .proto files from its package directory: load dependencies from node_modules.
+    packages: 'external',
+    define: { __WEFT_ADDON_BASE64__: JSON.stringify(addon) },
+    logLevel: 'warning',
+  });
+}
+
+function sh(file, args, input) {
+  const child = spawnSync(file, args, { env, input, encoding: 'utf8', maxBuffer: 64 << 20 });
+  if (child.status !== 0) throw new Error(`${file} ${args.join(' ')}: ${child.stderr || child.stdout}`);
+  return child.stdout;
+}
+
+function timedSh(file, args) {
+  const start = process.hrtime.bigint();
+  sh(file, args);
+  return Number(process.hrtime.bigint() - start) / 1e6;
+}
+
+/** A fresh namespace with an underlay ul0 (198.18.0.0/15, a veth whose peer stays inside). */
+function createNamespace() {
+  const name = `wtbov${[...randomBytes(5)].map((b) => (b % 32).toString(32)).join('')}`;
+  sh('ip', ['netns', 'add', name]);
+  namespaces.add(name);
+  for (const cmd of ['link set lo up', 'link add ul0 type veth peer name ul0p', 'link set ul0 up', 'link set ul0p up', 'addr add 198.18.0.0/15 dev ul0']) {
+    sh('ip', ['-n', name, ...cmd.split(' ')]);
+  }
+  return name;
+}
+
+function deleteNamespace(name) {
+  sh('ip', ['netns', 'delete', name]);
+  namespaces.delete(name);
+}
+
+function measure(...args) {
+  return JSON.parse(sh(process.execPath, [join(out, 'measure.mjs'), ...args.map(String)]));
+}
+
+// The same peers as measure.ts: peer i has 10.(i>>8).(i&255).0/24 behind 198.18.(i>>8).(i&255).
+function peer(i) {
+  const [hi, lo] = [i >> 8, i & 255];
+  const hex = (b) => b.toString(16).padStart(2, '0');
+  return { subnet: `10.${hi}.${lo}.0/24`, gw: `10.${hi}.${lo}.0`, ip: `198.18.${hi}.${lo}`, mac: `02:00:00:00:${hex(hi)}:${hex(lo)}` };
+}
+
+function programWithIp(name, n) {
+  const peers = Array.from({ length: n }, (_, i) => peer(i + 1));
+  const ipLines = [
+    'link add weft.1 address 02:ff:00:00:00:01 mtu 1450 type vxlan id 1 local 198.18.0.0 dev ul0 dstport 4789 nolearning',
+    'link set weft.1 up',
+    'addr add 10.255.255.0/32 dev weft.1',
+    ...peers.map((p) => `neigh replace ${p.gw} lladdr ${p.mac} dev weft.1 nud permanent`),
+    ...peers.map((p) => `route replace ${p.subnet} via ${p.gw} dev weft.1 onlink proto 87`),
+  ];
+  const fdbLines = peers.map((p) => `fdb replace ${p.mac} dev weft.1 dst ${p.ip} self permanent`);
+  writeFileSync(join(work, 'ip.batch'), `${ipLines.join('\n')}\n`);
+  writeFileSync(join(work, 'bridge.batch'), `${fdbLines.join('\n')}\n`);
+  // FDB entries need the device, so bridge runs second (as weft's batch follows its device).
+  const ipMs = timedSh('ip', ['-n', name, '-batch', join(work, 'ip.batch')]);
+  const bridgeMs = timedSh('bridge', ['-n', name, '-batch', join(work, 'bridge.batch')]);
+  return { totalMs: ipMs + bridgeMs };
+}
+
+/** What either way left in the kernel, to check that both wrote the same state. */
+function kernelCounts(name) {
+  const routes = JSON.parse(sh('ip', ['-j', '-n', name, 'route', 'show', 'proto', '87']) || '[]').length;
+  const neighbours = JSON.parse(sh('ip', ['-j', '-n', name, 'neigh', 'show', 'dev', 'weft.1', 'nud', 'permanent']) || '[]').length;
+  const fdb = JSON.parse(sh('bridge', ['-j', '-n', name, 'fdb', 'show', 'dev', 'weft.1']) || '[]').filter((e) => e.dst).length;
+  return `${routes} routes, ${neighbours} neighbours, ${fdb} fdb`;
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))];
+const fmt = (x) => `${x.toFixed(x < 10 ? 2 : 1)} ms`;
+
+function comparePrograms() {
+  const weft = [];
+  const ip = [];
+  for (let r = 0; r < RUNS; r++) {
+    // Alternating, so machine load hits both alike.
+    let name = createNamespace();
+    weft.push(measure('program', `/run/netns/${name}`, PEERS));
+    const weftState = kernelCounts(name);
+    deleteNamespace(name);
+    name = createNamespace();
+    ip.push(programWithIp(name, PEERS));
+    const ipState = kernelCounts(name);
+    deleteNamespace(name);
+    if (weftState !== ipState) throw new Error(`different kernel state: weft ${weftState}, ip ${ipState}`);
+    if (r === 0) console.log(`kernel state either way: ${weftState} (+ the device and its address)`);
+  }
+  const w = median(weft.map((x) => x.firstMs));
+  const i = median(ip.map((x) => x.totalMs));
+  console.log(`\nProgram ${PEERS} peers in a fresh namespace (median of ${RUNS}; min in brackets):`);
+  console.log(`  weft reconcile (read, plan, ${weft[0].firstSteps} changes in one batch)  ${fmt(w)} [${fmt(Math.min(...weft.map((x) => x.firstMs)))}]`);
+  console.log(`  ip -batch + bridge -batch                       ${fmt(i)} [${fmt(Math.min(...ip.map((x) => x.totalMs)))}]`);
+  console.log(`  weft / ip ratio                                 ${(w / i).toFixed(2)}x`);
+  console.log(`  then, with ${PEERS} peers in place: a run with nothing to do ${fmt(median(weft.map((x) => x.idleMs)))}, ` +
+    `one peer more ${fmt(median(weft.map((x) => x.addOneMs)))} (${weft[0].addOneSteps} changes), ` +
+    `one peer less ${fmt(median(weft.map((x) => x.removeOneMs)))} (${weft[0].removeOneSteps} changes)`);
+}
+
+function startInNamespace(name, argv) {
+  const child = spawn('ip', ['netns', 'exec', name, ...argv], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (c) => (stderr = (stderr + c).slice(-8000)));
+  children.add(child);
+  return { child, stderr: () => stderr };
+}
+
+async function stopChild(c) {
+  if (c.child.exitCode !== null || c.child.signalCode !== null) return;
+  const exited = new Promise((resolve) => c.child.once('exit', resolve));
+  c.child.kill('SIGTERM');
+  await exited;
+  children.delete(c.child);
+}
+
+async function waitFor(what, check, c, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (c.child.exitCode !== null) throw new Error(`${what}: exited\n${c.stderr()}`);
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms\n${c.stderr()}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+const curl = (name, url) => spawnSync('ip', ['netns', 'exec', name, 'curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', '-m', '2', url], { encoding: 'utf8' }).stdout;
+
+async function latency(kind, peers) {
+  const name = createNamespace();
+  const dir = join(work, `${kind}-${peers}`);
+  mkdirSync(dir);
+  let etcd;
+  const store = kind === 'embedded' ? { type: 'embedded', path: join(dir, 'leases.json') } : { type: 'etcd', endpoints: ['http://127.0.0.1:2379'], prefix: '/weft/bench' };
+  try {
+    if (kind === 'etcd') {
+      sh('ip', ['-n', name, 'link', 'set', 'lo', 'up']);
+      etcd = startInNamespace(name, ['/usr/bin/etcd', '--data-dir', join(dir, 'etcd'), '--listen-client-urls', 'http://127.0.0.1:2379',
+        '--advertise-client-urls', 'http://127.0.0.1:2379', '--listen-peer-urls', 'http://127.0.0.1:2380', '--log-level', 'error']);
+      await waitFor('etcd', () => curl(name, 'http://127.0.0.1:2379/health') === '200', etcd);
+    }
+    const config = { nodeName: 'self', stateDir: dir, subnetFile: join(dir, 'subnet.env'), store, underlay: { interface: 'ul0' },
+      listen: '127.0.0.1:9475', logLevel: 'warn', network: { network: '10.0.0.0/8', subnetLen: 24, subnetMin: '10.255.0.0', vni: 1 } };
+    writeFileSync(join(dir, 'weftd.json'), JSON.stringify(config));
+    const daemon = startInNamespace(name, [process.execPath, weftd, '--config', join(dir, 'weftd.json')]);
+    await waitFor('weftd ready', () => curl(name, 'http://127.0.0.1:9475/readyz') === '200', daemon);
+    const arg = kind === 'embedded' ? store.path : 'http://127.0.0.1:2379';
+    const result = JSON.parse(sh('ip', ['netns', 'exec', name, process.execPath, join(out, 'measure.mjs'), 'latency', kind, arg, peers, ROUNDS]));
+    await stopChild(daemon);
+    return result;
+  } finally {
+    if (etcd) await stopChild(etcd);
+    deleteNamespace(name);
+  }
+}
+
+async function latencies() {
+  console.log(`\nNew lease in the store → route on the node, through weftd (${ROUNDS} leases, one at a time):`);
+  console.log(`  ${'store, peers already held'.padEnd(30)} ${'p50'.padStart(9)} ${'p90'.padStart(9)} ${'max'.padStart(9)}   store write p50`);
+  for (const kind of values['no-etcd'] ? ['embedded'] : ['embedded', 'etcd']) {
+    for (const peers of [0, PEERS]) {
+      const r = await latency(kind, peers);
+      console.log(`  ${`${kind}, ${peers}`.padEnd(30)} ${fmt(median(r.totalMs)).padStart(9)} ${fmt(pct(r.totalMs, 0.9)).padStart(9)} ` +
+        `${fmt(Math.max(...r.totalMs)).padStart(9)}   ${fmt(median(r.writeMs))}`);
+    }
+  }
+}
+
+try {
+  await bundle();
+  comparePrograms();
+  await latencies();
+} finally {
+  for (const child of children) child.kill('SIGKILL');
+  for (const name of namespaces) spawnSync('ip', ['netns', 'delete', name]);
+  rmSync(work, { recursive: true, force: true });
+}

@@ -1,0 +1,114 @@
+// The in-process half of bench/overlay/bench.mjs (which bundles this file and prints the comparison). One
+// scenario per run, its figures as JSON on stdout.
+//   program NS_PATH N            the data path for N peers in a fresh namespace (underlay ul0 present):
+//                                the first run (device and every entry), a run with nothing to do, one
+//                                peer more, one peer less.
+//   latency STORE ARG PEERS R    run inside a node's namespace beside its weftd: R times, a new lease is
+//                                written to the store and the node's main table polled until its route is
+//                                there. STORE is embedded (ARG: the file) or etcd (ARG: an endpoint). PEERS
+//                                leases are written first, so the node already holds that many peers.
+import { parseIp } from '../../lib/ip/address.ts';
+import { formatCidr } from '../../lib/ip/cidr.ts';
+import { Netlink } from '../../lib/netlink/index.ts';
+import { desiredDataPath } from '../../daemon/datapath/desired-state.ts';
+import { readUnderlayState, reconcileKernel } from '../../daemon/datapath/reconcile.ts';
+import { EmbeddedStore } from '../../daemon/lease/embedded-store.ts';
+import type { LeaseSpec } from '../../daemon/lease/lease.ts';
+import type { LeaseStore } from '../../daemon/lease/store.ts';
+import { parseNetworkConfig } from '../../daemon/network-config.ts';
+
+const [scenario, ...args] = process.argv.slice(2);
+
+/** Peer number i (1-based): subnet 10.(i/256).(i%256).0/24 of 10.0.0.0/8, underlay 198.18.x.y. */
+function peerLease(i: number): LeaseSpec {
+  const hi = i >> 8;
+  const lo = i & 255;
+  return {
+    nodeName: `peer-${i}`,
+    subnet: `10.${hi}.${lo}.0/24`,
+    publicIp: `198.18.${hi}.${lo}`,
+    vtepMac: `02:00:00:00:${hi.toString(16).padStart(2, '0')}:${lo.toString(16).padStart(2, '0')}`,
+  };
+}
+
+const ms = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e6;
+
+function program(nsPath: string, n: number): Record<string, number> {
+  const config = parseNetworkConfig({ network: '10.0.0.0/8', subnetLen: 24, vni: 1 });
+  const own: LeaseSpec = { nodeName: 'self', subnet: '10.255.255.0/24', publicIp: '198.18.0.0', vtepMac: '02:ff:00:00:00:01' };
+  const peers = Array.from({ length: n + 1 }, (_, i) => peerLease(i + 1));
+  const nl = Netlink.open(nsPath);
+  try {
+    const underlay = readUnderlayState(nl, { name: 'ul0', index: nl.linkIndex('ul0'), mtu: 1500, address: parseIp('198.18.0.0') });
+    const run = (leases: LeaseSpec[]) => {
+      const start = process.hrtime.bigint();
+      const outcome = reconcileKernel(nl, desiredDataPath({ config, own, leases: [own, ...leases], underlay }));
+      if (outcome.failures.length > 0) throw new Error(outcome.failures.join('\n'));
+      return { ms: ms(start), steps: outcome.steps.length };
+    };
+    const first = run(peers.slice(0, n));
+    const idle = run(peers.slice(0, n));
+    const added = run(peers);
+    const removed = run(peers.slice(0, n));
+    if (idle.steps !== 0) throw new Error(`a second run made ${idle.steps} changes`);
+    return {
+      firstMs: first.ms, firstSteps: first.steps, idleMs: idle.ms, addOneMs: added.ms, addOneSteps: added.steps,
+      removeOneMs: removed.ms, removeOneSteps: removed.steps,
+    };
+  } finally {
+    nl.close();
+  }
+}
+
+async function openStore(kind: string, arg: string): Promise<LeaseStore> {
+  if (kind === 'embedded') return new EmbeddedStore({ path: arg });
+  const { EtcdStore } = await import('../../daemon/lease/etcd-store.ts');
+  return new EtcdStore({ endpoints: [arg], prefix: '/weft/bench' });
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+async function latency(kind: string, arg: string, peers: number, rounds: number): Promise<Record<string, number[]>> {
+  const store = await openStore(kind, arg);
+  const nl = Netlink.open();
+  const routed = () => new Set(nl.routeList({ family: 4 }).map((r) => formatCidr(r.dst)));
+  try {
+    for (let i = 1; i <= peers; i++) {
+      const outcome = await store.create(peerLease(i), 3600);
+      if (!outcome.created) throw new Error(`lease ${i} not created`);
+    }
+    // Wait until the node holds every peer before timing anything.
+    for (let waited = 0; routed().size < peers; waited += 50) {
+      if (waited > 60_000) throw new Error(`the node programmed ${routed().size} of ${peers} peers`);
+      await sleep(50);
+    }
+    const totalMs: number[] = [];
+    const writeMs: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      const lease = peerLease(peers + 1 + r);
+      const start = process.hrtime.bigint();
+      const outcome = await store.create(lease, 3600);
+      writeMs.push(ms(start));
+      if (!outcome.created) throw new Error(`lease ${lease.subnet} not created`);
+      // Poll the kernel, yielding to nothing else: this process only watches.
+      while (!routed().has(lease.subnet)) {
+        if (ms(start) > 10_000) throw new Error(`no route to ${lease.subnet} after 10 s`);
+        await sleep(0.2);
+      }
+      totalMs.push(ms(start));
+      await sleep(100);
+    }
+    return { totalMs, writeMs };
+  } finally {
+    nl.close();
+    await store.close();
+  }
+}
+
+const result = scenario === 'program'
+  ? program(args[0]!, Number(args[1]))
+  : scenario === 'latency'
+    ? await latency(args[0]!, args[1]!, Number(args[2]), Number(args[3]))
+    : undefined;
+if (!result) throw new Error(`unknown scenario ${scenario}`);
+process.stdout.write(JSON.stringify(result));
