@@ -7,13 +7,14 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { CniError } from '../lib/cni/errors.ts';
 import { mergeFlags, parseConfigFile, parseDaemonOptions, type DaemonFlags } from './config.ts';
+import { dataPathAttachment } from './datapath/attach.ts';
 import { Daemon, type Attach } from './daemon.ts';
 import { Logger, logLevels } from './log.ts';
 
 const stopTimeoutMs = 20_000;
 
-/** What runs once the lease is held (the data path plugs in here: `dataPathAttachment()`). */
-const attachments: readonly Attach[] = [];
+/** What runs once the lease is held: the VXLAN data path and its probes. */
+const attachments: readonly Attach[] = [dataPathAttachment()];
 
 async function main(): Promise<number> {
   const bootLog = new Logger('info');

@@ -151,7 +151,7 @@ export async function startWeftd(host: Netns, options: WeftdOptions): Promise<Ne
   const file = join(stateDir, 'weftd.json');
   writeFileSync(file, JSON.stringify(config));
   // A clean environment, as a service manager gives one.
-  return NetnsProcess.start(host, [process.execPath, process.env.WEFT_DEV_WEFTD ?? distBin('weftd'), '--config', file], cleanEnv(), join(stateDir, 'weftd.log'));
+  return NetnsProcess.start(host, [process.execPath, distBin('weftd'), '--config', file], cleanEnv(), join(stateDir, 'weftd.log'));
 }
 
 /** Waits until the daemon in `host` answers /readyz with 200. */
