@@ -7,22 +7,12 @@ import type { DesiredDataPath } from './desired-state.ts';
 import { registerDataPathMetrics } from './metrics.ts';
 import { OverlayProber } from './probe.ts';
 
-export interface DataPathTuning {
-  readonly reconcileIntervalMs?: number;
-  readonly probePort?: number;
-  readonly probeIntervalMs?: number;
-}
-
-export function dataPathAttachment(tuning: DataPathTuning = {}): Attach {
+export function dataPathAttachment(): Attach {
   return (context: DaemonContext): Attachment => {
     const { config, underlay, log, leases } = context;
     const own = leases.lease;
     if (!own) throw new Error('the data path needs the lease first');
-    const prober = new OverlayProber({
-      vni: config.vni, vxlanPort: config.port, log,
-      ...(tuning.probePort !== undefined && { probePort: tuning.probePort }),
-      ...(tuning.probeIntervalMs !== undefined && { intervalMs: tuning.probeIntervalMs }),
-    });
+    const prober = new OverlayProber({ vni: config.vni, vxlanPort: config.port, log });
     // Binding follows programming: the overlay sockets need the device's addresses in place.
     let configuring: Promise<void> = Promise.resolve();
     const follow = (desired: DesiredDataPath) => {
@@ -33,10 +23,7 @@ export function dataPathAttachment(tuning: DataPathTuning = {}): Attach {
         }, desired.peers))
         .catch((err: unknown) => log.error('the overlay probe could not bind its sockets', { error: err }));
     };
-    const dataPath = new DataPath({
-      config, underlay, log, onProgrammed: follow,
-      ...(tuning.reconcileIntervalMs !== undefined && { intervalMs: tuning.reconcileIntervalMs }),
-    });
+    const dataPath = new DataPath({ config, underlay, log, onProgrammed: follow });
     dataPath.start(own, leases.leases());
     const unsubscribe = leases.subscribe((event) => dataPath.update(event.own, event.leases));
     prober.start();

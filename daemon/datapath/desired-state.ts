@@ -162,14 +162,15 @@ function problemWithPeer(config: NetworkConfig, own: ParsedLease, peer: ParsedLe
   if (peer.lease.vtepMac === own.lease.vtepMac) return `it claims this node's VTEP MAC ${own.lease.vtepMac}`;
   const macHolder = seen.macs.get(peer.lease.vtepMac);
   if (macHolder) return `VTEP MAC ${peer.lease.vtepMac} is already node ${macHolder}'s`;
-  const ipHolder = seen.publicIps.get(formatIp(peer.publicIp));
+  const ipHolder = seen.publicIps.get(peer.publicIp.value);
   if (ipHolder) return `underlay address ${formatIp(peer.publicIp)} is already node ${ipHolder}'s`;
   return undefined;
 }
 
 interface Seen {
   readonly macs: Map<string, string>;
-  readonly publicIps: Map<string, string>;
+  /** By address value: every peer's address has the underlay's family. */
+  readonly publicIps: Map<bigint, string>;
 }
 
 function onSegment(underlay: UnderlayState, ip: IpAddress): boolean {
@@ -206,7 +207,7 @@ export function desiredDataPath(input: DataPathInput): DesiredDataPath {
     }
     const publicIp = peer.publicIp;
     seen.macs.set(lease.vtepMac, lease.nodeName);
-    seen.publicIps.set(formatIp(publicIp), lease.nodeName);
+    seen.publicIps.set(publicIp.value, lease.nodeName);
     const direct = config.directRouting && onSegment(underlay, publicIp);
     const subnets = routedSubnets(config, own, peer);
     let overVxlan = false;

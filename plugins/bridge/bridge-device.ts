@@ -39,20 +39,25 @@ function asBridge(link: Link, name: string): BridgeLink {
  */
 export function ensureBridge(nl: Netlink, settings: BridgeSettings): EnsuredBridge {
   const name = settings.bridgeName;
-  let created = true;
-  try {
-    nl.linkAdd({
-      kind: 'bridge',
-      name,
-      mac: randomMac(),
-      ...(settings.mtu !== undefined && { mtu: settings.mtu }),
-      ...(settings.vlanFiltering && { vlanFiltering: true }),
-    });
-  } catch (err) {
-    if (!isNetlinkError(err, 'exists')) throw err;
-    created = false;
+  // Looked up first: after the first container the bridge is there, and a refused create costs a request.
+  let existing = ignoreNotFound(() => nl.linkByName(name));
+  if (!existing) {
+    try {
+      nl.linkAdd({
+        kind: 'bridge',
+        name,
+        mac: randomMac(),
+        ...(settings.mtu !== undefined && { mtu: settings.mtu }),
+        ...(settings.vlanFiltering && { vlanFiltering: true }),
+      });
+    } catch (err) {
+      // Another ADD made it meanwhile.
+      if (!isNetlinkError(err, 'exists')) throw err;
+      existing = nl.linkByName(name);
+    }
   }
-  const link = asBridge(nl.linkByName(name), name);
+  const created = !existing;
+  const link = asBridge(existing ?? nl.linkByName(name), name);
   ignoreRouterAdvertisements(nl.namespace, name);
   nl.linkSet(link.index, { up: true, ...(settings.promiscMode && { promisc: true }) });
   return { link, created };

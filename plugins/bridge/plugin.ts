@@ -154,11 +154,12 @@ async function del(ctx: Context): Promise<void> {
   const firewall = firewallKinds(conf.settings);
   const delegate = conf.settings.layer3 ? ipam(ctx) : undefined;
   await runAll(stepOptions(ctx), [
-    // First, so nft runs while the rest is done. Keyed by the attachment: it needs neither the namespace nor
-    // the addresses, so it also cleans up after a namespace that is already gone.
-    ['remove nftables entries', () => (firewall.masquerade || firewall.spoofCheck) && removeFirewall(attachmentKey(ctx), firewall)],
     ['delete container interface', () => args.netns !== '' && deleteContainerLink(args.netns, args.ifName)],
     ['release addresses', () => delegate && delegateDel(delegate.type, args.stdinData, delegate.options)],
+    // Keyed by the attachment: needs neither the namespace nor the addresses, so it also cleans up after a
+    // namespace that is already gone. Last: nft receives its script only once the event loop runs, which
+    // the (synchronous, ~20 ms) link deletion would hold up, so starting it first gains nothing.
+    ['remove nftables entries', () => (firewall.masquerade || firewall.spoofCheck) && removeFirewall(attachmentKey(ctx), firewall)],
   ]);
 }
 

@@ -1,0 +1,63 @@
+// The overlay plugin's own fields, each bad value a code-7 error naming the field:
+//
+//   {
+//     "type": "overlay",
+//     "subnetFile": "/run/weft/subnet.env",        the lease weftd wrote (daemon/state/subnet-env.ts)
+//     "dataDir": "/var/lib/cni/weft/overlay",      the bridge config generated per container, for DEL
+//     "socket": "/run/weft/weftd.sock",            weftd's local API (endpoint registration)
+//     "ipamDataDir": "/var/lib/cni/networks",      host-local's store (its default when left out)
+//     "service": "echo",                           default service for the endpoints (see endpoint-request.ts)
+//     "delegate": { "bridge": "weft0", "hairpinMode": true, ... }
+//   }
+//
+// `delegate` holds bridge plugin fields laid over the generated ones, as flannel's `delegate` does; the
+// fields the overlay owns (type, name, cniVersion, ipam, mtu) cannot be set there.
+import type { ConfigValue } from '../../lib/cni/config-value.ts';
+import type { JsonObject, NetConf } from '../../lib/cni/types.ts';
+
+export const defaultSubnetFile = '/run/weft/subnet.env';
+export const defaultDataDir = '/var/lib/cni/weft/overlay';
+export const defaultSocket = '/run/weft/weftd.sock';
+export const defaultBridge = 'weft0';
+
+const ownedDelegateFields = ['type', 'name', 'cniVersion', 'ipam', 'mtu'];
+
+export interface OverlaySettings {
+  subnetFile: string;
+  dataDir: string;
+  socket: string;
+  ipamDataDir?: string;
+  service?: string;
+  delegate: JsonObject;
+}
+
+export interface OverlayConf extends NetConf {
+  overlay: OverlaySettings;
+}
+
+function absolutePath(value: ConfigValue, fallback: string): string {
+  const path = value.optionalString() ?? fallback;
+  if (!path.startsWith('/')) throw value.invalid(`must be an absolute path, got ${JSON.stringify(path)}`);
+  return path;
+}
+
+/** The skeleton's parseConfig for the overlay plugin. */
+export function parseOverlayConf(base: NetConf, raw: ConfigValue): OverlayConf {
+  const delegateField = raw.field('delegate');
+  const delegate = delegateField.optionalObject() ?? {};
+  for (const key of ownedDelegateFields) {
+    if (key === 'type' && delegate.type === 'bridge') continue;
+    if (Object.hasOwn(delegate, key)) throw delegateField.field(key).invalid('is set by the overlay plugin');
+  }
+  const ipamDataDir = raw.field('ipamDataDir');
+  const service = raw.field('service').optionalString();
+  const overlay: OverlaySettings = {
+    subnetFile: absolutePath(raw.field('subnetFile'), defaultSubnetFile),
+    dataDir: absolutePath(raw.field('dataDir'), defaultDataDir),
+    socket: absolutePath(raw.field('socket'), defaultSocket),
+    delegate,
+    ...(ipamDataDir.present ? { ipamDataDir: absolutePath(ipamDataDir, '') } : {}),
+    ...(service !== undefined ? { service } : {}),
+  };
+  return { ...base, overlay };
+}
