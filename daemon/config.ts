@@ -13,6 +13,9 @@
 //                 (none: the interface of the default route), plus optionally "publicIp": "203.0.113.5",
 //     "listen": "127.0.0.1:9475",                    /healthz, /readyz, /metrics
 //     "logLevel": "info",
+//     "api": { "socket": "/run/weft/weftd.sock",        local API for the overlay plugin (daemon/api/)
+//              "overlayDataDir": "/var/lib/cni/weft/overlay" },  the plugin's saved attachments, read at start
+//     "xds": { "listen": "127.0.0.1:18000" },         xDS (ADS) server, or "unix:/path"; off when absent
 //     "network": { "network": "10.244.0.0/16", ... }
 //   }
 import { hostname } from 'node:os';
@@ -47,6 +50,9 @@ export interface DaemonOptions {
   readonly publicIp?: IpAddress;
   readonly listen: { readonly host: string; readonly port: number };
   readonly logLevel: LogLevel;
+  readonly api: { readonly socket: string; readonly overlayDataDir: string };
+  /** Where the xDS server listens ("host:port" or "unix:/path"); no server when absent. */
+  readonly xds?: { readonly listen: string };
   /** The network config as written, when this file gives one (validated by parseNetworkConfig). */
   readonly network?: JsonObject;
 }
@@ -55,8 +61,10 @@ export const defaultStateDir = '/var/lib/weft';
 export const defaultSubnetFile = '/run/weft/subnet.env';
 export const defaultEtcdPrefix = '/weft/network';
 export const defaultListen = '127.0.0.1:9475';
+export const defaultApiSocket = '/run/weft/weftd.sock';
+export const defaultOverlayDataDir = '/var/lib/cni/weft/overlay';
 
-const topFields = ['nodeName', 'stateDir', 'subnetFile', 'store', 'underlay', 'listen', 'logLevel', 'network'];
+const topFields = ['nodeName', 'stateDir', 'subnetFile', 'store', 'underlay', 'listen', 'logLevel', 'api', 'xds', 'network'];
 
 /** The flags of `weftd`, each overriding the file's field of the same meaning. */
 export interface DaemonFlags {
@@ -73,6 +81,8 @@ export interface DaemonFlags {
   publicIp?: string;
   listen?: string;
   logLevel?: string;
+  apiSocket?: string;
+  xdsListen?: string;
 }
 
 function daemonConfigError(err: unknown): unknown {
@@ -92,6 +102,9 @@ export function mergeFlags(file: JsonObject, flags: DaemonFlags): JsonObject {
   set('subnetFile', flags.subnetFile);
   set('listen', flags.listen);
   set('logLevel', flags.logLevel);
+  const section = (key: string) => (typeof file[key] === 'object' && file[key] !== null && !Array.isArray(file[key]) ? file[key] : {}) as JsonObject;
+  if (flags.apiSocket !== undefined) merged.api = { ...section('api'), socket: flags.apiSocket };
+  if (flags.xdsListen !== undefined) merged.xds = { ...section('xds'), listen: flags.xdsListen };
   const fileStore = (typeof file.store === 'object' && file.store !== null && !Array.isArray(file.store) ? file.store : {}) as JsonObject;
   const storeType = flags.store ?? (flags.etcdEndpoints !== undefined ? 'etcd' : flags.storePath !== undefined ? 'embedded' : undefined);
   if (storeType !== undefined || flags.storePath !== undefined || flags.etcdEndpoints !== undefined || flags.etcdPrefix !== undefined) {
@@ -193,6 +206,27 @@ function parseListen(field: ConfigValue): { host: string; port: number } {
   return { host, port };
 }
 
+function parseApi(field: ConfigValue): DaemonOptions['api'] {
+  if (field.present) rejectUnknownFields(field, ['socket', 'overlayDataDir']);
+  return {
+    socket: absolutePath(field.field('socket'), defaultApiSocket),
+    overlayDataDir: absolutePath(field.field('overlayDataDir'), defaultOverlayDataDir),
+  };
+}
+
+function parseXds(field: ConfigValue): DaemonOptions['xds'] {
+  if (!field.present) return undefined;
+  rejectUnknownFields(field, ['listen']);
+  const listen = field.field('listen');
+  const text = listen.nonEmptyString();
+  if (text.startsWith('unix:')) {
+    if (!text.startsWith('unix:/')) throw listen.invalid(`must be unix: with an absolute path, got ${JSON.stringify(text)}`);
+    return { listen: text };
+  }
+  const { host, port } = parseListen(listen);
+  return { listen: `${host.includes(':') ? `[${host}]` : host}:${port}` };
+}
+
 function parseNodeName(field: ConfigValue): string {
   const name = field.optionalString() ?? hostname();
   // Names appear in store values, logs and metric labels: keep them to what host names use.
@@ -212,6 +246,7 @@ export function parseDaemonOptions(raw: JsonObject): DaemonOptions {
     if (!(logLevels as readonly string[]).includes(logLevel)) throw root.field('logLevel').invalid(`must be one of ${logLevels.join(', ')}, got ${JSON.stringify(logLevel)}`);
     const { choice, publicIp } = parseUnderlay(root.field('underlay'));
     const network = root.field('network').optionalObject();
+    const xds = parseXds(root.field('xds'));
     return {
       nodeName: parseNodeName(root.field('nodeName')),
       stateDir,
@@ -221,6 +256,8 @@ export function parseDaemonOptions(raw: JsonObject): DaemonOptions {
       ...(publicIp ? { publicIp } : {}),
       listen: parseListen(root.field('listen')),
       logLevel: logLevel as LogLevel,
+      api: parseApi(root.field('api')),
+      ...(xds ? { xds } : {}),
       ...(network ? { network } : {}),
     };
   } catch (err) {

@@ -6,15 +6,32 @@ import { readFile } from 'node:fs/promises';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { CniError } from '../lib/cni/errors.ts';
-import { mergeFlags, parseConfigFile, parseDaemonOptions, type DaemonFlags } from './config.ts';
+import { apiAttachment } from './api/attachment.ts';
+import { mergeFlags, parseConfigFile, parseDaemonOptions, type DaemonFlags, type DaemonOptions } from './config.ts';
 import { dataPathAttachment } from './datapath/attach.ts';
 import { Daemon, type Attach } from './daemon.ts';
 import { Logger, logLevels } from './log.ts';
+import { EndpointSet } from './xds/endpoint-set.ts';
 
 const stopTimeoutMs = 20_000;
 
-/** What runs once the lease is held: the VXLAN data path and its probes. */
-const attachments: readonly Attach[] = [dataPathAttachment()];
+/**
+ * What runs once the lease is held: the VXLAN data path and its probes, the local API the overlay plugin
+ * registers endpoints with, and (when configured) the xDS server serving those endpoints.
+ */
+async function attachmentsFor(options: DaemonOptions): Promise<Attach[]> {
+  const endpoints = new EndpointSet();
+  const attachments: Attach[] = [
+    dataPathAttachment(),
+    apiAttachment({ socketPath: options.api.socket, overlayDataDir: options.api.overlayDataDir, endpoints }),
+  ];
+  if (options.xds) {
+    // Loaded only when used: grpc-js and protobufjs are heavy.
+    const { xdsAttachment } = await import('./xds/attachment.ts');
+    attachments.push(xdsAttachment({ address: options.xds.listen, endpointSource: endpoints }));
+  }
+  return attachments;
+}
 
 async function main(): Promise<number> {
   const bootLog = new Logger('info');
@@ -35,6 +52,8 @@ async function main(): Promise<number> {
       'iface-reach': { type: 'string', describe: 'underlay interface: the one that reaches this address' },
       'public-ip': { type: 'string', describe: 'address peers send VXLAN to (default: the underlay interface\'s)' },
       listen: { type: 'string', describe: '/healthz, /readyz and /metrics address (default 127.0.0.1:9475)' },
+      'api-socket': { type: 'string', describe: 'local API socket for the overlay plugin (default /run/weft/weftd.sock)' },
+      'xds-listen': { type: 'string', describe: 'xDS (ADS) server address, HOST:PORT or unix:/path (default: no xDS server)' },
       'log-level': { type: 'string', choices: [...logLevels], describe: 'least severe level logged (default info)' },
     })
     .conflicts('iface', ['iface-regex', 'iface-reach'])
@@ -53,11 +72,11 @@ async function main(): Promise<number> {
     nodeName: argv['node-name'], stateDir: argv['state-dir'], subnetFile: argv['subnet-file'], store: argv.store,
     storePath: argv['store-path'], etcdEndpoints: argv['etcd-endpoints'], etcdPrefix: argv['etcd-prefix'],
     iface: argv.iface, ifaceRegex: argv['iface-regex'], ifaceReach: argv['iface-reach'], publicIp: argv['public-ip'],
-    listen: argv.listen, logLevel: argv['log-level'],
+    listen: argv.listen, logLevel: argv['log-level'], apiSocket: argv['api-socket'], xdsListen: argv['xds-listen'],
   };
   const options = parseDaemonOptions(mergeFlags(file, flags));
   const log = new Logger(options.logLevel, undefined, { node: options.nodeName });
-  const daemon = new Daemon(options, log, attachments);
+  const daemon = new Daemon(options, log, await attachmentsFor(options));
 
   let stopping: Promise<void> | undefined;
   let stopped!: () => void;

@@ -150,14 +150,18 @@ async function inner() {
     return { impl, config: configOf(impl, p.dataDir), warm: names[0], seq: names.slice(1, 1 + p.containers), conc: names.slice(1 + p.containers) };
   });
   const results = Object.fromEntries(impls.map((impl) => [impl.name, { add: [], del: [], startup: [] }]));
+  const bareNode = [];
 
-  // Start-up alone: VERSION, which every plugin answers without touching the system.
+  // Start-up alone: VERSION, which every plugin answers without touching the system; and, for scale, a
+  // Node process that does nothing.
+  const startupTime = (file, args, env) => {
+    const start = process.hrtime.bigint();
+    spawnSync(file, args, { env, input: '{"cniVersion":"1.0.0"}' });
+    return Number(process.hrtime.bigint() - start) / 1e6;
+  };
   for (let k = 0; k < p.startup; k++) {
-    for (const { impl } of runs) {
-      const start = process.hrtime.bigint();
-      spawnSync(join(impl.binDir, 'bridge'), [], { env: { PATH: cleanPath, CNI_COMMAND: 'VERSION' }, input: '{"cniVersion":"1.0.0"}' });
-      results[impl.name].startup.push(Number(process.hrtime.bigint() - start) / 1e6);
-    }
+    for (const { impl } of runs) results[impl.name].startup.push(startupTime(join(impl.binDir, 'bridge'), [], { PATH: cleanPath, CNI_COMMAND: 'VERSION' }));
+    bareNode.push(startupTime(process.execPath, ['-e', '0'], { PATH: cleanPath }));
   }
   // Warm-up: the first ADD creates the bridge and the IPAM store; it is not counted.
   for (const run of runs) timed(run.impl, 'ADD', run.warm, run.config);
@@ -175,10 +179,10 @@ async function inner() {
   }
   for (const run of runs) timed(run.impl, 'DEL', run.warm, run.config);
 
-  report(results, p);
+  report(results, bareNode, p);
 }
 
-function report(results, p) {
+function report(results, bareNode, p) {
   const ref = results.reference;
   const weft = results.weft;
   const f = (ms) => ms.toFixed(1);
@@ -197,6 +201,7 @@ function report(results, p) {
   }
   const su = { ref: stats(ref.startup), weft: stats(weft.startup) };
   row(`start-up alone (VERSION, median of ${su.weft.n})`, su.weft.median, su.ref.median);
+  rows.push(`| for scale: \`node -e 0\`, median of ${bareNode.length} | | ${f(stats(bareNode).median)} | |`);
   const size = (dir) => statSync(join(dir, 'bridge')).size;
   const lines = [
     `bridge + host-local, ms (weft / reference), ${new Date().toISOString()}, load average ${loadAverage()}`,

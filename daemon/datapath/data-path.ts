@@ -10,7 +10,7 @@
 // Stopping leaves the kernel as it is: containers keep talking while the daemon restarts, and the next
 // start reconciles whatever changed meanwhile.
 import { formatCidr } from '../../lib/ip/cidr.ts';
-import { clearOverlayRules, setOverlayRules } from '../../lib/nat/overlay.ts';
+import { setOverlayRules } from '../../lib/nat/overlay.ts';
 import type { NftOptions } from '../../lib/nat/nft.ts';
 import { Netlink } from '../../lib/netlink/index.ts';
 import type { LeaseSpec } from '../lease/lease.ts';
@@ -188,9 +188,8 @@ export class DataPath {
   private async updateRules(desired: DesiredDataPath): Promise<void> {
     this.stats.natRuns++;
     try {
-      // lib/nat keeps masquerade and forward-accept together: without ipMasq neither is installed.
-      if (this.options.config.ipMasq) await setOverlayRules({ networks: desired.networks }, this.options.nft);
-      else await clearOverlayRules(this.options.nft);
+      // Forwarding is accepted whatever ipMasq says; only the masquerade chain follows it.
+      await setOverlayRules({ networks: desired.networks, masquerade: this.options.config.ipMasq }, this.options.nft);
     } catch (err) {
       this.stats.natFailures++;
       this.natWanted = true;

@@ -10,7 +10,7 @@ import { Etcd3, Range, type IKeyValue, type IOptions, type IResponseHeader, type
 import type { JsonObject } from '../../lib/cni/types.ts';
 import { backoffDelay, type BackoffPolicy } from '../backoff.ts';
 import {
-  compareLeases, leaseRecord, notASubnetKey, specFromRecord, subnetFromKey, subnetKey,
+  leaseRecord, notASubnetKey, sortLeases, specFromRecord, subnetFromKey, subnetKey,
   type InvalidEntry, type Lease, type LeaseSnapshot, type LeaseSpec,
 } from './lease.ts';
 import type { CreateOutcome, LeaseEvent, LeaseStore, LeaseWatch, WatchHandlers } from './store.ts';
@@ -173,7 +173,7 @@ export class EtcdStore implements LeaseStore {
     const ttls = new Map<string, Promise<number>>();
     const decoded = await Promise.all(res.kvs.map((kv) => this.decode(kv, ttls)));
     return {
-      leases: decoded.filter((x): x is Lease => !('problem' in x)).sort(compareLeases),
+      leases: sortLeases(decoded.filter((x): x is Lease => !('problem' in x))),
       revision: revisionOf(res.header),
       invalid: decoded.filter((x): x is InvalidEntry => 'problem' in x),
     };

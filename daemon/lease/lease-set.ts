@@ -1,7 +1,7 @@
 // The leases of every node as known from a snapshot and the watch batches after it. Pure: it turns each
 // batch into what changed for a consumer (a peer appeared, went, or moved), ignoring what does not matter
 // to one (a renewal's new revision or expiry).
-import { compareLeases, sameSpec, type Lease, type LeaseSnapshot } from './lease.ts';
+import { sameSpec, sortLeases, type Lease, type LeaseSnapshot } from './lease.ts';
 import type { WatchBatch } from './store.ts';
 
 export interface LeaseChanges {
@@ -29,7 +29,7 @@ export class LeaseSet {
 
   /** Every lease, in subnet order. */
   all(): Lease[] {
-    return [...this.leases.values()].sort(compareLeases);
+    return sortLeases([...this.leases.values()]);
   }
 
   get(subnet: string): Lease | undefined {

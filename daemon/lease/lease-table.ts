@@ -5,7 +5,7 @@
 import type { JsonObject, JsonValue } from '../../lib/cni/types.ts';
 import type { CreateOutcome, LeaseEvent } from './store.ts';
 import {
-  compareLeases, leaseRecord, specFromRecord, subnetKey,
+  leaseRecord, sortLeases, specFromRecord, subnetKey,
   type InvalidEntry, type Lease, type LeaseRecord, type LeaseSnapshot, type LeaseSpec,
 } from './lease.ts';
 
@@ -48,7 +48,7 @@ function isLease(x: Lease | InvalidEntry): x is Lease {
 export function tableSnapshot(table: LeaseTable, now: number): LeaseSnapshot {
   const all = Object.entries(table.leases).filter(([, e]) => live(e, now)).map(([k, e]) => toLease(k, e));
   return {
-    leases: all.filter(isLease).sort(compareLeases),
+    leases: sortLeases(all.filter(isLease)),
     revision: table.revision,
     invalid: all.filter((x): x is InvalidEntry => !isLease(x)),
   };

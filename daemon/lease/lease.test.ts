@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { leaseRecord, specFromRecord, subnetFromKey, subnetKey } from './lease.ts';
+import { leaseRecord, sortLeases, specFromRecord, subnetFromKey, subnetKey } from './lease.ts';
 
 describe('subnet keys', () => {
   it('round-trips between CIDR and key', () => {
@@ -38,5 +38,15 @@ describe('records', () => {
     [{ nodeName: 'a', ipv6Subnet: '10.0.0.0/24' }, /"ipv6Subnet" must be an IPv6 CIDR/],
   ])('says what is wrong with %j', (value, problem) => {
     expect(specFromRecord('10.244.3.0-24', value)).toMatch(problem);
+  });
+});
+
+describe('sortLeases', () => {
+  const lease = (subnet: string, nodeName: string) => ({ subnet, nodeName, publicIp: '', vtepMac: '' });
+
+  it('orders by subnet address, not by text, and keeps equal keys in their order', () => {
+    const input = [lease('10.244.10.0/24', 'c'), lease('10.244.9.0/24', 'b'), lease('10.244.9.0/25', 'b2'), lease('9.0.0.0/24', 'a')];
+    expect(sortLeases(input).map((l) => l.nodeName)).toEqual(['a', 'b', 'b2', 'c']);
+    expect(input.map((l) => l.nodeName)).toEqual(['c', 'b', 'b2', 'a']);
   });
 });

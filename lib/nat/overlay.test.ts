@@ -88,7 +88,7 @@ describe('planForwardAccept', () => {
 
 describe('overlayCommands', () => {
   it('replaces the masquerade chain in the same transaction as the forward plan', () => {
-    const commands = overlayCommands({ chains: [], rules: [] }, [v4]);
+    const commands = overlayCommands({ chains: [], rules: [] }, { networks: [v4], masquerade: true });
     expect(commands.slice(0, 3)).toEqual([
       { add: { table: { family: 'inet', name: 'weft' } } },
       { add: { chain: { family: 'inet', table: 'weft', name: 'overlay-postrouting', type: 'nat', hook: 'postrouting', prio: 100, policy: 'accept' } } },
@@ -98,13 +98,24 @@ describe('overlayCommands', () => {
   });
 
   it('deletes the chain when there is no network', () => {
-    expect(overlayCommands({ chains: [], rules: [] }, []).slice(1)).toEqual([
+    expect(overlayCommands({ chains: [], rules: [] }, { networks: [], masquerade: true }).slice(1)).toEqual([
       { add: { chain: { family: 'inet', table: 'weft', name: 'overlay-postrouting', type: 'nat', hook: 'postrouting', prio: 100, policy: 'accept' } } },
       { delete: { chain: { family: 'inet', table: 'weft', name: 'overlay-postrouting' } } },
     ]);
   });
 
+  it('without masquerade deletes the chain and still plans the forward accepts', () => {
+    const listing = { chains: [forwardChain('ip', 'filter', 'FORWARD', 'drop')], rules: [] };
+    const commands = overlayCommands(listing, { networks: [v4], masquerade: false });
+    expect(commands.slice(1, 3)).toEqual([
+      { add: { chain: { family: 'inet', table: 'weft', name: 'overlay-postrouting', type: 'nat', hook: 'postrouting', prio: 100, policy: 'accept' } } },
+      { delete: { chain: { family: 'inet', table: 'weft', name: 'overlay-postrouting' } } },
+    ]);
+    expect(commands.slice(3)).toEqual(planForwardAccept(listing, [v4]));
+    expect(commands.slice(3)).toHaveLength(2);
+  });
+
   it('refuses two networks of one family', () => {
-    expect(() => overlayCommands({ chains: [], rules: [] }, [v4, parseCidr('10.9.0.0/16')])).toThrow(TypeError);
+    expect(() => overlayCommands({ chains: [], rules: [] }, { networks: [v4, parseCidr('10.9.0.0/16')], masquerade: true })).toThrow(TypeError);
   });
 });

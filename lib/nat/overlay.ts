@@ -1,5 +1,6 @@
-// The overlay daemon's rules (weftd): masquerade for traffic leaving the overlay network, and forwarding of
-// overlay traffic through a host whose firewall drops forwarded packets by default.
+// The overlay daemon's rules (weftd): masquerade for traffic leaving the overlay network (when asked: the
+// network's `ipMasq`), and forwarding of overlay traffic through a host whose firewall drops forwarded packets
+// by default (always: without it the overlay does not work on such a host, whatever the masquerade setting).
 //
 // Masquerade: a nat chain `overlay-postrouting` in `inet weft`: source in the overlay and destination in the
 // overlay → untouched (containers and nodes of the overlay see each other's real addresses); destination
@@ -21,6 +22,8 @@ import { addressKeyword, multicastCidr, nftPrefix, tableName } from './ruleset.t
 export interface OverlayRules {
   /** The overlay network of each address family in use, e.g. `10.244.0.0/16`; at most one per family. */
   readonly networks: readonly IpNet[];
+  /** Whether traffic from the overlay to the outside is masqueraded; forwarding is accepted either way. */
+  readonly masquerade: boolean;
 }
 
 export const overlayChainName = 'overlay-postrouting';
@@ -107,15 +110,16 @@ function validateNetworks(networks: readonly IpNet[]): void {
   }
 }
 
-/** The whole desired state in one transaction: the masquerade chain and the forward accepts. */
-export function overlayCommands(listing: NftListing, networks: readonly IpNet[]): object[] {
+/** The whole desired state in one transaction: the masquerade chain (or its absence) and the forward accepts. */
+export function overlayCommands(listing: NftListing, rules: OverlayRules): object[] {
+  const { networks } = rules;
   validateNetworks(networks);
   const table = { family: 'inet', name: tableName };
   const chain = { family: 'inet', table: tableName, name: overlayChainName };
   // srcnat is priority 100. As for attachment chains, declaring before deleting makes the delete idempotent.
   const declare = { add: { chain: { ...chain, type: 'nat', hook: 'postrouting', prio: 100, policy: 'accept' } } };
   const masquerade =
-    networks.length === 0
+    networks.length === 0 || !rules.masquerade
       ? [declare, { delete: { chain } }]
       : [
           declare,
@@ -133,10 +137,10 @@ export function overlayCommands(listing: NftListing, networks: readonly IpNet[])
 export async function setOverlayRules(rules: OverlayRules, options: NftOptions = {}): Promise<void> {
   validateNetworks(rules.networks);
   const listing = await nftList(['ruleset'], options);
-  await nftApplyJson(overlayCommands(listing, rules.networks), options);
+  await nftApplyJson(overlayCommands(listing, rules), options);
 }
 
 /** Removes the overlay masquerade chain and every forward accept rule weft added. */
 export function clearOverlayRules(options: NftOptions = {}): Promise<void> {
-  return setOverlayRules({ networks: [] }, options);
+  return setOverlayRules({ networks: [], masquerade: false }, options);
 }

@@ -30,8 +30,12 @@ function stepOptions(ctx: Context): StepOptions {
   return { log: ctx.log, codeOf: (err) => (kernel(err) ? ErrorCode.KernelFailure : ErrorCode.Internal) };
 }
 
-/** The IPAM plugin: weft's own host-local runs in-process when CNI_PATH finds its bundle first. */
-function ipam(ctx: Context): { type: string; options: DelegateOptions } {
+/**
+ * The IPAM plugin, when the config names one (layer 3): weft's own host-local runs in-process when CNI_PATH
+ * finds its bundle first.
+ */
+function ipam(ctx: Context): { type: string; options: DelegateOptions } | undefined {
+  if (!ctx.conf.settings.layer3) return undefined;
   const type = ctx.conf.ipam!.type!;
   const inProcess = ownInProcess(type, ctx.args.path, { 'host-local': hostLocalPlugin });
   return { type, options: { env: ctx.args.env, log: ctx.log, ...(inProcess && { inProcess }) } };
@@ -66,7 +70,7 @@ async function add(ctx: Context): Promise<Result> {
   const host = Netlink.open();
   try {
     return await runSteps(stepOptions(ctx), async (step) => {
-      const delegate = settings.layer3 ? ipam(ctx) : undefined;
+      const delegate = ipam(ctx);
       const allocated = delegate
         ? await step.run('allocate addresses', () => delegateAdd(delegate.type, args.stdinData, delegate.options),
           () => delegateDel(delegate.type, args.stdinData, delegate.options))
@@ -152,7 +156,7 @@ function deleteContainerLink(netns: string, ifName: string): void {
 async function del(ctx: Context): Promise<void> {
   const { conf, args } = ctx;
   const firewall = firewallKinds(conf.settings);
-  const delegate = conf.settings.layer3 ? ipam(ctx) : undefined;
+  const delegate = ipam(ctx);
   await runAll(stepOptions(ctx), [
     ['delete container interface', () => args.netns !== '' && deleteContainerLink(args.netns, args.ifName)],
     ['release addresses', () => delegate && delegateDel(delegate.type, args.stdinData, delegate.options)],
@@ -166,10 +170,8 @@ async function del(ctx: Context): Promise<void> {
 async function check(ctx: Context): Promise<void> {
   const { conf, args } = ctx;
   if (!conf.prevResult) throw new CniError(ErrorCode.InvalidNetworkConfig, 'required prevResult missing');
-  if (conf.settings.layer3) {
-    const delegate = ipam(ctx);
-    await delegateCheck(delegate.type, args.stdinData, delegate.options);
-  }
+  const delegate = ipam(ctx);
+  if (delegate) await delegateCheck(delegate.type, args.stdinData, delegate.options);
   const container = openContainer(args.netns);
   const host = Netlink.open();
   try {
@@ -182,8 +184,8 @@ async function check(ctx: Context): Promise<void> {
 
 async function gc(ctx: Context): Promise<void> {
   const { conf, args } = ctx;
+  const delegate = ipam(ctx);
   const firewall = firewallKinds(conf.settings);
-  const delegate = conf.settings.layer3 ? ipam(ctx) : undefined;
   await runAll(stepOptions(ctx), [
     ['collect stale addresses', () => delegate && delegateGc(delegate.type, args.stdinData, delegate.options)],
     ['collect stale nftables entries', () => {
@@ -196,9 +198,8 @@ async function gc(ctx: Context): Promise<void> {
 }
 
 async function status(ctx: Context): Promise<void> {
-  if (!ctx.conf.settings.layer3) return;
   const delegate = ipam(ctx);
-  await delegateStatus(delegate.type, ctx.args.stdinData, delegate.options);
+  if (delegate) await delegateStatus(delegate.type, ctx.args.stdinData, delegate.options);
 }
 
 export const bridgePlugin = definePlugin<BridgeConf>({

@@ -285,3 +285,14 @@ describeAsRoot('bridge: GC and STATUS', () => {
     expect(errorOf(host.run('STATUS', undefined, config))).toMatchObject({ code: 50 });
   });
 });
+
+describeAsRoot('bridge: result versions', () => {
+  it('writes the result in the config’s version', () => {
+    const host = new BridgeHost();
+    const ipam = { type: 'host-local', subnet: '10.97.0.0/24' };
+    const v040 = host.add<Record<string, unknown>>({ containerId: 'v040', netns: createContainer() }, host.config({ isGateway: true, ipam }, '0.4.0'));
+    expect(v040).toMatchObject({ cniVersion: '0.4.0', ips: [{ version: '4', interface: 2, address: '10.97.0.2/24', gateway: '10.97.0.1' }], dns: {} });
+    const v020 = host.add<Record<string, unknown>>({ containerId: 'v020', netns: createContainer() }, host.config({ isGateway: true, ipam }, '0.2.0'));
+    expect(v020).toEqual({ cniVersion: '0.2.0', ip4: { ip: '10.97.0.3/24', gateway: '10.97.0.1' }, dns: {} });
+  });
+});

@@ -1,6 +1,6 @@
 // The overlay daemon's rules (lib/nat/overlay.ts) against the kernel, in a test namespace standing in for a
 // node whose firewall drops forwarded packets by default: overlay traffic passes with its own addresses,
-// traffic to the outside is masqueraded, and clearing leaves the host's firewall as it was.
+// traffic to the outside is masqueraded (only when asked), and clearing leaves the host's firewall as it was.
 import { beforeAll, expect, it } from 'vitest';
 import { parseCidr } from '../../lib/ip/cidr.ts';
 import type { NftOptions } from '../../lib/nat/nft.ts';
@@ -68,7 +68,7 @@ describeAsRoot('overlay masquerade and forward acceptance in nftables', () => {
   });
 
   it('sets a masquerade chain and appends accepts to every forward chain that drops by default', async () => {
-    await setOverlayRules({ networks }, nft);
+    await setOverlayRules({ networks, masquerade: true }, nft);
     expect(chainRules(node, 'inet', 'weft', 'overlay-postrouting')).toEqual([
       'ip saddr 10.199.0.0/16 ip daddr 10.199.0.0/16 return',
       'ip saddr 10.199.0.0/16 ip daddr 224.0.0.0/4 return',
@@ -112,14 +112,14 @@ describeAsRoot('overlay masquerade and forward acceptance in nftables', () => {
 
   it('setting the same rules again changes nothing in the host’s chains', async () => {
     const before = hostRules();
-    await setOverlayRules({ networks }, nft);
+    await setOverlayRules({ networks, masquerade: true }, nft);
     expect(hostRules()).toEqual(before);
   });
 
   it('repairs what the host’s firewall lost, and follows a changed network', async () => {
     // A firewall reload recreates the FORWARD chain without weft's rules.
     nftScript(node, 'delete chain ip filter FORWARD\nadd chain ip filter FORWARD { type filter hook forward priority filter; policy drop; }\n');
-    await setOverlayRules({ networks: [parseCidr('10.199.0.0/16')] }, nft);
+    await setOverlayRules({ networks: [parseCidr('10.199.0.0/16')], masquerade: true }, nft);
     expect(hostRuleComments()).toEqual([
       'ip filter FORWARD: weft overlay: accept from 10.199.0.0/16',
       'ip filter FORWARD: weft overlay: accept to 10.199.0.0/16',
@@ -136,5 +136,36 @@ describeAsRoot('overlay masquerade and forward acceptance in nftables', () => {
     expect(hostRuleComments()).toEqual(['inet host forward: admin']);
     expect(ruleset(node).chains.filter((c) => c.table === 'weft')).toEqual([]);
     expect(pings(container, '10.199.9.2')).toBe(false);
+  });
+
+  it('without masquerade still accepts overlay forwarding and masquerades nothing', async () => {
+    await setOverlayRules({ networks, masquerade: true }, nft);
+    await setOverlayRules({ networks, masquerade: false }, nft);
+    const witness = ruleset(node);
+    expect(witness.chains.filter((c) => c.table === 'weft')).toEqual([]);
+    expect(witness.rules.filter((r) => JSON.stringify(r.expr).includes('"masquerade"'))).toEqual([]);
+    expect(hostRuleComments()).toEqual([
+      'ip filter FORWARD: weft overlay: accept from 10.199.0.0/16',
+      'ip filter FORWARD: weft overlay: accept to 10.199.0.0/16',
+      'ip6 filter FORWARD: weft overlay: accept from fd00:199::/32',
+      'ip6 filter FORWARD: weft overlay: accept to fd00:199::/32',
+      'inet host forward: admin',
+      'inet host forward: weft overlay: accept from 10.199.0.0/16',
+      'inet host forward: weft overlay: accept to 10.199.0.0/16',
+      'inet host forward: weft overlay: accept from fd00:199::/32',
+      'inet host forward: weft overlay: accept to fd00:199::/32',
+    ]);
+    const before = counted(peer, 'container4');
+    expect(pings(container, '10.199.9.2')).toBe(true);
+    expect(pings(container, 'fd00:199:9::2')).toBe(true);
+    expect(counted(peer, 'container4')).toBeGreaterThan(before);
+    // Forwarded unmasqueraded: the outside has no route back into the overlay, so no answer comes, and what
+    // arrives there carries the container's own address.
+    const fromNode = counted(outside, 'node4');
+    expect(pings(container, '203.0.113.2')).toBe(false);
+    expect(counted(outside, 'node4')).toBe(fromNode);
+    expect(counted(outside, 'container4')).toBeGreaterThan(0);
+    await clearOverlayRules(nft);
+    expect(hostRuleComments()).toEqual(['inet host forward: admin']);
   });
 });

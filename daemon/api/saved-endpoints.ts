@@ -1,0 +1,24 @@
+// The endpoints the overlay plugin saved with its attachments (plugins/overlay/saved-attachment.ts): weftd
+// registers them again when it starts, so endpoints registered while it was down or before a restart are
+// served without waiting for the containers to be re-added. A file that does not hold a valid endpoint is
+// logged and skipped: one bad file must not keep the others from being served.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseSaved, savedFiles } from '../../plugins/overlay/saved-attachment.ts';
+import type { Logger } from '../log.ts';
+import { parseEndpoint, type Endpoint } from '../xds/endpoint.ts';
+
+export async function savedEndpoints(dataDir: string, node: string, log: Logger): Promise<Endpoint[]> {
+  const endpoints: Endpoint[] = [];
+  for (const file of await savedFiles(dataDir)) {
+    const path = join(dataDir, file);
+    try {
+      const saved = parseSaved(await readFile(path, 'utf8'));
+      if (saved.endpoint) endpoints.push(parseEndpoint({ ...saved.endpoint, node }));
+    } catch (err) {
+      // ENOENT: DEL removed it meanwhile.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') log.warn('skipping a saved overlay attachment', { path, error: err });
+    }
+  }
+  return endpoints;
+}

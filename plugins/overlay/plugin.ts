@@ -1,0 +1,156 @@
+// The overlay plugin (type "overlay"), in the manner of flannel's CNI plugin: it reads this node's lease from
+// weftd's state file, generates a bridge config for it (bridge-config.ts) and runs weft's bridge plugin
+// in-process with it (the bridge runs weft's host-local the same way). The generated config is saved per
+// attachment, so DEL and CHECK undo and check exactly what ADD did after the lease changed. Containers that
+// name a service are registered with weftd as endpoints (endpoint-request.ts), which serves them over xDS.
+//
+// Without a lease (weftd has not started or not yet acquired one) ADD answers code 11 and STATUS code 50.
+// When weftd's socket does not answer, ADD still succeeds: the endpoint is in the saved file and weftd
+// registers the saved endpoints again when it starts (daemon/api/saved-endpoints.ts), so a daemon restart
+// never fails a container's start.
+import { ApiError, callApi, endpointPath } from '../../daemon/api/client.ts';
+import { readSubnetEnv, type SubnetEnv } from '../../daemon/state/subnet-env.ts';
+import { CniError, ErrorCode } from '../../lib/cni/errors.ts';
+import { delegateAdd, delegateCheck, delegateDel, delegateGc, delegateStatus, type DelegateOptions } from '../../lib/cni/invoke.ts';
+import { definePlugin, type VerbContext } from '../../lib/cni/skel.ts';
+import { runSteps } from '../../lib/cni/steps.ts';
+import type { JsonObject, JsonValue, Result } from '../../lib/cni/types.ts';
+import { bridgePlugin } from '../bridge/plugin.ts';
+import { bridgeConfig } from './bridge-config.ts';
+import { parseOverlayConf, type OverlayConf } from './config.ts';
+import { delegateCniArgs, endpointRequest } from './endpoint-request.ts';
+import { attachmentOfFile, readSaved, removeSaved, savedFiles, writeSaved, type AttachmentName } from './saved-attachment.ts';
+
+type Context = VerbContext<OverlayConf>;
+
+async function readLease(conf: OverlayConf, code: number): Promise<SubnetEnv> {
+  const path = conf.overlay.subnetFile;
+  let lease: SubnetEnv | undefined;
+  try {
+    lease = await readSubnetEnv(path);
+  } catch (err) {
+    throw new CniError(ErrorCode.IoFailure, `failed to read weftd's lease from ${path}`, (err as Error).message, { cause: err });
+  }
+  if (!lease) throw new CniError(code, 'weftd has not written a subnet lease yet: try again later', `no file ${path}`);
+  return lease;
+}
+
+/** The bridge plugin, in-process, with the caller's environment minus the overlay's own CNI_ARGS keys. */
+function bridgeOptions(ctx: Context, env: Record<string, string> = {}): DelegateOptions {
+  return {
+    env: { ...ctx.args.env, CNI_ARGS: delegateCniArgs(ctx.args.args), ...env },
+    log: ctx.log,
+    inProcess: { bridge: bridgePlugin },
+  };
+}
+
+function attachmentName(ctx: Context): AttachmentName {
+  return { containerId: ctx.args.containerId, ifName: ctx.args.ifName };
+}
+
+/** Runs a call to weftd; when weftd is not running, logs and goes on (it reconciles when it starts). */
+async function toWeftd(ctx: Context, what: string, call: () => Promise<unknown>): Promise<void> {
+  try {
+    await call();
+  } catch (err) {
+    if (err instanceof ApiError && err.failure.kind === 'unreachable') {
+      ctx.log(`overlay: ${what} skipped: ${err.message}`);
+      return;
+    }
+    if (err instanceof ApiError && err.failure.kind === 'refused' && err.failure.status === 400) {
+      throw new CniError(ErrorCode.InvalidNetworkConfig, `weftd refused to ${what}`, err.message, { cause: err });
+    }
+    throw new CniError(ErrorCode.TryAgainLater, `failed to ${what}`, (err as Error).message, { cause: err });
+  }
+}
+
+async function add(ctx: Context): Promise<Result> {
+  const { conf, args } = ctx;
+  const lease = await readLease(conf, ErrorCode.TryAgainLater);
+  const bridge = bridgeConfig(conf, lease);
+  const stdin = JSON.stringify(bridge);
+  const { dataDir, socket } = conf.overlay;
+  const name = attachmentName(ctx);
+  return runSteps({ log: ctx.log }, async (step) => {
+    await step.run('save the generated bridge config', () => writeSaved(dataDir, name, { bridge }), () => removeSaved(dataDir, name));
+    const result = await step.run('attach to the bridge', () => delegateAdd('bridge', stdin, bridgeOptions(ctx)),
+      () => delegateDel('bridge', stdin, bridgeOptions(ctx)));
+    const endpoint = endpointRequest(conf, args.args, args.containerId, result);
+    if (endpoint) {
+      const json = endpoint as unknown as JsonObject;
+      await step.run('save the endpoint', () => writeSaved(dataDir, name, { bridge, endpoint: json }));
+      await step.run('register the endpoint', () => toWeftd(ctx, 'register the endpoint',
+        () => callApi(socket, 'PUT', endpointPath(args.containerId), json)));
+    }
+    return result;
+  });
+}
+
+async function del(ctx: Context): Promise<void> {
+  const { conf, args } = ctx;
+  const { dataDir, socket } = conf.overlay;
+  const name = attachmentName(ctx);
+  await toWeftd(ctx, 'deregister the endpoint', () => callApi(socket, 'DELETE', endpointPath(args.containerId)));
+  const saved = await readSaved(dataDir, name);
+  // No saved config: ADD never got as far, or DEL already ran. Either way there is nothing to undo.
+  if (!saved) return;
+  await delegateDel('bridge', JSON.stringify(saved.bridge), bridgeOptions(ctx));
+  await removeSaved(dataDir, name);
+}
+
+async function check(ctx: Context): Promise<void> {
+  const saved = await readSaved(ctx.conf.overlay.dataDir, attachmentName(ctx));
+  if (!saved) throw new CniError(ErrorCode.UnknownContainer, `no overlay attachment saved for ${ctx.args.containerId}/${ctx.args.ifName}`);
+  // The previous result as the runtime sent it, in the config's own version.
+  const prevResult = (JSON.parse(ctx.args.stdinData) as JsonObject).prevResult;
+  await delegateCheck('bridge', JSON.stringify({ ...saved.bridge, ...(prevResult !== undefined ? { prevResult } : {}) }), bridgeOptions(ctx));
+}
+
+function validKeys(conf: OverlayConf): Set<string> {
+  if (!conf.validAttachments) throw new CniError(ErrorCode.InvalidNetworkConfig, 'GC needs "cni.dev/valid-attachments"');
+  return new Set(conf.validAttachments.map((a) => `${a.containerID}@${a.ifname}`));
+}
+
+/**
+ * GC: attachments saved but not valid any more are deleted as DEL would (without a namespace: it is gone),
+ * endpoints of containers not valid are deregistered, and the bridge collects what is left with the current
+ * lease's config.
+ */
+async function gc(ctx: Context): Promise<void> {
+  const { conf } = ctx;
+  const { dataDir, socket } = conf.overlay;
+  const valid = validKeys(conf);
+  const validContainers = new Set(conf.validAttachments!.map((a) => a.containerID));
+  for (const file of await savedFiles(dataDir)) {
+    const name = attachmentOfFile(file);
+    if (!name || valid.has(`${name.containerId}@${name.ifName}`)) continue;
+    const saved = await readSaved(dataDir, name);
+    if (saved) {
+      await delegateDel('bridge', JSON.stringify(saved.bridge),
+        bridgeOptions(ctx, { CNI_COMMAND: 'DEL', CNI_CONTAINERID: name.containerId, CNI_IFNAME: name.ifName, CNI_NETNS: '' }));
+    }
+    await removeSaved(dataDir, name);
+  }
+  await toWeftd(ctx, 'collect stale endpoints', async () => {
+    const listed = await callApi(socket, 'GET', '/v1/endpoints') as { endpoints?: JsonValue[] } | undefined;
+    for (const endpoint of listed?.endpoints ?? []) {
+      const id = (endpoint as { containerId?: unknown }).containerId;
+      if (typeof id === 'string' && !validContainers.has(id)) await callApi(socket, 'DELETE', endpointPath(id));
+    }
+  });
+  const lease = await readSubnetEnv(conf.overlay.subnetFile).catch(() => undefined);
+  if (!lease) return;
+  const bridge = { ...bridgeConfig(conf, lease), 'cni.dev/valid-attachments': conf.validAttachments as unknown as JsonValue };
+  await delegateGc('bridge', JSON.stringify(bridge), bridgeOptions(ctx));
+}
+
+async function status(ctx: Context): Promise<void> {
+  const lease = await readLease(ctx.conf, ErrorCode.PluginNotAvailable);
+  await delegateStatus('bridge', JSON.stringify(bridgeConfig(ctx.conf, lease)), bridgeOptions(ctx));
+}
+
+export const overlayPlugin = definePlugin<OverlayConf>({
+  about: 'weft overlay',
+  parseConfig: parseOverlayConf,
+  verbs: { add, del, check, gc, status },
+});

@@ -1,0 +1,92 @@
+// The built overlay plugin on a host running weftd (embedded store): two containers attached to the
+// node's subnet through the bridge, registered with weftd as endpoints, reaching each other; DEL undoes
+// ADD and deregisters; weftd registers the saved endpoints again after a restart.
+import { existsSync, readdirSync } from 'node:fs';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { callApi } from '../../daemon/api/client.ts';
+import { parseSubnetEnv } from '../../daemon/state/subnet-env.ts';
+import { formatCidr, maskedNet, netContains, parseCidr } from '../../lib/ip/cidr.ts';
+import { parseIp } from '../../lib/ip/address.ts';
+import { readFileSync } from 'node:fs';
+import { createNetns, type Netns } from './harness/netns.ts';
+import { describeFailure } from './harness/command.ts';
+import { cleanupAfterAll, describeAsRoot } from './harness/suite.ts';
+import { pingOk } from './overlay-fixtures.ts';
+import { attachmentVars, overlayConfig, runOverlay, startOverlayNode, type OverlayNode } from './overlay-plugin-fixtures.ts';
+
+cleanupAfterAll();
+
+interface AddResult {
+  ips: Array<{ address: string; gateway: string }>;
+  interfaces: Array<{ name: string; sandbox?: string }>;
+}
+
+async function registered(node: OverlayNode): Promise<Array<{ containerId: string; address: string; service: string; node: string }>> {
+  const listed = await callApi(node.socket, 'GET', '/v1/endpoints') as { endpoints: Array<{ containerId: string; address: string; service: string; node: string }> };
+  return listed.endpoints.sort((a, b) => a.containerId.localeCompare(b.containerId));
+}
+
+describeAsRoot('overlay plugin with weftd', () => {
+  let node: OverlayNode;
+  let containers: Netns[];
+  const results: AddResult[] = [];
+  const args = 'IgnoreUnknown=1;K8S_POD_NAMESPACE=shop;K8S_POD_NAME=echo-0;WEFT_SERVICE=echo;WEFT_PORTS=grpc:50051';
+
+  beforeAll(async () => {
+    node = await startOverlayNode();
+    containers = [createNetns('oc'), createNetns('oc')];
+  }, 60_000);
+
+  afterAll(async () => {
+    await node?.daemon.stop();
+  });
+
+  it('attaches two containers to the node\'s subnet with the overlay MTU and registers both', async () => {
+    const lease = parseSubnetEnv(readFileSync(node.subnetFile, 'utf8'));
+    for (const [i, container] of containers.entries()) {
+      const out = runOverlay(node.host.netns, attachmentVars('ADD', `ctr${i}`, container, args), overlayConfig(node));
+      expect(out.status, describeFailure(out)).toBe(0);
+      const result = JSON.parse(out.stdout) as AddResult;
+      results.push(result);
+      const ip = result.ips[0]!;
+      expect(netContains(maskedNet(lease.subnet), parseIp(ip.address.split('/')[0]!))).toBe(true);
+      expect(ip.gateway).toBe(formatCidr(lease.subnet).split('/')[0]);
+      const [eth0] = container.ipJson<Array<{ mtu: number }>>('link', 'show', 'eth0');
+      expect(eth0?.mtu).toBe(lease.mtu);
+      const routes = container.ipJson<Array<{ dst: string; gateway?: string }>>('route', 'show');
+      expect(routes).toContainEqual(expect.objectContaining({ dst: formatCidr(maskedNet(lease.network)), gateway: ip.gateway }));
+    }
+    expect(pingOk(containers[0]!, results[1]!.ips[0]!.address.split('/')[0]!)).toBe(true);
+    expect(await registered(node)).toEqual([
+      expect.objectContaining({ containerId: 'ctr0', node: 'node-a', service: 'echo', address: results[0]!.ips[0]!.address.split('/')[0] }),
+      expect.objectContaining({ containerId: 'ctr1', node: 'node-a', service: 'echo', address: results[1]!.ips[0]!.address.split('/')[0] }),
+    ]);
+    expect(readdirSync(node.dataDir).sort()).toEqual(['ctr0@eth0.json', 'ctr1@eth0.json']);
+  });
+
+  it('CHECK passes for an attached container', () => {
+    const out = runOverlay(node.host.netns, attachmentVars('CHECK', 'ctr0', containers[0]!, args),
+      overlayConfig(node, { prevResult: { cniVersion: '1.1.0', ...results[0] } }));
+    expect(out.status, describeFailure(out)).toBe(0);
+  });
+
+  it('registers the saved endpoints again after weftd restarts', async () => {
+    expect(await node.daemon.stop()).toBe(0);
+    await node.restart();
+    expect((await registered(node)).map((e) => e.containerId)).toEqual(['ctr0', 'ctr1']);
+  });
+
+  it('DEL removes the interface, releases the address and deregisters; a second DEL succeeds', async () => {
+    const del = () => runOverlay(node.host.netns, attachmentVars('DEL', 'ctr0', containers[0]!, args), overlayConfig(node));
+    const out = del();
+    expect(out.status, describeFailure(out)).toBe(0);
+    expect(containers[0]!.ipJson('link', 'show', 'type', 'veth')).toEqual([]);
+    expect((await registered(node)).map((e) => e.containerId)).toEqual(['ctr1']);
+    expect(existsSync(`${node.dataDir}/ctr0@eth0.json`)).toBe(false);
+    expect(del().status).toBe(0);
+    // The released address is free again: the next container may take it.
+    const again = runOverlay(node.host.netns, attachmentVars('ADD', 'ctr2', containers[0]!, args), overlayConfig(node));
+    expect(again.status, describeFailure(again)).toBe(0);
+    expect(parseCidr((JSON.parse(again.stdout) as AddResult).ips[0]!.address)).toBeDefined();
+  });
+});
