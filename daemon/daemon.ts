@@ -20,6 +20,7 @@ import type { Logger } from './log.ts';
 import { networkConfigDifferences, networkConfigJson, overlayMtu, parseNetworkConfig, type NetworkConfig } from './network-config.ts';
 import { registerLeaseMetrics, type DaemonErrors } from './ops/daemon-metrics.ts';
 import { MetricsRegistry } from './ops/metrics.ts';
+import { nodeStatus, type StatusSources } from './ops/node-status.ts';
 import { startOpsServer, type OpsServer, type ProbeResult } from './ops/ops-server.ts';
 import { gatewayForm, readSubnetEnv, writeSubnetEnv } from './state/subnet-env.ts';
 import { loadVtepMac } from './state/vtep-mac.ts';
@@ -34,6 +35,8 @@ export interface DaemonContext {
   /** MTU for the VXLAN device and container interfaces. */
   readonly mtu: number;
   readonly leases: LeaseManager;
+  /** Where attachments publish what `GET /status` shows of them. */
+  readonly status: StatusSources;
 }
 
 export interface Attachment {
@@ -91,6 +94,8 @@ export class Daemon {
   private readonly errors: DaemonErrors = { acquire: 0, subnetFile: 0 };
   private readonly cleanups: Array<() => Promise<void>> = [];
   private starting: Promise<unknown> | undefined;
+  private manager: LeaseManager | undefined;
+  private readonly statusSources: StatusSources = {};
   readonly metrics = new MetricsRegistry();
   ops: OpsServer | undefined;
   context: DaemonContext | undefined;
@@ -137,6 +142,13 @@ export class Daemon {
       metrics: this.metrics,
       health: () => (signal.aborted ? { ok: false, detail: 'stopping' } : { ok: true, detail: 'ok' }),
       ready: () => this.readiness,
+      status: () => nodeStatus({
+        nodeName: options.nodeName,
+        readiness: this.readiness,
+        own: this.manager?.lease,
+        leases: this.manager?.leases() ?? [],
+        dataPath: this.statusSources.dataPath?.(),
+      }),
     });
     this.ops = ops;
     this.cleanups.push(() => ops.close());
@@ -163,13 +175,14 @@ export class Daemon {
       attrs: { nodeName: options.nodeName, publicIp: formatIp(underlay.address), vtepMac: vtep.mac },
       ...(previousSubnet ? { previousSubnet } : {}),
     });
+    this.manager = manager;
     this.cleanups.push(() => manager.stop());
     registerLeaseMetrics(this.metrics, manager, errors, () => this.readiness.ok);
     this.readiness = { ok: false, detail: 'acquiring a subnet lease' };
     const lease = await persist('acquiring a subnet lease', log, signal, () => manager.start(), () => errors.acquire++);
     signal.throwIfAborted();
 
-    const context: DaemonContext = { log, metrics: this.metrics, config, underlay, vtepMac: vtep.mac, mtu, leases: manager };
+    const context: DaemonContext = { log, metrics: this.metrics, config, underlay, vtepMac: vtep.mac, mtu, leases: manager, status: this.statusSources };
     for (const attach of this.attachments) {
       const attachment = await attach(context);
       this.cleanups.push(() => attachment.stop());

@@ -1,5 +1,5 @@
 // The data path as a daemon attachment (daemon.ts): once the lease is held, program the kernel, follow
-// the lease set, probe the peers, and publish metrics. Stopping ends the timers and sockets and leaves the
+// the lease set, probe the peers, and publish metrics and status. Stopping ends the timers and sockets and leaves the
 // kernel state in place.
 import type { Attach, Attachment, DaemonContext } from '../daemon.ts';
 import { DataPath } from './data-path.ts';
@@ -28,8 +28,10 @@ export function dataPathAttachment(): Attach {
     const unsubscribe = leases.subscribe((event) => dataPath.update(event.own, event.leases));
     prober.start();
     registerDataPathMetrics(context.metrics, dataPath, prober);
+    context.status.dataPath = () => ({ stats: dataPath.stats, desired: dataPath.desired, probes: prober.results() });
     return {
       async stop() {
+        delete context.status.dataPath;
         unsubscribe();
         await configuring;
         await prober.stop();

@@ -11,6 +11,7 @@ describe('the operability server', () => {
       host: '127.0.0.1', port: 0, metrics: registry,
       health: () => ({ ok: true, detail: 'ok' }),
       ready: () => (ready ? { ok: true, detail: 'ready' } : { ok: false, detail: 'no lease yet' }),
+      status: () => ({ node: 'a', ready }),
     });
     const base = `http://127.0.0.1:${server.port}`;
     try {
@@ -21,6 +22,9 @@ describe('the operability server', () => {
       const metrics = await fetch(`${base}/metrics`);
       expect(metrics.headers.get('content-type')).toContain('version=0.0.4');
       expect(await metrics.text()).toContain('weft_up 1\n');
+      const status = await fetch(`${base}/status`);
+      expect(status.headers.get('content-type')).toBe('application/json');
+      expect(await status.json()).toEqual({ node: 'a', ready: true });
       expect((await fetch(`${base}/nope`)).status).toBe(404);
       expect((await fetch(`${base}/metrics`, { method: 'POST' })).status).toBe(405);
     } finally {

@@ -2,6 +2,7 @@
 //   GET /healthz   200 while the daemon works (its loops run), 503 with the reason otherwise
 //   GET /readyz    200 once the lease is held and the state file written, 503 with what is missing
 //   GET /metrics   Prometheus text format
+//   GET /status    the node's lease, peers, probe verdicts and last reconcile as JSON (node-status.ts)
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { MetricsRegistry } from './metrics.ts';
@@ -18,6 +19,8 @@ export interface OpsServerOptions {
   readonly metrics: MetricsRegistry;
   readonly health: () => ProbeResult;
   readonly ready: () => ProbeResult;
+  /** The body of /status (any JSON value). */
+  readonly status: () => unknown;
 }
 
 export interface OpsServer {
@@ -51,11 +54,14 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
         case '/readyz':
           probe(res, options.ready());
           return;
+        case '/status':
+          send(res, 200, `${JSON.stringify(options.status(), null, 2)}\n`, 'application/json');
+          return;
         case '/metrics':
           send(res, 200, options.metrics.render(), 'text/plain; version=0.0.4; charset=utf-8');
           return;
         default:
-          send(res, 404, 'not found: try /healthz, /readyz or /metrics\n');
+          send(res, 404, 'not found: try /healthz, /readyz, /metrics or /status\n');
       }
     } catch (err) {
       send(res, 500, `${(err as Error).message}\n`);

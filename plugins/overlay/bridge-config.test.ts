@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { JsonObject } from '../../lib/cni/types.ts';
 import { catchCniError } from '../../lib/cni/testdata/catch-cni-error.ts';
 import { bridgeConfig } from './bridge-config.ts';
 import { lease, overlayConf } from './overlay-fixtures.ts';
@@ -42,8 +43,9 @@ describe('parseOverlayConf', () => {
   });
 
   it('refuses delegate fields the overlay sets, and relative paths, as code 7', () => {
-    for (const bad of [{ delegate: { ipam: {} } }, { delegate: { mtu: 9000 } }, { delegate: { type: 'macvlan' } }, { subnetFile: 'subnet.env' },
-      { socket: 3 }, { delegate: 'bridge' }]) {
+    const bads: JsonObject[] = [{ delegate: { ipam: {} } }, { delegate: { mtu: 9000 } }, { delegate: { type: 'macvlan' } }, { subnetFile: 'subnet.env' },
+      { socket: 3 }, { delegate: 'bridge' }];
+    for (const bad of bads) {
       expect(catchCniError(() => overlayConf(bad)).code).toBe(7);
     }
   });

@@ -1,0 +1,157 @@
+// What `GET /status` answers (and `weft node-status` prints): this node's lease, every peer with its lease,
+// how the data path reaches it and its probe verdict per path, and the last reconcile run. JSON for
+// programs; times as ISO 8601 strings, so that a person reading `--json` needs no epoch arithmetic.
+//
+// The data path is an attachment (datapath/attach.ts) and is not there before the lease is held: it fills
+// `StatusSources.dataPath` while it runs, and the daemon builds the answer from that and the lease set.
+import type { DataPathStats } from '../datapath/data-path.ts';
+import type { DesiredDataPath } from '../datapath/desired-state.ts';
+import type { PeerHealth } from '../datapath/probe.ts';
+import type { PeerVerdict, ProbePath } from '../datapath/probe-message.ts';
+import type { Lease } from '../lease/lease.ts';
+
+export interface LeaseStatus {
+  readonly subnet: string;
+  readonly ipv6Subnet?: string;
+  readonly publicIp: string;
+  readonly vtepMac: string;
+  /** Null for a reservation (no TTL). */
+  readonly expiresAt: string | null;
+}
+
+export interface PathStatus {
+  /** Answered in the last round. */
+  readonly ok: boolean;
+  readonly sent: number;
+  readonly answered: number;
+  readonly rttMs?: number;
+  readonly error?: string;
+}
+
+export interface ProbeStatus {
+  readonly verdict: PeerVerdict;
+  /** When the verdict last changed. */
+  readonly since: string;
+  readonly checkedAt: string;
+  readonly paths: Readonly<Partial<Record<ProbePath, PathStatus>>>;
+}
+
+export interface PeerStatus {
+  readonly nodeName: string;
+  readonly lease: LeaseStatus;
+  /** How the data path reaches the peer; null when the lease is not programmed (see `skipped`). */
+  readonly via: 'vxlan' | 'direct' | null;
+  /** Null until the prober has probed the peer (or when the data path is not running). */
+  readonly probe: ProbeStatus | null;
+}
+
+export interface ReconcileStatus {
+  readonly runs: number;
+  readonly failedRuns: number;
+  /** The last run programmed everything it wanted. */
+  readonly ok: boolean;
+  readonly lastRunAt: string | null;
+  readonly lastRunMs: number | null;
+  readonly lastError: string | null;
+  readonly peersProgrammed: number;
+  readonly skipped: ReadonlyArray<{ readonly nodeName: string; readonly subnet: string; readonly reason: string }>;
+}
+
+export interface NodeStatus {
+  readonly node: string;
+  readonly ready: boolean;
+  /** The readiness detail (what a start is waiting for, or the subnet once ready). */
+  readonly readiness: string;
+  readonly lease: LeaseStatus | null;
+  readonly peers: readonly PeerStatus[];
+  /** Null while the data path is not running (before the lease is held). */
+  readonly reconcile: ReconcileStatus | null;
+}
+
+/** What a running data path reports. */
+export interface DataPathReport {
+  readonly stats: Readonly<DataPathStats>;
+  readonly desired: DesiredDataPath | undefined;
+  readonly probes: readonly PeerHealth[];
+}
+
+/** Filled by the parts that start after the lease (the daemon passes this to them in its context). */
+export interface StatusSources {
+  dataPath?: () => DataPathReport;
+}
+
+export interface NodeStatusInput {
+  readonly nodeName: string;
+  readonly readiness: { readonly ok: boolean; readonly detail: string };
+  readonly own: Lease | undefined;
+  /** Every lease, this node's included. */
+  readonly leases: readonly Lease[];
+  readonly dataPath: DataPathReport | undefined;
+}
+
+function time(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+function leaseStatus(lease: Lease): LeaseStatus {
+  return {
+    subnet: lease.subnet,
+    ...(lease.ipv6Subnet ? { ipv6Subnet: lease.ipv6Subnet } : {}),
+    publicIp: lease.publicIp,
+    vtepMac: lease.vtepMac,
+    expiresAt: lease.expiresAt === null ? null : time(lease.expiresAt),
+  };
+}
+
+function probeStatus(health: PeerHealth): ProbeStatus {
+  const paths: Partial<Record<ProbePath, PathStatus>> = {};
+  for (const [path, s] of Object.entries(health.paths) as Array<[ProbePath, PeerHealth['paths'][ProbePath]]>) {
+    if (!s) continue;
+    paths[path] = {
+      ok: s.lastOk, sent: s.sent, answered: s.answered,
+      ...(s.lastRttMs !== undefined ? { rttMs: s.lastRttMs } : {}),
+      ...(s.lastError !== undefined ? { error: s.lastError } : {}),
+    };
+  }
+  return { verdict: health.verdict, since: time(health.since), checkedAt: time(health.checkedAt), paths };
+}
+
+function reconcileStatus(report: DataPathReport): ReconcileStatus {
+  const { stats, desired } = report;
+  return {
+    runs: stats.runs,
+    failedRuns: stats.failedRuns,
+    ok: stats.runs > 0 && stats.lastError === undefined,
+    lastRunAt: stats.lastRunAt === undefined ? null : time(stats.lastRunAt),
+    lastRunMs: stats.lastRunMs ?? null,
+    lastError: stats.lastError ?? null,
+    peersProgrammed: desired?.peers.length ?? 0,
+    skipped: desired?.skipped.map(({ nodeName, subnet, reason }) => ({ nodeName, subnet, reason })) ?? [],
+  };
+}
+
+export function nodeStatus(input: NodeStatusInput): NodeStatus {
+  const { own, dataPath } = input;
+  const programmed = new Map(dataPath?.desired?.peers.map((p) => [p.nodeName, p]) ?? []);
+  const probes = new Map(dataPath?.probes.map((h) => [h.nodeName, h]) ?? []);
+  const peers = input.leases
+    .filter((l) => l.subnet !== own?.subnet)
+    .map((lease): PeerStatus => {
+      const peer = programmed.get(lease.nodeName);
+      const health = probes.get(lease.nodeName);
+      return {
+        nodeName: lease.nodeName,
+        lease: leaseStatus(lease),
+        via: peer ? (peer.direct ? 'direct' : 'vxlan') : null,
+        probe: health ? probeStatus(health) : null,
+      };
+    });
+  return {
+    node: input.nodeName,
+    ready: input.readiness.ok,
+    readiness: input.readiness.detail,
+    lease: own ? leaseStatus(own) : null,
+    peers,
+    reconcile: dataPath ? reconcileStatus(dataPath) : null,
+  };
+}
