@@ -5,6 +5,7 @@
 //   weft add|check|del <network> <netns>     NETCONFPATH, CNI_PATH, CNI_IFNAME, CNI_ARGS, CAP_ARGS
 //   weft gc <network> [netns] [--keep NETNS]...
 //   weft status <network> [netns]
+//   weft node-status [--url URL] [--json]     weftd's lease, peers and probe verdicts on this node
 //   weft install [--bin-dir DIR] [--conf-dir DIR] [--force]
 //   weft version [--json]
 import { dirname, join } from 'node:path';
@@ -12,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import packageJson from '../package.json' with { type: 'json' };
+import { defaultListen } from '../daemon/config.ts';
 import { toCniError } from '../lib/cni/errors.ts';
 import { resultToJson } from '../lib/cni/result.ts';
 import { splitCniPath } from '../lib/cni/skel.ts';
@@ -50,7 +52,7 @@ function runAttachment<T>(verb: AttachmentVerb<T>, args: AttachmentArgs): Promis
   return verb(load(args.network), runtimeConfFromEnv(env, args.netns, args.ifname), chainOptions(args.cacheDir));
 }
 
-const COMMANDS = ['add', 'check', 'del', 'gc', 'status', 'install', 'version'];
+const COMMANDS = ['add', 'check', 'del', 'gc', 'status', 'node-status', 'install', 'version'];
 
 /** Prints a failure as the spec's error JSON on stdout and a line on stderr; exit status 1. */
 function reportFailure(argv: readonly string[], err: unknown): void {
@@ -118,6 +120,20 @@ async function main(): Promise<void> {
         if (!(await statusNetworkList(network, chainOptions(args.cacheDir)))) {
           process.stderr.write(`weft status: network "${network.list.name}" is cniVersion "${network.list.cniVersion}"; STATUS needs 1.1.0, nothing asked\n`);
         }
+      },
+    )
+    .command(
+      'node-status',
+      'print what weftd on this node reports: its lease, the last reconcile, and each peer\'s probe verdict per path',
+      (y) =>
+        y
+          .option('url', { type: 'string', default: `http://${defaultListen}`, describe: 'weftd\'s operability address (its "listen")' })
+          .option('json', { type: 'boolean', default: false, describe: 'print the daemon\'s JSON' }),
+      async (args) => {
+        // Loaded only for this command: the others never talk to weftd.
+        const { fetchNodeStatus, formatNodeStatus } = await import('./node-status.ts');
+        const status = await fetchNodeStatus(args.url);
+        process.stdout.write(args.json ? `${JSON.stringify(status, null, 4)}\n` : formatNodeStatus(status, Date.now()));
       },
     )
     .command(

@@ -29,6 +29,7 @@ describe('parseDaemonOptions', () => {
       underlay: { by: 'default-route' },
       listen: { host: '127.0.0.1', port: 9475 },
       logLevel: 'info',
+      api: { socket: '/run/weft/weftd.sock', overlayDataDir: '/var/lib/cni/weft/overlay' },
     });
   });
 

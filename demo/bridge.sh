@@ -11,56 +11,30 @@
 # or failure. The network config is conf/10-weft-bridge.conflist as shipped, with its IPAM store (and the
 # CLI's result cache) moved to a scratch folder so nothing is left in /var/lib/cni.
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-conf="$repo/conf/10-weft-bridge.conflist"
+conf="$demo_repo/conf/10-weft-bridge.conflist"
 network=weft-bridge
-suffix=$(head -c 4 /dev/urandom | od -An -tx1 | tr -d ' \n' | cut -c1-5)
-host=wtdh$suffix
-outside=wtdo$suffix
-containers=(wtda$suffix wtdb$suffix)
-scratch=""
+host=wtdh$demo_suffix
+outside=wtdo$demo_suffix
+containers=(wtda$demo_suffix wtdb$demo_suffix)
 
-say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-die() { echo "demo: $*" >&2; exit 1; }
+demo_require ip nft ping node
+demo_start
 
-[ "$(id -u)" = 0 ] || die "run as root (it makes network namespaces)"
-for tool in ip nft ping node; do command -v "$tool" >/dev/null || die "$tool is missing (run .ci/setup or install iproute2 nftables iputils-ping)"; done
-
-cleanup() {
-  set +e
-  for ns in "${containers[@]}" "$outside" "$host"; do
-    [ -e "/run/netns/$ns" ] && ip netns delete "$ns"
-  done
-  [ -n "$scratch" ] && rm -rf "$scratch"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
-
-cd "$repo"
-if [ ! -d node_modules ]; then say "npm ci"; npm ci; fi
-say "build"
-node build.mjs
-
-scratch=$(mktemp -d /tmp/weft-demo-XXXXXX)
-mkdir -p "$scratch/net.d" "$scratch/cache"
+mkdir -p "$demo_scratch/net.d" "$demo_scratch/cache"
 # The shipped config, its IPAM store in the scratch folder.
 node -e '
   const [from, to, dataDir] = process.argv.slice(1);
   const list = JSON.parse(require("fs").readFileSync(from, "utf8"));
   for (const plugin of list.plugins) if (plugin.ipam && plugin.ipam.type === "host-local") plugin.ipam.dataDir = dataDir;
   require("fs").writeFileSync(to, JSON.stringify(list, null, 2));
-' "$conf" "$scratch/net.d/10-weft-bridge.conflist" "$scratch/ipam"
+' "$conf" "$demo_scratch/net.d/10-weft-bridge.conflist" "$demo_scratch/ipam"
 
-# What a runtime gives a plugin: PATH and the CNI variables, nothing else.
-weft() {
-  ip netns exec "$host" env -i PATH="$(dirname "$(command -v node)"):/usr/sbin:/usr/bin:/sbin:/bin" \
-    NETCONFPATH="$scratch/net.d" CNI_PATH="$repo/dist/bin" WEFT_CACHE_DIR="$scratch/cache" \
-    "$repo/dist/bin/weft" "$@"
-}
+weft() { demo_weft "$host" NETCONFPATH="$demo_scratch/net.d" WEFT_CACHE_DIR="$demo_scratch/cache" -- "$@"; }
 
 say "namespaces: host $host, outside $outside, containers ${containers[*]}"
-for ns in "$host" "$outside" "${containers[@]}"; do ip netns add "$ns"; ip -n "$ns" link set lo up; done
+demo_netns "$host" "$outside" "${containers[@]}"
 # The host's uplink to the outside network (documentation addresses); the outside has no route back to
 # the containers, so their packets can come back only if the host masquerades them.
 ip -n "$host" link add up0 type veth peer name wan0 netns "$outside"
@@ -92,19 +66,15 @@ done
 
 a=${containers[0]}
 b=${containers[1]}
-addr() { ip -n "$1" -j addr show dev eth0 | node -e '
-  const fam = process.argv[1];
-  const [l] = JSON.parse(require("fs").readFileSync(0, "utf8"));
-  process.stdout.write(l.addr_info.find((a) => a.family === fam && a.scope === "global").local);' "$2"; }
-b4=$(addr "$b" inet)
-b6=$(addr "$b" inet6)
+b4=$(demo_addr "$b" inet)
+b6=$(demo_addr "$b" inet6)
 
 say "$a pings $b ($b4, $b6)"
-ip netns exec "$a" ping -c2 -i0.2 "$b4"
-ip netns exec "$a" ping -c2 -i0.2 "$b6"
+demo_ping "$a" "$b4"
+demo_ping "$a" "$b6"
 say "$a pings the outside (192.0.2.2, 2001:db8:ff::2) through masquerade"
-ip netns exec "$a" ping -c2 -i0.2 192.0.2.2
-ip netns exec "$a" ping -c2 -i0.2 2001:db8:ff::2
+demo_ping "$a" 192.0.2.2
+demo_ping "$a" 2001:db8:ff::2
 say "what the outside saw: echo requests from the host's address"
 ip netns exec "$outside" nft list counters table inet witness | grep -E 'counter|packets'
 say "the host: bridge, ports, masquerade chains"
@@ -119,5 +89,5 @@ done
 say "after DEL: no ports, no masquerade chains, no allocations"
 ip -n "$host" -br link show master weft0
 ip netns exec "$host" nft list table inet weft
-ls "$scratch/ipam/$network" | grep -vE '^(lock|last_reserved_ip)' || true
+ls "$demo_scratch/ipam/$network" | grep -vE '^(lock|last_reserved_ip)' || true
 say "done; removing the demo's namespaces"

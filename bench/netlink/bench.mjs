@@ -9,13 +9,12 @@
 // Deleting a link waits for an RCU grace period in the kernel (~20 ms here), so the veth work takes
 // about 20 s per variant whoever sends the requests.
 import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { build } from 'esbuild';
+import { bundle, median, namespaceName, repoRoot as root, requireRoot, sh, timedSh } from '../common.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -32,45 +31,25 @@ const LOAD_RUNS = Number(values['load-runs']);
 const RUNS = Number(values.runs);
 const VETH_RUNS = Number(values['veth-runs']);
 
-if (process.getuid?.() !== 0) throw new Error('bench/netlink needs root (it creates network namespaces)');
-const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
+requireRoot('netlink');
 const work = mkdtempSync(join(tmpdir(), 'wt-bench-netlink-'));
-const env = { PATH: `${dirname(process.execPath)}:/usr/sbin:/usr/bin:/sbin:/bin` };
 const namespaces = new Set();
 
-async function bundle() {
-  const addon = readFileSync(join(root, 'build/weft_netlink.node')).toString('base64');
-  await build({
+function bundleLayer() {
+  // CommonJS, minified, as the plugins' bundles are.
+  return bundle({
     entryPoints: { netlink: join(root, 'lib/netlink/index.ts'), measure: join(root, 'bench/netlink/measure.ts') },
     outdir: work,
-    outExtension: { '.js': '.cjs' },
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
     format: 'cjs',
+    embedAddon: true,
     minify: true,
     logLevel: 'error',
-    define: {
-      __WEFT_ADDON_BASE64__: JSON.stringify(addon),
-      'import.meta.url': JSON.stringify(pathToFileURL(join(root, 'lib/netlink/addon.ts')).href),
-    },
+    define: { 'import.meta.url': JSON.stringify(pathToFileURL(join(root, 'lib/netlink/addon.ts')).href) },
   });
 }
 
-function sh(file, args, input) {
-  const child = spawnSync(file, args, { env, input, encoding: 'utf8', maxBuffer: 64 << 20 });
-  if (child.status !== 0) throw new Error(`${file} ${args.join(' ')}: ${child.stderr || child.stdout}`);
-  return child.stdout;
-}
-
-function timedSh(file, args) {
-  const start = process.hrtime.bigint();
-  sh(file, args);
-  return Number(process.hrtime.bigint() - start) / 1e6;
-}
-
 function withNamespace(fn) {
-  const name = `wtbnl${[...randomBytes(5)].map((b) => (b % 32).toString(32)).join('')}`;
+  const name = namespaceName('wtbnl');
   sh('ip', ['netns', 'add', name]);
   namespaces.add(name);
   try {
@@ -86,7 +65,6 @@ function measure(...args) {
 }
 
 // Other work on a shared machine only ever adds time: the minimum shows the layer's own cost.
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const medianOf = (runs, key) => median(runs.map((r) => r[key]));
 const minOf = (runs, key) => Math.min(...runs.map((r) => r[key]));
 const ms = (x) => `${x.toFixed(x < 10 ? 2 : 0)} ms`;
@@ -148,7 +126,7 @@ function compare(label, runs, key, layerSingle, layerBatch, ipRun) {
 }
 
 try {
-  await bundle();
+  await bundleLayer();
   const load = loadTime();
   console.log(`Load (bundled, addon embedded, clean env; ${LOAD_RUNS} fresh processes; budget 5 ms):`);
   for (const [label, l] of [['median', load.median], ['min', load.min]]) {

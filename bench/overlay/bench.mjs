@@ -11,13 +11,11 @@
 // pays). Latency: weftd (dist/bin/weftd) in a namespace with an embedded store, then with a one-member etcd
 // in the same namespace; the writer runs in that namespace too and polls the node's routes.
 import { spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { build } from 'esbuild';
+import { bundle, cleanEnv as env, median, namespaceName, repoRoot as root, requireRoot, sh, timedSh } from '../common.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -31,49 +29,17 @@ const PEERS = Number(values.peers);
 const RUNS = Number(values.runs);
 const ROUNDS = Number(values.rounds);
 
-if (process.getuid?.() !== 0) throw new Error('bench/overlay needs root (it creates network namespaces)');
-const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
+requireRoot('overlay');
 const weftd = join(root, 'dist/bin/weftd');
 if (!existsSync(weftd)) throw new Error(`${weftd} is missing: run "node build.mjs" first`);
 const out = join(root, 'build/bench-overlay');
 const work = mkdtempSync(join(tmpdir(), 'wt-bench-overlay-'));
-// A clean environment: NODE_EXTRA_CA_CERTS alone adds ~90 ms to every Node start.
-const env = { PATH: `${dirname(process.execPath)}:/usr/sbin:/usr/bin:/sbin:/bin` };
 const namespaces = new Set();
 const children = new Set();
 
-async function bundle() {
-  const addon = readFileSync(join(root, 'build/weft_netlink.node')).toString('base64');
-  await build({
-    entryPoints: { measure: join(root, 'bench/overlay/measure.ts') },
-    outdir: out,
-    outExtension: { '.js': '.mjs' },
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'esm',
-    // etcd3 reads its .proto files from its package directory: load dependencies from node_modules.
-    packages: 'external',
-    define: { __WEFT_ADDON_BASE64__: JSON.stringify(addon) },
-    logLevel: 'warning',
-  });
-}
-
-function sh(file, args, input) {
-  const child = spawnSync(file, args, { env, input, encoding: 'utf8', maxBuffer: 64 << 20 });
-  if (child.status !== 0) throw new Error(`${file} ${args.join(' ')}: ${child.stderr || child.stdout}`);
-  return child.stdout;
-}
-
-function timedSh(file, args) {
-  const start = process.hrtime.bigint();
-  sh(file, args);
-  return Number(process.hrtime.bigint() - start) / 1e6;
-}
-
 /** A fresh namespace with an underlay ul0 (198.18.0.0/15, a veth whose peer stays inside). */
 function createNamespace() {
-  const name = `wtbov${[...randomBytes(5)].map((b) => (b % 32).toString(32)).join('')}`;
+  const name = namespaceName('wtbov');
   sh('ip', ['netns', 'add', name]);
   namespaces.add(name);
   for (const cmd of ['link set lo up', 'link add ul0 type veth peer name ul0p', 'link set ul0 up', 'link set ul0p up', 'addr add 198.18.0.0/15 dev ul0']) {
@@ -124,7 +90,6 @@ function kernelCounts(name) {
   return `${routes} routes, ${neighbours} neighbours, ${fdb} fdb`;
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))];
 const fmt = (x) => `${x.toFixed(x < 10 ? 2 : 1)} ms`;
 
@@ -223,7 +188,7 @@ async function latencies() {
 }
 
 try {
-  await bundle();
+  await bundle({ entryPoints: { measure: join(root, 'bench/overlay/measure.ts') }, outdir: out, embedAddon: true });
   comparePrograms();
   await latencies();
 } finally {

@@ -7,21 +7,10 @@
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { bundle } from '../common.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const out = join(here, '../../build/bench-xds');
-await build({
-  entryPoints: { push: join(here, 'push.ts'), clients: join(here, 'clients.ts') },
-  outdir: out,
-  outExtension: { '.js': '.mjs' },
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'esm',
-  // Dependencies load from node_modules, as in source runs (the .proto files are read from there).
-  packages: 'external',
-  logLevel: 'warning',
-});
+await bundle({ entryPoints: { push: join(here, 'push.ts'), clients: join(here, 'clients.ts') }, outdir: out });
 const run = spawnSync(process.execPath, ['--expose-gc', join(out, 'push.mjs'), ...process.argv.slice(2)], { stdio: 'inherit' });
 process.exit(run.status ?? 1);

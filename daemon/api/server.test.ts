@@ -1,5 +1,5 @@
 // The local API over a real unix socket, through the plugin's client.
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -71,6 +71,7 @@ describe('local API', () => {
   it('replaces a stale socket file, and the client tells an absent daemon apart', async () => {
     await server!.close();
     server = undefined;
+    expect(existsSync(socket)).toBe(false);
     expect(await failure(callApi(socket, 'GET', '/v1/lease'))).toMatchObject({ kind: 'unreachable' });
     writeFileSync(socket, '');
     expect(await failure(callApi(socket, 'GET', '/v1/lease'))).toMatchObject({ kind: 'unreachable' });

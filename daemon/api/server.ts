@@ -120,6 +120,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   });
   await chmod(options.socketPath, 0o600);
   return {
+    // Closing also removes the socket file (libuv unlinks the path it bound).
     close: () => new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeAllConnections();

@@ -8,11 +8,11 @@
 // The price: the kernel walks every base chain on a hook (and allows at most 1024 per hook). For nat
 // chains that walk happens only for the first packet of a connection; per-frame checks therefore hook on
 // the container's own device (netdev ingress), where the walk is one chain long.
-import { createHash } from 'node:crypto';
 import { CniError } from '../cni/errors.ts';
 import type { GcAttachment } from '../cni/types.ts';
 import { nftApply, nftList, type NftOptions } from './nft.ts';
 import { nftComment, tableName, tableRef, type TableFamily } from './ruleset.ts';
+import { sha256Hex } from './sha256.ts';
 
 export interface AttachmentKey {
   /** The CNI network name. */
@@ -31,7 +31,7 @@ export interface AttachmentChainKind {
 }
 
 function hash16(text: string): string {
-  return createHash('sha256').update(text).digest('hex').slice(0, 16);
+  return sha256Hex(text).slice(0, 16);
 }
 
 /** The per-attachment chains of one kind (masquerade, spoof check): naming, scripts, and running them. */

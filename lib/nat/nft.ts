@@ -1,8 +1,8 @@
 // Running the `nft` command: `nft -f -` applies a script as one kernel transaction (all or nothing), and
 // `nft -j list …` reads. No npm package speaks nftables; like the reference plugins' knftables, the command
 // line is the stable interface (its JSON output and its script language), so weft drives it.
-import { spawn } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, closeSync, constants, fstatSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { CniError, ErrorCode } from '../cni/errors.ts';
@@ -71,43 +71,86 @@ interface Output {
   readonly stderr: string;
 }
 
-function runNft(args: readonly string[], input: string, what: string, options: NftOptions): Promise<Output> {
+// Linux's O_TMPFILE (__O_TMPFILE | O_DIRECTORY; __O_TMPFILE is 0o20000000 on x86-64 and arm64): a file
+// with no name, gone when its last descriptor closes, so nothing is left behind even if the plugin dies.
+const O_TMPFILE = 0o20000000 | constants.O_DIRECTORY;
+
+/** A private scratch file holding `content`, open for reading and writing at offset 0. */
+function scratchFile(content?: string): number {
+  const dir = process.env.TMPDIR || '/tmp';
+  let fd: number;
+  try {
+    fd = openSync(dir, constants.O_RDWR | O_TMPFILE, 0o600);
+  } catch {
+    // A file system without O_TMPFILE: a named file in a private directory, unlinked at once.
+    const own = mkdtempSync(join(dir, 'weft-nft-'));
+    fd = openSync(join(own, 'scratch'), 'wx+', 0o600);
+    rmSync(own, { recursive: true, force: true });
+  }
+  // At a position (pwrite): the shared offset stays at 0, where nft starts reading.
+  if (content) writeSync(fd, content, 0);
+  return fd;
+}
+
+/** What nft wrote to a scratch file (read by position: nft moved the shared offset). */
+function scratchText(fd: number): string {
+  const bytes = Buffer.alloc(fstatSync(fd).size);
+  let done = 0;
+  while (done < bytes.length) {
+    const n = readSync(fd, bytes, done, bytes.length - done, done);
+    if (n === 0) break;
+    done += n;
+  }
+  return bytes.subarray(0, done).toString('utf8');
+}
+
+/**
+ * Runs nft with `input` on stdin. Input and output go through scratch files, not pipes: a pipe is fed only
+ * when the event loop runs, so nft would sit idle while the plugin does synchronous netlink work, and every
+ * pipe costs a socket object on the spawn path. With a file, nft reads its script as soon as it starts.
+ */
+function runNft(args: readonly string[], input: string, what: string, options: NftOptions, wantStdout = false): Promise<Output> {
   const [file, ...prefix] = options.command ?? defaultCommand();
   if (!file) throw new TypeError('NftOptions.command is empty');
   const timeoutMs = options.timeoutMs ?? 30_000;
+  const stdin = input === '' ? undefined : scratchFile(input);
+  const stdout = wantStdout ? scratchFile() : undefined;
+  const stderr = scratchFile();
+  const closeAll = (): void => {
+    for (const fd of [stdin, stdout, stderr]) if (fd !== undefined) closeSync(fd);
+  };
   return new Promise((resolve, reject) => {
-    const child = spawn(file, [...prefix, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    const stdout: Buffer[] = [];
-    const stderr: Buffer[] = [];
+    let child: ChildProcess;
+    try {
+      child = spawn(file, [...prefix, ...args], { stdio: [stdin ?? 'ignore', stdout ?? 'ignore', stderr] });
+    } catch (err) {
+      closeAll();
+      throw err;
+    }
     let settled = false;
-    const fail = (err: CniError): void => {
+    const settle = (outcome: () => void): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      reject(err);
+      outcome();
+      closeAll();
     };
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      fail(new CniError(ErrorCode.FirewallFailure, `${what}: nft did not finish within ${timeoutMs} ms`));
+      settle(() => reject(new CniError(ErrorCode.FirewallFailure, `${what}: nft did not finish within ${timeoutMs} ms`)));
     }, timeoutMs);
-    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
     child.on('error', (err: NodeJS.ErrnoException) => {
       const msg = err.code === 'ENOENT' ? `${file} not found` : `cannot run ${file}`;
-      fail(new CniError(ErrorCode.FirewallFailure, `${what}: ${msg}`, err.message, { cause: err }));
+      settle(() => reject(new CniError(ErrorCode.FirewallFailure, `${what}: ${msg}`, err.message, { cause: err })));
     });
-    // nft may exit before reading a script it rejects; its stderr says why, the EPIPE adds nothing.
-    child.stdin.on('error', () => {});
-    child.on('close', (code, signal) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      const out = { stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8') };
-      if (code === 0) return resolve(out);
-      const how = signal ? `killed by ${signal}` : `exit ${code}`;
-      reject(new CniError(ErrorCode.FirewallFailure, `${what} failed (${how})`, out.stderr.trim() || undefined));
+    child.on('exit', (code, signal) => {
+      settle(() => {
+        const out = { stdout: stdout === undefined ? '' : scratchText(stdout), stderr: scratchText(stderr) };
+        if (code === 0) return resolve(out);
+        const how = signal ? `killed by ${signal}` : `exit ${code}`;
+        reject(new CniError(ErrorCode.FirewallFailure, `${what} failed (${how})`, out.stderr.trim() || undefined));
+      });
     });
-    child.stdin.end(input);
   });
 }
 
@@ -154,6 +197,6 @@ export function parseNftListing(json: string): NftListing {
 
 /** `nft -j list <what…>`, e.g. `['chains', 'inet']` or `['chain', 'ip', 'filter', 'FORWARD']`. */
 export async function nftList(what: readonly string[], options: NftOptions = {}): Promise<NftListing> {
-  const { stdout } = await runNft(['-j', 'list', ...what], '', 'nftables listing', options);
+  const { stdout } = await runNft(['-j', 'list', ...what], '', 'nftables listing', options, true);
   return parseNftListing(stdout);
 }

@@ -1,7 +1,6 @@
 // The host side shared by every container of a network: the bridge, its gateway addresses, the VLAN gateway
 // interface and IP forwarding. Whatever an ADD made here is undone on failure only while no other port is on
 // the bridge: once another container uses it, it stays, as it would have after a successful ADD.
-import { randomBytes } from 'node:crypto';
 import { CniError, ErrorCode } from '../../lib/cni/errors.ts';
 import type { IpFamily } from '../../lib/ip/address.ts';
 import { formatCidr, netContains, type IpNet } from '../../lib/ip/cidr.ts';
@@ -9,6 +8,7 @@ import { ipEquals } from '../../lib/ip/address.ts';
 import { formatMac, ignoreNotFound, isNetlinkError, type BridgeLink, type Link, type Netlink } from '../../lib/netlink/index.ts';
 import { vlanGatewayName, type BridgeSettings } from './config.ts';
 import { ignoreRouterAdvertisements, turnOn } from './link-sysctls.ts';
+import { randomBytes } from './random-bytes.ts';
 import { attachPort, createVethPair } from './veth.ts';
 
 export interface EnsuredBridge {

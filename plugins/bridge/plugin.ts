@@ -10,6 +10,8 @@ import type { Interface, Result } from '../../lib/cni/types.ts';
 import { CURRENT_VERSION } from '../../lib/cni/version.ts';
 import { parseCidr } from '../../lib/ip/cidr.ts';
 import type { AttachmentKey } from '../../lib/nat/attachment-chain.ts';
+import { addContainerMasquerade, delContainerMasquerade } from '../../lib/nat/masquerade.ts';
+import { addMacSpoofCheck, delMacSpoofCheck } from '../../lib/nat/spoof-check.ts';
 import { ignoreNotFound, isNetlinkError, Netlink, NetlinkBatchError } from '../../lib/netlink/index.ts';
 import { hostLocalPlugin } from '../host-local-ipam/plugin.ts';
 import {
@@ -19,7 +21,7 @@ import {
 import { checkAttachment } from './check.ts';
 import { checkAddSettings, containerMac, parseBridgeConf, type BridgeConf, type BridgeSettings } from './config.ts';
 import { configureContainer } from './container.ts';
-import { applyFirewall, collectFirewall, removeFirewall, type FirewallKinds } from './firewall.ts';
+import { collectFirewall, removeFirewall, type FirewallKinds } from './firewall.ts';
 import { planGateways } from './gateways.ts';
 import { attachPort, createVethPair, waitForPort } from './veth.ts';
 
@@ -78,19 +80,23 @@ async function add(ctx: Context): Promise<Result> {
       if (allocated && !allocated.ips?.length) throw new CniError(ErrorCode.DelegateFailure, 'IPAM plugin returned missing IP config');
       const plan = allocated && planGateways(allocated, settings);
 
+      const key = attachmentKey(ctx);
+      const firewall = firewallKinds(settings);
+      // Started as soon as the addresses are known: nft then works while the netlink steps run.
+      if (firewall.masquerade && plan) {
+        const addresses = plan.ips.map((ip) => parseCidr(ip.address));
+        step.start('install masquerade', () => addContainerMasquerade({ ...key, addresses }), () => delContainerMasquerade(key));
+      }
+
       const bridge = await step.run('set up bridge', () => ensureBridge(host, settings), (made) => releaseBridge(host, made));
       const veth = await step.run('create veth pair', () => {
         const peer = { name: args.ifName, namespace: args.netns, ...(mac && { mac }) };
         const hostName = createVethPair(host, peer, settings.mtu);
         return { host: host.linkByName(hostName), container: container.linkByName(args.ifName) };
       }, ({ host: port }) => ignoreNotFound(() => host.linkDel(port.index)));
-
-      const firewall = firewallKinds(settings);
-      if (firewall.masquerade || firewall.spoofCheck) {
-        step.start('install nftables entries', () => applyFirewall(attachmentKey(ctx), {
-          ...(firewall.masquerade && plan && { masquerade: plan.ips.map((ip) => parseCidr(ip.address)) }),
-          ...(firewall.spoofCheck && { spoofCheck: { hostIfName: veth.host.name, mac: veth.container.mac! } }),
-        }), () => removeFirewall(attachmentKey(ctx), firewall));
+      if (firewall.spoofCheck) {
+        const port = { hostIfName: veth.host.name, mac: veth.container.mac! };
+        step.start('install MAC spoof check', () => addMacSpoofCheck({ ...key, ...port }), () => delMacSpoofCheck(key));
       }
 
       await step.run('attach veth to bridge', () => attachPort(host, veth.host, bridge.link.index, settings));
@@ -158,12 +164,12 @@ async function del(ctx: Context): Promise<void> {
   const firewall = firewallKinds(conf.settings);
   const delegate = ipam(ctx);
   await runAll(stepOptions(ctx), [
+    // Keyed by the attachment: needs neither the namespace nor the addresses, so it also cleans up after a
+    // namespace that is already gone. First: nft reads its script from a file at once, so its wait in the
+    // kernel overlaps the (synchronous, ~20 ms) link deletion.
+    ['remove nftables entries', () => (firewall.masquerade || firewall.spoofCheck) && removeFirewall(attachmentKey(ctx), firewall)],
     ['delete container interface', () => args.netns !== '' && deleteContainerLink(args.netns, args.ifName)],
     ['release addresses', () => delegate && delegateDel(delegate.type, args.stdinData, delegate.options)],
-    // Keyed by the attachment: needs neither the namespace nor the addresses, so it also cleans up after a
-    // namespace that is already gone. Last: nft receives its script only once the event loop runs, which
-    // the (synchronous, ~20 ms) link deletion would hold up, so starting it first gains nothing.
-    ['remove nftables entries', () => (firewall.masquerade || firewall.spoofCheck) && removeFirewall(attachmentKey(ctx), firewall)],
   ]);
 }
 

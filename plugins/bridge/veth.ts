@@ -1,9 +1,9 @@
 // The veth pair that cables a container to the bridge, and its host end as a bridge port.
-import { randomBytes } from 'node:crypto';
 import { CniError, ErrorCode } from '../../lib/cni/errors.ts';
 import { ignoreNotFound, isNetlinkError, type Link, type Netlink, type VethPeer } from '../../lib/netlink/index.ts';
 import type { BridgeSettings } from './config.ts';
 import { ignoreRouterAdvertisements } from './link-sysctls.ts';
+import { randomBytes } from './random-bytes.ts';
 
 // A clash with an existing name is retried with a fresh one this often (the reference's count).
 const NAME_ATTEMPTS = 10;

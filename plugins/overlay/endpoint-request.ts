@@ -16,7 +16,7 @@
 import { K8S_ARGS, parseCniArgs } from '../../lib/cni/args.ts';
 import { CniError, ErrorCode } from '../../lib/cni/errors.ts';
 import type { JsonObject, JsonValue, Result } from '../../lib/cni/types.ts';
-import { parseEndpoint, type Endpoint } from '../../daemon/xds/endpoint.ts';
+import { endpointToJson, parseEndpoint } from '../../daemon/xds/endpoint.ts';
 import type { OverlayConf } from './config.ts';
 
 /** The CNI_ARGS keys the overlay reads itself (not passed on to the bridge and host-local). */
@@ -60,10 +60,10 @@ function resultAddress(result: Result): string | undefined {
 }
 
 /**
- * The endpoint for this container (node left to weftd), or undefined when no service is named. Bad values
- * are code 4 (CNI_ARGS) or 7 (config, runtimeConfig).
+ * The endpoint for this container in its JSON form without the node (weftd's to fill in), or undefined
+ * when no service is named. Bad values are code 4 (CNI_ARGS) or 7 (config, runtimeConfig).
  */
-export function endpointRequest(conf: OverlayConf, cniArgs: string, containerId: string, result: Result): Omit<Endpoint, 'node'> | undefined {
+export function endpointRequest(conf: OverlayConf, cniArgs: string, containerId: string, result: Result): JsonObject | undefined {
   const args = parseCniArgs(cniArgs, { ...OVERLAY_ARGS, ...K8S_ARGS });
   const fromCapability = conf.runtimeConfig?.[serviceCapability];
   const k8s = args.K8S_POD_NAME && args.K8S_POD_NAMESPACE ? `${args.K8S_POD_NAME}.${args.K8S_POD_NAMESPACE}`.toLowerCase() : undefined;
@@ -75,7 +75,7 @@ export function endpointRequest(conf: OverlayConf, cniArgs: string, containerId:
   if (args.K8S_POD_NAME) labels['k8s.pod'] = args.K8S_POD_NAME;
   if (args.K8S_POD_NAMESPACE) labels['k8s.namespace'] = args.K8S_POD_NAMESPACE;
   const ports = distinctPorts([...portsFromArgs(args.WEFT_PORTS ?? ''), ...portsFromMappings(conf.runtimeConfig)]);
-  const { node: _, ...endpoint } = parseEndpoint({ service, containerId, node: placeholderNode, address, ports, labels, health: 'healthy' });
+  const { node: _, ...endpoint } = endpointToJson(parseEndpoint({ service, containerId, node: placeholderNode, address, ports, labels, health: 'healthy' }));
   return endpoint;
 }
 

@@ -77,10 +77,9 @@ async function add(ctx: Context): Promise<Result> {
       () => delegateDel('bridge', stdin, bridgeOptions(ctx)));
     const endpoint = endpointRequest(conf, args.args, args.containerId, result);
     if (endpoint) {
-      const json = endpoint as unknown as JsonObject;
-      await step.run('save the endpoint', () => writeSaved(dataDir, name, { bridge, endpoint: json }));
+      await step.run('save the endpoint', () => writeSaved(dataDir, name, { bridge, endpoint }));
       await step.run('register the endpoint', () => toWeftd(ctx, 'register the endpoint',
-        () => callApi(socket, 'PUT', endpointPath(args.containerId), json)));
+        () => callApi(socket, 'PUT', endpointPath(args.containerId), endpoint)));
     }
     return result;
   });

@@ -1,13 +1,17 @@
 // weftd on a single simulated host with the embedded store (the default: a file in the state directory).
 // The daemon makes the device with the node's address, writes the subnet file, installs the overlay
 // firewall rules; a lease another writer puts in the store file is programmed within a second and removed
-// when deleted; a restart keeps the subnet while a container pings the node's overlay address throughout.
+// when deleted; `weft node-status` in the host shows a peer with its probe verdict; a restart keeps the
+// subnet while a container pings the node's overlay address throughout.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { weftRouteProtocol } from '../../daemon/datapath/plan.ts';
 import { EmbeddedStore } from '../../daemon/lease/embedded-store.ts';
+import type { NodeStatus } from '../../daemon/ops/node-status.ts';
+import { distBin } from './harness/cni.ts';
+import { cleanEnv, describeFailure, run } from './harness/command.ts';
 import { createTempDir } from './harness/files.ts';
 import { cleanupAfterAll, describeAsRoot } from './harness/suite.ts';
 import { ruleset } from './nat-fixtures.ts';
@@ -74,6 +78,37 @@ describeAsRoot('weftd on one host with the embedded store', () => {
     expect(await store.delete(created.lease)).toBe(true);
     await eventually('the deleted lease removed', () => routes().length === 0, 5000, 10);
     expect(host.netns.ipJson('neigh', 'show', 'dev', device, 'nud', 'permanent')).toEqual([]);
+  });
+
+  it('`weft node-status` in the host names the node, its lease, and a peer with its probe verdict', async () => {
+    // A peer with no daemon behind it: nothing answers its probes, so its verdict becomes "underlay".
+    const peer = { nodeName: 'ghost2', subnet: subnet === '10.244.202.0/24' ? '10.244.203.0/24' : '10.244.202.0/24', publicIp: '192.0.2.51', vtepMac: '02:00:00:00:00:51' };
+    const created = await store.create(peer, 600);
+    if (!created.created) throw new Error('the peer lease was not created');
+    const nodeStatus = (...args: string[]) => {
+      const result = run('ip', ['netns', 'exec', host.netns.name, distBin('weft'), 'node-status', ...args], { env: cleanEnv() });
+      if (result.status !== 0) throw new Error(describeFailure(result));
+      return result.stdout;
+    };
+    try {
+      let out = '';
+      const peerLine = () => out.split('\n').find((l) => l.startsWith('ghost2 '));
+      // The first probe round after the peer appears decides its verdict (every 5 s).
+      await eventually('the peer probed', () => {
+        out = nodeStatus();
+        return / underlay /.test(peerLine() ?? '');
+      }, 20_000, 500);
+      expect(out).toMatch(/^node {7}solo: ready \(ready: /);
+      expect(out).toContain(`lease      ${subnet}, public IP 192.0.2.1, VTEP MAC `);
+      expect(peerLine()).toMatch(new RegExp(`^ghost2 +${peer.subnet} +192\\.0\\.2\\.51 +in \\d+m \\d+s +vxlan +underlay +no answer +no answer +no answer$`));
+      expect(out).toContain('ghost2: underlay since ');
+      const json = JSON.parse(nodeStatus('--json', '--url', 'http://127.0.0.1:9475')) as NodeStatus;
+      expect(json).toMatchObject({ node: 'solo', ready: true, lease: { subnet, publicIp: '192.0.2.1' }, reconcile: { ok: true } });
+      expect(json.peers).toEqual([expect.objectContaining({ nodeName: 'ghost2', via: 'vxlan', probe: expect.objectContaining({ verdict: 'underlay' }) })]);
+    } finally {
+      await store.delete(created.lease);
+    }
+    await eventually('the peer gone from node-status', () => !nodeStatus().includes('ghost2'), 5000, 100);
   });
 
   it('keeps its subnet across a restart while a container pings the node without a loss', async () => {

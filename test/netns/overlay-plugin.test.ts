@@ -63,6 +63,16 @@ describeAsRoot('overlay plugin with weftd', () => {
     expect(readdirSync(node.dataDir).sort()).toEqual(['ctr0@eth0.json', 'ctr1@eth0.json']);
   });
 
+  it('an ADD with a bad service name fails with code 7 and leaves nothing behind', async () => {
+    const container = createNetns('oc');
+    const out = runOverlay(node.host.netns, attachmentVars('ADD', 'bad', container, 'WEFT_SERVICE=Not_Valid'), overlayConfig(node));
+    expect(out.status).toBe(1);
+    expect(JSON.parse(out.stdout)).toMatchObject({ code: 7 });
+    expect(container.ipJson('link', 'show', 'type', 'veth')).toEqual([]);
+    expect(readdirSync(node.dataDir).sort()).toEqual(['ctr0@eth0.json', 'ctr1@eth0.json']);
+    expect((await registered(node)).map((e) => e.containerId)).toEqual(['ctr0', 'ctr1']);
+  });
+
   it('CHECK passes for an attached container', () => {
     const out = runOverlay(node.host.netns, attachmentVars('CHECK', 'ctr0', containers[0]!, args),
       overlayConfig(node, { prevResult: { cniVersion: '1.1.0', ...results[0] } }));

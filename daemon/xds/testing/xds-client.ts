@@ -28,15 +28,18 @@ export class XdsClientProcess {
     });
   }
 
-  /** Starts a client of `xds:///<service>` whose only xDS server is `serverAddress`. */
-  static async start(serverAddress: string, service: string, nodeId: string): Promise<XdsClientProcess> {
+  /**
+   * Starts a client of `xds:///<service>` whose only xDS server is `serverAddress`; with `netns`, inside that
+   * named network namespace (`ip netns exec`, which keeps the IPC channel).
+   */
+  static async start(serverAddress: string, service: string, nodeId: string, netns?: string): Promise<XdsClientProcess> {
     const bootstrap = {
       xds_servers: [{ server_uri: serverAddress, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }],
       node: { id: nodeId, cluster: 'weft-tests', locality: { zone: 'test' } },
     };
     const child = fork(script, [service], {
       env: { ...process.env, GRPC_XDS_BOOTSTRAP_CONFIG: JSON.stringify(bootstrap) },
-      execArgv: [],
+      ...(netns ? { execPath: 'ip', execArgv: ['netns', 'exec', netns, process.execPath] } : { execArgv: [] }),
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     await new Promise<void>((resolve, reject) => {

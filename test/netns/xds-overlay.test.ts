@@ -1,0 +1,92 @@
+// weftd's xDS server fed by the overlay plugin: containers attached with the built plugin register as
+// endpoints of "echo"; a real, independent xDS client (@grpc/grpc-js-xds, in the host's namespace)
+// resolves xds:///echo against weftd and load-balances real gRPC calls to servers running inside the
+// container namespaces; adding and removing a container moves calls within a second.
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { XdsClientProcess } from '../../daemon/xds/testing/xds-client.ts';
+import { describeFailure } from './harness/command.ts';
+import { createNetns, type Netns } from './harness/netns.ts';
+import { cleanupAfterAll, describeAsRoot } from './harness/suite.ts';
+import { eventually, sleep } from './overlay-fixtures.ts';
+import { attachmentVars, overlayConfig, runOverlay, startOverlayNode, type OverlayNode } from './overlay-plugin-fixtures.ts';
+import { NetnsProcess } from './overlay-processes.ts';
+
+cleanupAfterAll();
+
+const backendScript = fileURLToPath(new URL('./xds-backend-process.mjs', import.meta.url));
+const port = 50051;
+const args = `IgnoreUnknown=1;WEFT_SERVICE=echo;WEFT_PORTS=grpc:${port}`;
+
+function tally(results: readonly string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const r of results) counts[r] = (counts[r] ?? 0) + 1;
+  return counts;
+}
+
+describeAsRoot('xDS over the overlay: gRPC clients follow containers as the plugin adds and removes them', () => {
+  let node: OverlayNode;
+  let client: XdsClientProcess | undefined;
+  const containers: Netns[] = [];
+  const backends: NetnsProcess[] = [];
+
+  /** A container namespace with its gRPC server (named `b<i>`) already listening, then attached. */
+  async function addContainer(i: number): Promise<void> {
+    const ns = createNetns('oc');
+    containers[i] = ns;
+    const backend = await NetnsProcess.start(ns, [process.execPath, backendScript, `b${i}`, String(port)]);
+    backends[i] = backend;
+    await eventually(`backend b${i} bound`, () => backend.stderr.includes('ready'));
+    const out = runOverlay(node.host.netns, attachmentVars('ADD', `ctr${i}`, ns, args), overlayConfig(node));
+    expect(out.status, describeFailure(out)).toBe(0);
+  }
+
+  /** As a runtime removes a container: its processes stop first, then the network is torn down. */
+  async function removeContainer(i: number): Promise<void> {
+    await backends[i]!.stop();
+    const out = runOverlay(node.host.netns, attachmentVars('DEL', `ctr${i}`, containers[i]!, args), overlayConfig(node));
+    expect(out.status, describeFailure(out)).toBe(0);
+  }
+
+  beforeAll(async () => {
+    node = await startOverlayNode({ xdsListen: '127.0.0.1:18000' });
+    await addContainer(0);
+    await addContainer(1);
+    client = await XdsClientProcess.start('127.0.0.1:18000', 'echo', 'overlay-test', node.host.netns.name);
+  }, 60_000);
+
+  afterAll(async () => {
+    await client?.stop();
+    for (const backend of backends) await backend.stop();
+    await node?.daemon.stop();
+  });
+
+  it('load-balances calls over both containers', async () => {
+    const counts = tally(await client!.calls(40));
+    expect(Object.keys(counts).sort()).toEqual(['b0', 'b1']);
+    expect(counts.b0).toBeGreaterThanOrEqual(10);
+    expect(counts.b1).toBeGreaterThanOrEqual(10);
+  }, 20_000);
+
+  it('sends calls to an added container and away from a removed one within a second', async () => {
+    const watching = client!.watch(6_000);
+    await sleep(500);
+    await addContainer(2);
+    const added = Date.now();
+    await sleep(1_200);
+    const removed = Date.now();
+    await removeContainer(0);
+    const calls = await watching;
+
+    // Adding a container disturbs nothing: every call before the removal is answered.
+    expect(calls.filter((x) => x.at < removed && x.who.startsWith('error'))).toEqual([]);
+    const firstToAdded = calls.find((x) => x.who === 'b2');
+    expect(firstToAdded, JSON.stringify(tally(calls.map((x) => x.who)))).toBeDefined();
+    expect(firstToAdded!.at - added).toBeLessThan(1_000);
+    const lastToRemoved = calls.filter((x) => x.who === 'b0').at(-1)!;
+    expect(lastToRemoved.at - removed).toBeLessThan(1_000);
+    const settled = calls.filter((x) => x.at > removed + 1_000);
+    expect(settled.length).toBeGreaterThan(20);
+    expect(new Set(settled.map((x) => x.who))).toEqual(new Set(['b1', 'b2']));
+  }, 20_000);
+});
