@@ -12,7 +12,8 @@ demo_logs=()
 # A clean PATH with node on it: what a runtime or service manager gives its children.
 demo_path="$(dirname "$(command -v node || echo /usr/bin/node)"):/usr/sbin:/usr/bin:/sbin:/bin"
 
-say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+# Headings in bold on a terminal, plain in a log.
+if [ -t 1 ]; then say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }; else say() { printf '\n== %s\n' "$*"; }; fi
 die() { echo "demo: $*" >&2; exit 1; }
 
 # Root, and the tools the demo needs on PATH.
@@ -32,10 +33,15 @@ demo_cleanup() {
       [ -s "$log" ] && { echo "--- ${log#"$demo_scratch"/} (last lines)" >&2; tail -n 15 "$log" >&2; }
     done
   fi
-  for pid in "${demo_pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+  # Only the demo's jobs still running: a pid of one that ended may belong to another process by now.
+  local running=() job
   for pid in "${demo_pids[@]}"; do
+    for job in $(jobs -pr); do [ "$job" = "$pid" ] && running+=("$pid"); done
+  done
+  for pid in "${running[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+  for pid in "${running[@]}"; do
     for i in $(seq 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null
+    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
   done
   for ((i = ${#demo_namespaces[@]} - 1; i >= 0; i--)); do
     ns=${demo_namespaces[i]}
@@ -44,15 +50,23 @@ demo_cleanup() {
   [ -n "$demo_scratch" ] && rm -rf "$demo_scratch"
 }
 
+# Whether dist/bin lacks an executable or is older than a source, the build script or the lockfile.
+# (Not rebuilding a fresh build also keeps the demo from rewriting dist/bin under tests running beside it.)
+demo_build_stale() {
+  local bin
+  for bin in bridge host-local overlay weft weftd; do [ -f "dist/bin/$bin" ] || return 0; done
+  [ -n "$(find lib plugins daemon cli build.mjs package.json package-lock.json -newer dist/bin/weftd \
+    \( -name '*.ts' -o -name '*.c' -o -name '*.mjs' -o -name '*.json' \) ! -name '*.test.ts' -print -quit)" ]
+}
+
 # Installs the clean-up on exit, makes the scratch folder, runs `npm ci` when node_modules is missing and
-# builds. Call once, before anything is made.
+# builds when the build is missing or stale. Call once, before anything is made.
 demo_start() {
   trap demo_cleanup EXIT
   trap 'exit 130' INT TERM HUP
   cd "$demo_repo"
   if [ ! -d node_modules ]; then say "npm ci"; npm ci; fi
-  say "build"
-  node build.mjs
+  if demo_build_stale; then say "build"; node build.mjs; fi
   demo_scratch=$(mktemp -d /tmp/weft-demo-XXXXXX)
 }
 
@@ -78,10 +92,13 @@ demo_spawn() {
   demo_logs+=("$log")
 }
 
-# demo_stop PID: SIGTERM and wait for it to exit (the exit clean-up then has nothing left to do).
+# demo_stop PID: SIGTERM, wait for it to exit, and forget it (so the exit clean-up never signals a later
+# process that got the same pid).
 demo_stop() {
-  kill -TERM "$1" 2>/dev/null || return 0
-  wait "$1" 2>/dev/null || true
+  local pid kept=()
+  kill -TERM "$1" 2>/dev/null && { wait "$1" 2>/dev/null || true; }
+  for pid in "${demo_pids[@]}"; do [ "$pid" = "$1" ] || kept+=("$pid"); done
+  demo_pids=("${kept[@]}")
 }
 
 # demo_node NS ARGS...: node in NS with a clean environment (no NODE_EXTRA_CA_CERTS: ~90 ms less per start).

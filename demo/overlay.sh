@@ -92,7 +92,8 @@ EOF
 done
 for i in 0 1 2; do
   demo_wait_http "${hosts[i]}" http://127.0.0.1:9475/readyz 20
-  echo "${nodes[i]} ready: $(sed -nE 's/^WEFT_SUBNET=(.*)/\1/p' "$demo_scratch/${nodes[i]}/subnet.env") $(sed -nE 's/^WEFT_IPV6_SUBNET=(.*)/\1/p' "$demo_scratch/${nodes[i]}/subnet.env")"
+  # The subnet file is what the overlay plugin reads on this host.
+  echo "${nodes[i]} ready; its subnet file: $(grep -E '^WEFT_(SUBNET|IPV6_SUBNET|MTU)=' "$demo_scratch/${nodes[i]}/subnet.env" | tr '\n' ' ')"
 done
 
 # weft on host i: the host's network configs and result cache, and the endpoint's port for the plugin.

@@ -71,25 +71,24 @@ interface Output {
   readonly stderr: string;
 }
 
-// Linux's O_TMPFILE (__O_TMPFILE | O_DIRECTORY; __O_TMPFILE is 0o20000000 on x86-64 and arm64): a file
-// with no name, gone when its last descriptor closes, so nothing is left behind even if the plugin dies.
-const O_TMPFILE = 0o20000000 | constants.O_DIRECTORY;
-
-/** A private scratch file holding `content`, open for reading and writing at offset 0. */
-function scratchFile(content?: string): number {
-  const dir = process.env.TMPDIR || '/tmp';
-  let fd: number;
+/**
+ * Private scratch files, open for reading and writing, the first holding `input` (at offset 0, where nft
+ * starts reading). Their names are removed at once: the files go away with their last descriptor.
+ */
+function scratchFiles(count: number, input: string): number[] {
+  const dir = mkdtempSync(join(tmpdir(), 'weft-nft-'));
+  const fds: number[] = [];
   try {
-    fd = openSync(dir, constants.O_RDWR | O_TMPFILE, 0o600);
-  } catch {
-    // A file system without O_TMPFILE: a named file in a private directory, unlinked at once.
-    const own = mkdtempSync(join(dir, 'weft-nft-'));
-    fd = openSync(join(own, 'scratch'), 'wx+', 0o600);
-    rmSync(own, { recursive: true, force: true });
+    for (let i = 0; i < count; i++) fds.push(openSync(join(dir, String(i)), 'wx+', 0o600));
+    // At a position (pwrite): the shared offset stays at 0.
+    if (input !== '') writeSync(fds[0]!, input, 0);
+    return fds;
+  } catch (err) {
+    for (const fd of fds) closeSync(fd);
+    throw err;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
-  // At a position (pwrite): the shared offset stays at 0, where nft starts reading.
-  if (content) writeSync(fd, content, 0);
-  return fd;
 }
 
 /** What nft wrote to a scratch file (read by position: nft moved the shared offset). */
@@ -113,16 +112,16 @@ function runNft(args: readonly string[], input: string, what: string, options: N
   const [file, ...prefix] = options.command ?? defaultCommand();
   if (!file) throw new TypeError('NftOptions.command is empty');
   const timeoutMs = options.timeoutMs ?? 30_000;
-  const stdin = input === '' ? undefined : scratchFile(input);
-  const stdout = wantStdout ? scratchFile() : undefined;
-  const stderr = scratchFile();
+  // stderr, stdin (a file even when empty: nft may read it), and stdout when wanted.
+  const files = scratchFiles(wantStdout ? 3 : 2, input);
+  const [stdin, stderr, stdout] = files as [number, number, number | undefined];
   const closeAll = (): void => {
-    for (const fd of [stdin, stdout, stderr]) if (fd !== undefined) closeSync(fd);
+    for (const fd of files) closeSync(fd);
   };
   return new Promise((resolve, reject) => {
     let child: ChildProcess;
     try {
-      child = spawn(file, [...prefix, ...args], { stdio: [stdin ?? 'ignore', stdout ?? 'ignore', stderr] });
+      child = spawn(file, [...prefix, ...args], { stdio: [stdin, stdout ?? 'ignore', stderr] });
     } catch (err) {
       closeAll();
       throw err;

@@ -98,4 +98,16 @@ describeAsRoot('overlay plugin with weftd', () => {
     expect(again.status, describeFailure(again)).toBe(0);
     expect((await registered(node)).map((e) => e.containerId)).toEqual(['ctr1', 'ctr2']);
   });
+
+  it('GC deletes attachments and endpoints not in the valid list, and keeps the valid ones', async () => {
+    const valid = [{ containerID: 'ctr1', ifname: 'eth0' }];
+    const out = runOverlay(node.host.netns, { CNI_COMMAND: 'GC' }, overlayConfig(node, { 'cni.dev/valid-attachments': valid }));
+    expect(out.status, describeFailure(out)).toBe(0);
+    expect(readdirSync(node.dataDir)).toEqual(['ctr1@eth0.json']);
+    expect((await registered(node)).map((e) => e.containerId)).toEqual(['ctr1']);
+    // ctr2's address went back to host-local: only ctr1's is still reserved.
+    const reserved = readdirSync(`${node.root}/ipam/wtov`).filter((f) => /^\d+\.\d+\.\d+\.\d+$/.test(f));
+    expect(reserved).toEqual([results[1]!.ips[0]!.address.split('/')[0]]);
+    expect(pingOk(containers[1]!, results[1]!.ips[0]!.gateway)).toBe(true);
+  });
 });
