@@ -5,7 +5,7 @@
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { CniError, ErrorCode } from '../lib/cni/errors.ts';
-import { CONFIG_EXTENSIONS, SUITE_PLUGINS } from './suite.ts';
+import { EXAMPLE_CONFIG_EXTENSION, SUITE_PLUGINS } from './suite.ts';
 
 export interface InstallOptions {
   /** Where the plugin bundles are (dist/bin, beside the weft executable). */
@@ -50,7 +50,7 @@ function makeDir(dir: string): void {
 function exampleConfigs(dir: string): string[] {
   if (!existsSync(dir)) return [];
   return readdirSync(dir, { withFileTypes: true })
-    .filter((entry) => entry.isFile() && (CONFIG_EXTENSIONS as readonly string[]).includes(extname(entry.name)))
+    .filter((entry) => entry.isFile() && extname(entry.name) === EXAMPLE_CONFIG_EXTENSION)
     .map((entry) => entry.name)
     .sort();
 }

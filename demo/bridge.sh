@@ -47,10 +47,6 @@ for side in "$host up0 192.0.2.1/24 2001:db8:ff::1/64" "$outside wan0 192.0.2.2/
   ip -n "$ns" addr add "$v6" dev "$dev"
   ip -n "$ns" link set "$dev" up
 done
-# A fresh veth can take a moment before neighbour discovery answers.
-for _ in 1 2 3 4 5 6 7 8 9 10; do
-  ip netns exec "$host" ping -c1 -W1 2001:db8:ff::2 >/dev/null 2>&1 && break
-done
 # The outside counts the echo requests it gets from the host's address: the witness of masquerade.
 ip netns exec "$outside" nft -f - <<'EOF'
 add table inet witness
@@ -71,6 +67,7 @@ b=${containers[1]}
 b4=$(demo_addr "$b" inet)
 b6=$(demo_addr "$b" inet6)
 
+demo_wait_dad "$host" "$outside" "${containers[@]}"
 say "$a pings $b ($b4, $b6)"
 demo_ping "$a" "$b4"
 demo_ping "$a" "$b6"
@@ -80,8 +77,8 @@ demo_ping "$a" 2001:db8:ff::2
 say "what the outside saw: echo requests from the host's address"
 ip netns exec "$outside" nft list counters table inet witness | grep -E 'counter|packets'
 say "the host: bridge, ports, masquerade chains"
-ip -n "$host" -br addr show dev weft0
-ip -n "$host" -br link show master weft0
+ip -n "$host" -br addr show dev weftbr0
+ip -n "$host" -br link show master weftbr0
 ip netns exec "$host" nft list table inet weft | grep -E 'chain|masquerade'
 
 for ns in "${containers[@]}"; do
@@ -89,7 +86,7 @@ for ns in "${containers[@]}"; do
   weft del "$network" "/run/netns/$ns"
 done
 say "after DEL: no ports, no masquerade chains, no allocations"
-ip -n "$host" -br link show master weft0
+ip -n "$host" -br link show master weftbr0
 ip netns exec "$host" nft list table inet weft
 ls "$demo_scratch/ipam/$network" | grep -vE '^(lock|last_reserved_ip)' || true
 say "done; removing the demo's namespaces"

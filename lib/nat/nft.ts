@@ -112,7 +112,7 @@ function runNft(args: readonly string[], input: string, what: string, options: N
   const [file, ...prefix] = options.command ?? defaultCommand();
   if (!file) throw new TypeError('NftOptions.command is empty');
   const timeoutMs = options.timeoutMs ?? 30_000;
-  // stderr, stdin (a file even when empty: nft may read it), and stdout when wanted.
+  // stdin (the script; a file even when empty), stderr, and stdout when wanted.
   const files = scratchFiles(wantStdout ? 3 : 2, input);
   const [stdin, stderr, stdout] = files as [number, number, number | undefined];
   const closeAll = (): void => {
