@@ -35,6 +35,8 @@ export interface DaemonContext {
   /** MTU for the VXLAN device and container interfaces. */
   readonly mtu: number;
   readonly leases: LeaseManager;
+  /** The lease store (also where nodes share their endpoints). */
+  readonly store: LeaseStore;
   /** Where attachments publish what `GET /status` shows of them. */
   readonly status: StatusSources;
 }
@@ -182,7 +184,7 @@ export class Daemon {
     const lease = await persist('acquiring a subnet lease', log, signal, () => manager.start(), () => errors.acquire++);
     signal.throwIfAborted();
 
-    const context: DaemonContext = { log, metrics: this.metrics, config, underlay, vtepMac: vtep.mac, mtu, leases: manager, status: this.statusSources };
+    const context: DaemonContext = { log, metrics: this.metrics, config, underlay, vtepMac: vtep.mac, mtu, leases: manager, store, status: this.statusSources };
     for (const attach of this.attachments) {
       const attachment = await attach(context);
       this.cleanups.push(() => attachment.stop());

@@ -12,23 +12,27 @@ import { dataPathAttachment } from './datapath/attach.ts';
 import { Daemon, type Attach } from './daemon.ts';
 import { Logger, logLevels } from './log.ts';
 import { EndpointSet } from './xds/endpoint-set.ts';
+import { SharedEndpoints, sharedEndpointsAttachment } from './xds/shared-endpoints.ts';
 
 const stopTimeoutMs = 20_000;
 
 /**
  * What runs once the lease is held: the VXLAN data path and its probes, the local API the overlay plugin
- * registers endpoints with, and (when configured) the xDS server serving those endpoints.
+ * registers endpoints with, the sharing of those endpoints through the store, and (when configured) the
+ * xDS server serving the endpoints of every node.
  */
 async function attachmentsFor(options: DaemonOptions): Promise<Attach[]> {
   const endpoints = new EndpointSet();
+  const shared = new SharedEndpoints(options.nodeName, endpoints);
   const attachments: Attach[] = [
     dataPathAttachment(),
     apiAttachment({ socketPath: options.api.socket, overlayDataDir: options.api.overlayDataDir, endpoints }),
+    sharedEndpointsAttachment(shared),
   ];
   if (options.xds) {
     // Loaded only when used: grpc-js and protobufjs are heavy.
     const { xdsAttachment } = await import('./xds/attachment.ts');
-    attachments.push(xdsAttachment({ address: options.xds.listen, endpointSource: endpoints }));
+    attachments.push(xdsAttachment({ address: options.xds.listen, endpointSource: shared }));
   }
   return attachments;
 }

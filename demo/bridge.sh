@@ -4,7 +4,8 @@
 # results are printed, the containers ping each other and, through masquerade, an address in a simulated
 # "outside" network; then everything is torn down.
 #
-#   sudo demo/bridge.sh        (runs `npm ci` if node_modules is missing, and `node build.mjs`)
+#   sudo demo/bridge.sh        (runs `npm ci` if node_modules is missing, and `node build.mjs` if the
+#                               build is missing or older than the sources)
 #
 # Nothing touches this machine's own network: the "host" is a namespace made for the demo too, cabled to
 # the "outside" namespace; every namespace and file made here is removed by name on exit, also on Ctrl-C
@@ -26,12 +27,7 @@ demo_start
 
 mkdir -p "$demo_scratch/net.d" "$demo_scratch/cache"
 # The shipped config, its IPAM store in the scratch folder.
-node -e '
-  const [from, to, dataDir] = process.argv.slice(1);
-  const list = JSON.parse(require("fs").readFileSync(from, "utf8"));
-  for (const plugin of list.plugins) if (plugin.ipam && plugin.ipam.type === "host-local") plugin.ipam.dataDir = dataDir;
-  require("fs").writeFileSync(to, JSON.stringify(list, null, 2));
-' "$conf" "$demo_scratch/net.d/10-weft-bridge.conflist" "$demo_scratch/ipam"
+demo_conflist "$conf" "$demo_scratch/net.d/10-weft-bridge.conflist" bridge "{\"ipam\": {\"dataDir\": \"$demo_scratch/ipam\"}}"
 
 weft() { demo_weft "$host" NETCONFPATH="$demo_scratch/net.d" WEFT_CACHE_DIR="$demo_scratch/cache" -- "$@"; }
 

@@ -108,12 +108,17 @@ demo_node() {
   ip netns exec "$ns" env -i PATH="$demo_path" node "$@"
 }
 
-# demo_wait_http NS URL SECONDS [TEST]: waits until URL, fetched inside NS, answers 200 and TEST (a
-# JavaScript expression over the body, `body`) holds; fails after SECONDS.
+# demo_wait_http NS URL SECONDS [TEST [PID]]: waits until URL, fetched inside NS, answers 200 and TEST (a
+# JavaScript expression over the body, `body`; empty for none) holds; fails after SECONDS, or at once when
+# the program PID (the server) has exited.
 demo_wait_http() {
   demo_node "$1" -e '
-    const [url, seconds, test] = process.argv.slice(1);
+    const fs = require("fs");
+    const [url, seconds, test, pid] = process.argv.slice(1);
     const holds = new Function("body", `return (${test || "true"});`);
+    const exited = () => {
+      try { return / Z /.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\)/, "")); } catch { return true; }
+    };
     const deadline = Date.now() + Number(seconds) * 1000;
     (async () => {
       for (;;) {
@@ -121,10 +126,11 @@ demo_wait_http() {
           const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
           if (res.ok && holds(await res.text())) return;
         } catch {}
+        if (pid && exited()) { console.error(`${url}: the server (pid ${pid}) exited`); process.exit(1); }
         if (Date.now() > deadline) { console.error(`${url}: not as expected within ${seconds} s`); process.exit(1); }
         await new Promise((r) => setTimeout(r, 50));
       }
-    })();' "$2" "$3" "${4:-}"
+    })();' "$2" "$3" "${4:-}" "${5:-}"
 }
 
 # demo_wait_dad NS...: waits (up to 5 s) until no IPv6 address in the namespaces is tentative, so the first
@@ -137,6 +143,25 @@ demo_wait_dad() {
       sleep 0.05
     done
   done
+}
+
+# demo_conflist FROM TO TYPE PATCH: copies the network config list FROM to TO with the JSON object PATCH
+# merged (deeply) into each plugin of type TYPE: a shipped config with its files moved for the demo.
+demo_conflist() {
+  node -e '
+    const fs = require("fs");
+    const [from, to, type, patch] = process.argv.slice(1);
+    const merge = (into, add) => {
+      for (const [key, value] of Object.entries(add)) {
+        if (typeof value === "object" && value !== null && !Array.isArray(value) && typeof into[key] === "object") merge(into[key], value);
+        else into[key] = value;
+      }
+    };
+    const list = JSON.parse(fs.readFileSync(from, "utf8"));
+    const plugins = list.plugins.filter((plugin) => plugin.type === type);
+    if (plugins.length === 0) { console.error(`${from}: no plugin of type ${type}`); process.exit(1); }
+    for (const plugin of plugins) merge(plugin, JSON.parse(patch));
+    fs.writeFileSync(to, JSON.stringify(list, null, 2));' "$@"
 }
 
 # demo_weft NS [VAR=VALUE...] -- ARGS...: the built weft CLI inside NS, with only what a runtime gives a

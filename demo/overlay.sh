@@ -3,11 +3,14 @@
 # an etcd holding the subnet leases, weftd on every host (VXLAN data path and xDS server), and one container
 # per host attached with the weft CLI through the overlay CNI plugin. The containers ping each other
 # across hosts over VXLAN (IPv4 and IPv6), each node reports its peers and probes, and an independent ADS
-# client prints the service endpoints weftd serves over xDS. Then everything is torn down.
+# client prints the service endpoints weftd serves over xDS; a gRPC server in each container answers calls
+# that a proxyless gRPC client (@grpc/grpc-js-xds) load-balances over them via xds:///web. Then everything
+# is torn down.
 #
-#   sudo demo/overlay.sh       (runs `npm ci` if node_modules is missing, and `node build.mjs`)
+#   sudo demo/overlay.sh       (runs `npm ci` if node_modules is missing, and `node build.mjs` if the
+#                               build is missing or older than the sources)
 #
-# Nothing touches this machine's own network: the underlay, the etcd, the hosts and the containers are all
+# The network config is conf/20-weft-overlay.conflist as shipped, with its files moved per host. Nothing touches this machine's own network: the underlay, the etcd, the hosts and the containers are all
 # namespaces made for the demo, removed by name on exit, also on Ctrl-C or failure; every file (etcd's
 # data, the daemons' state, IPAM, the CLI's cache) is in a scratch folder removed with them.
 set -euo pipefail
@@ -48,7 +51,7 @@ demo_spawn "$etcd_ns" "$demo_scratch/etcd/etcd.log" /usr/bin/etcd --name demo --
   --listen-peer-urls "http://$etcd_address:2380" --initial-advertise-peer-urls "http://$etcd_address:2380" \
   --initial-cluster "demo=http://$etcd_address:2380" --heartbeat-interval 20 --election-timeout 200 --logger zap --log-level error
 etcd_pid=$demo_spawned
-demo_wait_http "$etcd_ns" "http://$etcd_address:2379/health" 15 'body.includes(`"health":"true"`)'
+demo_wait_http "$etcd_ns" "http://$etcd_address:2379/health" 15 'body.includes(`"health":"true"`)' "$etcd_pid"
 echo "etcd healthy"
 
 say "weftd on each host (network 10.244.0.0/16 + fd00:10:244::/56, VXLAN VNI 1, xDS on 127.0.0.1:18000)"
@@ -69,39 +72,26 @@ for i in 0 1 2; do
   "network": { "network": "10.244.0.0/16", "subnetLen": 24, "ipv6Network": "fd00:10:244::/56", "vni": 1 }
 }
 EOF
-  # The overlay network as a runtime on this host would have it in /etc/cni/net.d, its files in this
-  # host's folder (the three hosts share one file system here).
-  cat >"$dir/net.d/10-weft-overlay.conflist" <<EOF
-{
-  "cniVersion": "1.1.0",
-  "name": "$network",
-  "plugins": [
-    {
-      "type": "overlay",
-      "service": "$service",
-      "subnetFile": "$dir/subnet.env",
-      "socket": "$dir/weftd.sock",
-      "dataDir": "$dir/overlay",
-      "ipamDataDir": "$dir/ipam"
-    }
-  ]
-}
-EOF
+  # The shipped overlay network (as a runtime on this host would have it in /etc/cni/net.d), its files in
+  # this host's folder: the three hosts share one file system here.
+  demo_conflist conf/20-weft-overlay.conflist "$dir/net.d/20-weft-overlay.conflist" overlay \
+    "{\"subnetFile\": \"$dir/subnet.env\", \"socket\": \"$dir/weftd.sock\", \"dataDir\": \"$dir/overlay\", \"ipamDataDir\": \"$dir/ipam\"}"
   demo_spawn "${hosts[i]}" "$dir/weftd.log" node "$demo_repo/dist/bin/weftd" --config "$dir/weftd.json"
   daemons+=("$demo_spawned")
 done
 for i in 0 1 2; do
-  demo_wait_http "${hosts[i]}" http://127.0.0.1:9475/readyz 20
+  demo_wait_http "${hosts[i]}" http://127.0.0.1:9475/readyz 20 "" "${daemons[i]}"
   # The subnet file is what the overlay plugin reads on this host.
   echo "${nodes[i]} ready; its subnet file: $(grep -E '^WEFT_(SUBNET|IPV6_SUBNET|MTU)=' "$demo_scratch/${nodes[i]}/subnet.env" | tr '\n' ' ')"
 done
 
-# weft on host i: the host's network configs and result cache, and the endpoint's port for the plugin.
+# weft on host i: the host's network configs and result cache; the service and port the container serves
+# (the overlay plugin registers it with weftd as an endpoint of that service).
 host_weft() {
   local i=$1
   shift
   demo_weft "${hosts[i]}" NETCONFPATH="$demo_scratch/${nodes[i]}/net.d" WEFT_CACHE_DIR="$demo_scratch/${nodes[i]}/cache" \
-    CNI_ARGS="WEFT_PORTS=http:$port" -- "$@"
+    CNI_ARGS="WEFT_SERVICE=$service;WEFT_PORTS=http:$port" -- "$@"
 }
 
 for i in 0 1 2; do
@@ -114,6 +104,13 @@ for i in 0 1 2; do
       console.log(`${ip.address}${where}, gateway ${ip.gateway ?? "-"}`);
     }
     for (const r of result.routes ?? []) console.log(`route ${r.dst}${r.gw ? ` via ${r.gw}` : ""}`);'
+done
+
+# A gRPC server in each container, answering with its name: the service the endpoints stand for.
+backends=()
+for i in 0 1 2; do
+  demo_spawn "${containers[i]}" "$demo_scratch/${nodes[i]}/backend.log" node test/netns/xds-backend-process.mjs "${containers[i]} on ${nodes[i]}" "$port"
+  backends+=("$demo_spawned")
 done
 
 v4=() v6=()
@@ -133,29 +130,25 @@ for i in 0 1 2; do
   pings=$((pings + 2))
 done
 
-# Every daemon should serve the endpoints of all nodes (issue 7: shared through the lease store); where the
-# build in hand does not share them yet, each node's own endpoints are shown instead, and the summary says so.
+# Every daemon serves the endpoints of all nodes (shared through etcd beside the leases); --expect waits
+# for the last registration to spread.
 say "xDS: the endpoints weftd serves (an independent ADS client)"
-if demo_node "${hosts[0]}" demo/xds-view.mjs 127.0.0.1:18000 --expect 3 --timeout 2000 --brief >/dev/null 2>&1; then
-  xds_scope="all 3 endpoints served by every node"
-  echo "weftd on ${nodes[0]}:"
-  demo_node "${hosts[0]}" demo/xds-view.mjs 127.0.0.1:18000 --expect 3
-  for i in 1 2; do
-    echo "weftd on ${nodes[i]}: $(demo_node "${hosts[i]}" demo/xds-view.mjs 127.0.0.1:18000 --expect 3 --brief)"
-  done
-else
-  xds_scope="each node serving only its own endpoint (SKIPPED: sharing endpoints across nodes, not in weftd yet)"
-  echo "SKIPPED: the cluster-wide view. weftd in this build serves only its own node's endpoints (they are not"
-  echo "yet shared through the lease store), so here is each node's view:"
-  for i in 0 1 2; do
-    echo "weftd on ${nodes[i]}:"
-    demo_node "${hosts[i]}" demo/xds-view.mjs 127.0.0.1:18000 --expect 1
-  done
-fi
+echo "weftd on ${nodes[0]}:"
+demo_node "${hosts[0]}" demo/xds-view.mjs 127.0.0.1:18000 --expect 3
+for i in 1 2; do
+  echo "weftd on ${nodes[i]}: $(demo_node "${hosts[i]}" demo/xds-view.mjs 127.0.0.1:18000 --expect 3 --brief)"
+done
+
+say "gRPC: a proxyless client (@grpc/grpc-js-xds) on ${nodes[0]} calls xds:///$service through weftd's xDS"
+for i in 0 1 2; do
+  for _ in $(seq 100); do grep -q ready "$demo_scratch/${nodes[i]}/backend.log" && break; sleep 0.05; done
+done
+demo_node "${hosts[0]}" demo/grpc-calls.mjs 127.0.0.1:18000 "$service" 30 3
+for pid in "${backends[@]}"; do demo_stop "$pid"; done
 
 # weftd probes its peers every 5 s; the status is worth reading once each peer has been probed.
 for i in 0 1 2; do
-  demo_wait_http "${hosts[i]}" http://127.0.0.1:9475/status 10 'JSON.parse(body).peers.every((peer) => peer.probe)'
+  demo_wait_http "${hosts[i]}" http://127.0.0.1:9475/status 10 'JSON.parse(body).peers.every((peer) => peer.probe)' "${daemons[i]}"
   say "${nodes[i]}: weft node-status"
   demo_weft "${hosts[i]}" -- node-status
 done
@@ -171,4 +164,4 @@ for i in 0 1 2; do echo "weftd on ${nodes[i]}: $(demo_node "${hosts[i]}" demo/xd
 say "stopping weftd and etcd; removing the demo's namespaces"
 for pid in "${daemons[@]}"; do demo_stop "$pid"; done
 demo_stop "$etcd_pid"
-echo "overlay demo: 3 hosts, 3 containers, $pings/$pings cross-host pings answered, xDS: $xds_scope; done in $((SECONDS - started)) s"
+echo "overlay demo: 3 hosts, 3 containers, $pings/$pings cross-host pings answered, every node serving all 3 endpoints over xDS, gRPC calls answered on all 3 hosts; done in $((SECONDS - started)) s"

@@ -6,6 +6,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { EmbeddedStore } from './embedded-store.ts';
 import type { LeaseSpec } from './lease.ts';
 import type { WatchBatch } from './store.ts';
+import { endpointToJson } from '../xds/endpoint.ts';
+import { endpoint } from '../xds/testing/endpoints.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'weft-embedded-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -171,6 +173,55 @@ describe('EmbeddedStore watch', () => {
     try {
       await seen.until((b) => b.length > 0);
       expect(seen.batches[0]).toMatchObject({ kind: 'reset', snapshot: { revision: 2, leases: [{ nodeName: 'n1' }, { nodeName: 'n2' }] } });
+    } finally {
+      await watch.close();
+    }
+  });
+});
+
+describe('EmbeddedStore endpoints', () => {
+  it('shares endpoints between instances on one file, apart from the lease revision', async () => {
+    const path = freshPath();
+    const a = new EmbeddedStore({ path, pollMs: 100 });
+    const b = new EmbeddedStore({ path, pollMs: 100 });
+    await a.create(spec(1), 60);
+    const seen: { ids: string[]; invalid: string[] }[] = [];
+    const watch = b.endpoints.watchEndpoints({
+      onEndpoints: (list, invalid) => void seen.push({ ids: list.map((e) => `${e.node}/${e.containerId}`).sort(), invalid: invalid.map((i) => i.key) }),
+    });
+    const until = async (ids: string[]) => {
+      const deadline = Date.now() + 3000;
+      while (JSON.stringify(seen.at(-1)?.ids) !== JSON.stringify(ids)) {
+        if (Date.now() > deadline) throw new Error(`never saw ${JSON.stringify(ids)}: ${JSON.stringify(seen)}`);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    };
+    try {
+      await until([]);
+      await a.endpoints.putEndpoint(endpoint('echo', 'stale', 'n1', '10.244.1.9'));
+      await until(['n1/stale']);
+      await a.endpoints.replaceEndpoints('n1', [endpoint('echo', 'c1', 'n1', '10.244.1.2'), endpoint('echo', 'c2', 'n1', '10.244.1.3')]);
+      await until(['n1/c1', 'n1/c2']);
+      await b.endpoints.putEndpoint(endpoint('echo', 'c3', 'n2', '10.244.2.2'));
+      await until(['n1/c1', 'n1/c2', 'n2/c3']);
+      await a.endpoints.deleteEndpoint('n1', 'c1');
+      await until(['n1/c2', 'n2/c3']);
+      // Endpoint writes leave the lease revision alone: lease watches from it need no reset.
+      expect((await a.list()).revision).toBe(1);
+      await a.endpoints.replaceEndpoints('n1', []);
+      await until(['n2/c3']);
+      expect(seen.flatMap((s) => s.invalid)).toEqual([]);
+
+      // An entry that disagrees with where it is stored is reported and skipped.
+      const file = JSON.parse(readFileSync(path, 'utf8')) as { endpoints: Record<string, Record<string, unknown>> };
+      file.endpoints.n2!.c9 = endpointToJson(endpoint('echo', 'c8', 'n2', '10.244.2.9'));
+      writeFileSync(path, JSON.stringify(file));
+      const deadline = Date.now() + 3000;
+      while (!seen.at(-1)?.invalid.includes('n2/c9')) {
+        if (Date.now() > deadline) throw new Error(`the bad entry was not reported: ${JSON.stringify(seen)}`);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      expect(seen.at(-1)!.ids).toEqual(['n2/c3']);
     } finally {
       await watch.close();
     }

@@ -3,6 +3,8 @@
 // the file atomically, so daemons sharing the file never lose each other's writes. The file keeps no
 // history: a watch compares what it last delivered with the file whenever the file may have changed
 // (a write from this process, inotify on the directory, the next lease expiry, and a slow poll as backstop).
+// Nodes' service endpoints live in the same file (its "endpoints" section), written under the same lock and
+// watched the same way.
 import { EventEmitter } from 'node:events';
 import { watch as watchDirectory, type FSWatcher } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
@@ -12,11 +14,15 @@ import { writeFileAtomic } from '../files/atomic-write.ts';
 import { withFileLock } from '../files/file-lock.ts';
 import { SerialTask } from '../serial-task.ts';
 import type { Lease, LeaseSnapshot, LeaseSpec } from './lease.ts';
+import { endpointToJson, type Endpoint } from '../xds/endpoint.ts';
+import { endpointFromEntry } from './endpoint-entry.ts';
 import {
-  decodeTable, diffLeases, emptyTable, encodeTable, nextExpiry, tableConfig, tableCreate, tableDelete, tableRenew,
+  decodeTable, diffLeases, emptyTable, encodeTable, nextExpiry, tableConfig, tableCreate, tableDelete, tableEndpoints, tableRenew,
   tableSnapshot, tableUpdate, type LeaseTable, type TableResult,
 } from './lease-table.ts';
-import type { CreateOutcome, LeaseStore, LeaseWatch, WatchHandlers } from './store.ts';
+import type {
+  CreateOutcome, EndpointStore, EndpointWatchHandlers, InvalidEndpoint, LeaseStore, LeaseWatch, WatchHandlers,
+} from './store.ts';
 
 export interface EmbeddedStoreOptions {
   readonly path: string;
@@ -91,8 +97,13 @@ export class EmbeddedStore implements LeaseStore {
   }
 
   watch(fromRevision: number, handlers: WatchHandlers): LeaseWatch {
+    return this.watchFile(leaseReader(fromRevision, handlers), handlers.onRestart);
+  }
+
+  /** Reads the file with `reader` now and whenever it may have changed, until closed. */
+  private watchFile(reader: TableReader, onRestart: ((reason: string) => void) | undefined): LeaseWatch {
     const source: WatchedFile = { path: this.path, read: () => this.readTable(), now: this.now };
-    const watch = new FileWatch(source, fromRevision, handlers, this.options.pollMs ?? 2000);
+    const watch = new FileWatch(source, reader, onRestart, this.options.pollMs ?? 2000);
     this.watches.add(watch);
     this.changed.on('change', watch.poke);
     void watch.start();
@@ -104,6 +115,20 @@ export class EmbeddedStore implements LeaseStore {
       },
     };
   }
+
+  readonly endpoints: EndpointStore = {
+    putEndpoint: (endpoint) => this.mutate((table) => tableEndpoints(table, endpoint.node, (current) => ({
+      ...current, [endpoint.containerId]: endpointToJson(endpoint),
+    }))),
+    deleteEndpoint: (node, containerId) => this.mutate((table) => tableEndpoints(table, node, (current) => {
+      const { [containerId]: _gone, ...rest } = current;
+      return rest;
+    })),
+    replaceEndpoints: (node, endpoints) => this.mutate((table) => tableEndpoints(table, node, () => (
+      Object.fromEntries(endpoints.map((e) => [e.containerId, endpointToJson(e)]))
+    ))),
+    watchEndpoints: (handlers) => this.watchFile(endpointReader(handlers), handlers.onRestart),
+  };
 
   async close(): Promise<void> {
     for (const watch of this.watches) await watch.close();
@@ -118,8 +143,58 @@ interface WatchedFile {
   readonly now: () => number;
 }
 
+/**
+ * What a watch does with each read of the file (`first`: the read at its start); returns when the file must
+ * be read again regardless of changes (a lease expiry), if ever.
+ */
+type TableReader = (table: LeaseTable, now: number, first: boolean) => number | undefined;
+
+/** Lease events: the file compared with the leases last delivered. */
+function leaseReader(fromRevision: number, handlers: WatchHandlers): TableReader {
+  let seen = new Map<string, Lease>();
+  return (table, now, first) => {
+    if (first) {
+      if (table.revision === fromRevision) {
+        // What the caller listed at this revision may include leases that expired since: start from every
+        // entry, so that the first comparison reports those expiries.
+        seen = new Map(tableSnapshot(table, Number.NEGATIVE_INFINITY).leases.map((l) => [l.subnet, l]));
+      } else {
+        const snapshot = tableSnapshot(table, now);
+        seen = new Map(snapshot.leases.map((l) => [l.subnet, l]));
+        handlers.onBatch({ kind: 'reset', reason: `the lease file is at revision ${table.revision}, not ${fromRevision}, and keeps no history`, snapshot });
+      }
+      return undefined;
+    }
+    const snapshot = tableSnapshot(table, now);
+    const events = diffLeases(seen, snapshot);
+    seen = new Map(snapshot.leases.map((l) => [l.subnet, l]));
+    if (events.length > 0) handlers.onBatch({ kind: 'events', revision: snapshot.revision, events, invalid: snapshot.invalid });
+    return nextExpiry(table, now);
+  };
+}
+
+/** Every node's endpoints, delivered whole at the start and whenever they changed. */
+function endpointReader(handlers: EndpointWatchHandlers): TableReader {
+  let delivered: string | undefined;
+  return (table) => {
+    const text = JSON.stringify(table.endpoints ?? {});
+    if (text === delivered) return undefined;
+    delivered = text;
+    const endpoints: Endpoint[] = [];
+    const invalid: InvalidEndpoint[] = [];
+    for (const [node, byContainer] of Object.entries(table.endpoints ?? {})) {
+      for (const [containerId, value] of Object.entries(byContainer)) {
+        const read = endpointFromEntry(`${node}/${containerId}`, node, containerId, value);
+        if ('problem' in read) invalid.push(read);
+        else endpoints.push(read);
+      }
+    }
+    handlers.onEndpoints(endpoints, invalid);
+    return undefined;
+  };
+}
+
 class FileWatch {
-  private seen = new Map<string, Lease>();
   private closed = false;
   private readonly comparison = new SerialTask(() => this.compare());
   private directoryWatcher: FSWatcher | undefined;
@@ -128,8 +203,8 @@ class FileWatch {
 
   constructor(
     private readonly file: WatchedFile,
-    private readonly fromRevision: number,
-    private readonly handlers: WatchHandlers,
+    private readonly reader: TableReader,
+    private readonly onRestart: ((reason: string) => void) | undefined,
     private readonly pollMs: number,
   ) {}
 
@@ -137,17 +212,9 @@ class FileWatch {
     try {
       const table = await this.file.read();
       if (this.closed) return;
-      if (table.revision === this.fromRevision) {
-        // What the caller listed at this revision may include leases that expired since: start from every
-        // entry, so that the first comparison reports those expiries.
-        this.seen = new Map(tableSnapshot(table, Number.NEGATIVE_INFINITY).leases.map((l) => [l.subnet, l]));
-      } else {
-        const snapshot = tableSnapshot(table, this.file.now());
-        this.seen = new Map(snapshot.leases.map((l) => [l.subnet, l]));
-        this.handlers.onBatch({ kind: 'reset', reason: `the lease file is at revision ${table.revision}, not ${this.fromRevision}, and keeps no history`, snapshot });
-      }
+      this.reader(table, this.file.now(), true);
     } catch (err) {
-      this.handlers.onRestart?.(`reading the lease file: ${(err as Error).message}`);
+      this.onRestart?.(`reading the lease file: ${(err as Error).message}`);
     }
     if (this.closed) return;
     const file = basename(this.file.path);
@@ -174,16 +241,12 @@ class FileWatch {
     try {
       table = await this.file.read();
     } catch (err) {
-      this.handlers.onRestart?.(`reading the lease file: ${(err as Error).message}`);
+      this.onRestart?.(`reading the lease file: ${(err as Error).message}`);
       return;
     }
     if (this.closed) return;
     const now = this.file.now();
-    const snapshot = tableSnapshot(table, now);
-    const events = diffLeases(this.seen, snapshot);
-    this.seen = new Map(snapshot.leases.map((l) => [l.subnet, l]));
-    if (events.length > 0) this.handlers.onBatch({ kind: 'events', revision: snapshot.revision, events, invalid: snapshot.invalid });
-    this.scheduleExpiry(nextExpiry(table, now), now);
+    this.scheduleExpiry(this.reader(table, now, false), now);
   }
 
   private scheduleExpiry(at: number | undefined, now: number): void {

@@ -9,6 +9,8 @@ import type { Lease, LeaseSpec } from './lease.ts';
 import { LeaseManager } from './lease-manager.ts';
 import type { LeaseEvent, WatchBatch } from './store.ts';
 import { EtcdCluster } from './testing/etcd-cluster.ts';
+import { endpointToJson } from '../xds/endpoint.ts';
+import { endpoint } from '../xds/testing/endpoints.ts';
 
 const spec = (n: number, nodeName = `n${n}`): LeaseSpec =>
   ({ subnet: `10.244.${n}.0/24`, nodeName, publicIp: `192.0.2.${n}`, vtepMac: '0a:00:00:00:00:01' });
@@ -169,6 +171,51 @@ describe('EtcdStore on one member', () => {
       expect(seen.batches[0]).toMatchObject({ kind: 'reset', snapshot: { leases: [{ nodeName: 'n1' }] } });
       await store.create(spec(3), 30);
       await seen.until('the put after the reset', () => seen.events().some((e) => e.type === 'put' && e.lease.nodeName === 'n3'));
+    } finally {
+      await watch.close();
+    }
+  });
+
+  it('shares endpoints: puts, deletes and a node\'s replace reach every endpoint watch', async () => {
+    prefixSerial++;
+    const a = openStore(etcd().endpoints).endpoints;
+    const b = openStore(etcd().endpoints).endpoints;
+    await a.putEndpoint(endpoint('echo', 'stale', 'na', '10.244.1.9'));
+    const seen: { ids: string[]; invalid: string[] }[] = [];
+    const watch = b.watchEndpoints({ onEndpoints: (list, invalid) => void seen.push({ ids: list.map((e) => `${e.node}/${e.containerId}`).sort(), invalid: invalid.map((i) => i.key) }) });
+    const until = async (what: string, ids: string[]) => {
+      const deadline = Date.now() + 5000;
+      while (JSON.stringify(seen.at(-1)?.ids) !== JSON.stringify(ids)) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(seen)}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    };
+    try {
+      await until('the listed endpoint', ['na/stale']);
+      // A restarted node replaces its set: the stale entry goes, the current ones stay or arrive.
+      await a.replaceEndpoints('na', [endpoint('echo', 'c1', 'na', '10.244.1.2'), endpoint('echo', 'c2', 'na', '10.244.1.3')]);
+      await until('the replaced set', ['na/c1', 'na/c2']);
+      await b.putEndpoint(endpoint('echo', 'c3', 'nb', '10.244.2.2', 50051, { health: 'draining' }));
+      await until('the other node\'s put', ['na/c1', 'na/c2', 'nb/c3']);
+      expect(seen.flatMap((s) => s.invalid)).toEqual([]);
+      await a.deleteEndpoint('na', 'c1');
+      await until('the delete', ['na/c2', 'nb/c3']);
+      const admin = new Etcd3({ hosts: etcd().endpoints });
+      try {
+        // An entry whose key and value disagree is reported and not served.
+        await admin.put(`/weft-test/${prefixSerial}/endpoints/nc/c9`).value(JSON.stringify(endpointToJson(endpoint('echo', 'c8', 'nc', '10.244.3.2'))));
+      } finally {
+        admin.close();
+      }
+      const deadline = Date.now() + 5000;
+      while (!seen.at(-1)?.invalid.includes('nc/c9')) {
+        if (Date.now() > deadline) throw new Error(`the bad entry was not reported: ${JSON.stringify(seen)}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(seen.at(-1)!.ids).toEqual(['na/c2', 'nb/c3']);
+      // A replace with nothing empties the node's set.
+      await a.replaceEndpoints('na', []);
+      await until('the emptied node', ['nb/c3']);
     } finally {
       await watch.close();
     }

@@ -6,14 +6,20 @@
 //   renew: a keep-alive of the key's etcd lease (no new revision, so peers' watches stay quiet).
 // Watches resume from the last revision seen after a reconnect (the etcd3 client does that); when etcd has
 // compacted that revision away the watch is cancelled, and the store lists again and starts over.
+// Endpoints: `<prefix>/endpoints/<node>/<containerId>`, the endpoint's JSON (endpointToJson), written by
+// that node only and without TTL: readers serve them while the node holds a lease.
 import { Etcd3, Range, type IKeyValue, type IOptions, type IResponseHeader, type Watcher } from 'etcd3';
-import type { JsonObject } from '../../lib/cni/types.ts';
+import type { JsonObject, JsonValue } from '../../lib/cni/types.ts';
 import { backoffDelay, type BackoffPolicy } from '../backoff.ts';
 import {
   leaseRecord, notASubnetKey, sortLeases, specFromRecord, subnetFromKey, subnetKey,
   type InvalidEntry, type Lease, type LeaseSnapshot, type LeaseSpec,
 } from './lease.ts';
-import type { CreateOutcome, LeaseEvent, LeaseStore, LeaseWatch, WatchHandlers } from './store.ts';
+import { endpointToJson, type Endpoint } from '../xds/endpoint.ts';
+import { endpointFromEntry } from './endpoint-entry.ts';
+import type {
+  CreateOutcome, EndpointStore, EndpointWatchHandlers, InvalidEndpoint, LeaseEvent, LeaseStore, LeaseWatch, WatchHandlers,
+} from './store.ts';
 
 export interface EtcdStoreOptions {
   /** Client URLs, e.g. http://10.0.0.1:2379. */
@@ -49,7 +55,8 @@ export class EtcdStore implements LeaseStore {
   private readonly now: () => number;
   private readonly callTimeoutMs: number;
   private readonly endpointCount: number;
-  private readonly watches = new Set<EtcdWatch>();
+  private readonly watches = new Set<PrefixWatch>();
+  readonly endpoints: EndpointStore;
 
   constructor(options: EtcdStoreOptions) {
     const prefix = options.prefix.replace(/\/+$/, '');
@@ -70,6 +77,12 @@ export class EtcdStore implements LeaseStore {
     }
     if (options.auth) clientOptions.auth = { ...options.auth };
     this.client = new Etcd3(clientOptions);
+    const endpointsPrefix = `${prefix}/endpoints/`;
+    this.endpoints = new EtcdEndpoints(this.client, endpointsPrefix, (handlers) => {
+      const watch = new PrefixWatch(this.client, endpointsPrefix, handlers);
+      watch.startWithList();
+      return this.track(watch);
+    });
   }
 
   private keyOf(subnet: string): Buffer {
@@ -272,9 +285,21 @@ export class EtcdStore implements LeaseStore {
   }
 
   watch(fromRevision: number, handlers: WatchHandlers): LeaseWatch {
-    const watch = new EtcdWatch(this, this.client, this.subnetsPrefix, handlers);
-    this.watches.add(watch);
+    const watch = new PrefixWatch(this.client, this.subnetsPrefix, {
+      onEvents: async (events, revision) => handlers.onBatch({ kind: 'events', revision, ...(await this.eventsOf(events)) }),
+      relist: async () => {
+        const snapshot = await this.list();
+        handlers.onBatch({ kind: 'reset', reason: 'the watch could not resume from its revision', snapshot });
+        return snapshot.revision;
+      },
+      ...(handlers.onRestart ? { onRestart: handlers.onRestart } : {}),
+    });
     watch.start(fromRevision);
+    return this.track(watch);
+  }
+
+  private track(watch: PrefixWatch): LeaseWatch {
+    this.watches.add(watch);
     return {
       close: async () => {
         this.watches.delete(watch);
@@ -290,20 +315,109 @@ export class EtcdStore implements LeaseStore {
   }
 }
 
+/** Puts and deletes per transaction when replacing a node's endpoints (etcd refuses more than 128). */
+const opsPerTxn = 100;
+
+/** The endpoint under `key` (`<node>/<containerId>` below the endpoints prefix), or what is wrong with it. */
+function endpointFromKv(key: string, value: Buffer): Endpoint | InvalidEndpoint {
+  const [node, containerId, ...rest] = key.split('/');
+  if (!node || !containerId || rest.length > 0) return { key, problem: 'key is not <node>/<containerId>' };
+  let json: JsonValue;
+  try {
+    json = JSON.parse(value.toString()) as JsonValue;
+  } catch {
+    return { key, problem: 'value is not JSON' };
+  }
+  return endpointFromEntry(key, node, containerId, json);
+}
+
+class EtcdEndpoints implements EndpointStore {
+  constructor(
+    private readonly client: Etcd3,
+    private readonly prefix: string,
+    /** Starts a tracked watch of this prefix that lists first. */
+    private readonly watchPrefix: (handlers: PrefixWatchHandlers) => LeaseWatch,
+  ) {}
+
+  private keyOf(node: string, containerId: string): string {
+    return `${this.prefix}${node}/${containerId}`;
+  }
+
+  async putEndpoint(endpoint: Endpoint): Promise<void> {
+    await this.client.kv.put({ key: Buffer.from(this.keyOf(endpoint.node, endpoint.containerId)), value: Buffer.from(JSON.stringify(endpointToJson(endpoint))) });
+  }
+
+  async deleteEndpoint(node: string, containerId: string): Promise<void> {
+    await this.client.kv.deleteRange({ key: Buffer.from(this.keyOf(node, containerId)) });
+  }
+
+  async replaceEndpoints(node: string, endpoints: readonly Endpoint[]): Promise<void> {
+    const range = Range.prefix(`${this.prefix}${node}/`);
+    const stored = await this.client.kv.range({ key: range.start, range_end: range.end, keys_only: true });
+    const wanted = new Set(endpoints.map((e) => this.keyOf(node, e.containerId)));
+    const ops = [
+      ...stored.kvs.map((kv) => kv.key.toString()).filter((key) => !wanted.has(key)).map((key) => ({ request_delete_range: { key: Buffer.from(key) } })),
+      ...endpoints.map((e) => ({ request_put: { key: Buffer.from(this.keyOf(node, e.containerId)), value: Buffer.from(JSON.stringify(endpointToJson(e))) } })),
+    ];
+    for (let i = 0; i < ops.length; i += opsPerTxn) await this.client.kv.txn({ compare: [], success: ops.slice(i, i + opsPerTxn) });
+  }
+
+  watchEndpoints(handlers: EndpointWatchHandlers): LeaseWatch {
+    let known = new Map<string, Endpoint>();
+    let invalid = new Map<string, InvalidEndpoint>();
+    const deliver = () => handlers.onEndpoints([...known.values()], [...invalid.values()]);
+    const apply = (kv: IKeyValue, deleted: boolean) => {
+      const key = kv.key.toString().slice(this.prefix.length);
+      known.delete(key);
+      invalid.delete(key);
+      if (deleted) return;
+      const read = endpointFromKv(key, kv.value);
+      if ('problem' in read) invalid.set(key, read);
+      else known.set(key, read);
+    };
+    return this.watchPrefix({
+      onEvents: async (events) => {
+        for (const event of events) apply(event.kv, event.type === 'Delete');
+        deliver();
+      },
+      relist: async () => {
+        const range = Range.prefix(this.prefix);
+        const res = await this.client.kv.range({ key: range.start, range_end: range.end });
+        known = new Map();
+        invalid = new Map();
+        for (const kv of res.kvs) apply(kv, false);
+        deliver();
+        return revisionOf(res.header);
+      },
+      ...(handlers.onRestart ? { onRestart: handlers.onRestart } : {}),
+    });
+  }
+}
+
 const relistBackoff: BackoffPolicy = { initialMs: 200, maxMs: 5000 };
 
-class EtcdWatch {
+type WatchEvent = { readonly type: string; readonly kv: IKeyValue };
+
+/** What a watch of one key prefix does with what it sees; leases and endpoints each give their own. */
+interface PrefixWatchHandlers {
+  /** Handles the events of one watch response, in order. */
+  readonly onEvents: (events: readonly WatchEvent[], revision: number) => Promise<void>;
+  /** Lists the prefix again and delivers it as a whole; returns the revision listed at. */
+  readonly relist: () => Promise<number>;
+  readonly onRestart?: (reason: string) => void;
+}
+
+class PrefixWatch {
   private watcher: Watcher | undefined;
   private closed = false;
-  /** Responses are turned into batches one after another (decoding may wait on etcd), keeping their order. */
+  /** Responses are handled one after another (decoding may wait on etcd), keeping their order. */
   private queue: Promise<void> = Promise.resolve();
   private relistTimer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly store: EtcdStore,
     private readonly client: Etcd3,
     private readonly prefix: string,
-    private readonly handlers: WatchHandlers,
+    private readonly handlers: PrefixWatchHandlers,
   ) {}
 
   start(fromRevision: number): void {
@@ -311,10 +425,7 @@ class EtcdWatch {
     this.watcher = watcher;
     watcher.on('data', (res) => {
       if (res.events.length === 0) return;
-      this.enqueue(async () => {
-        const { events, invalid } = await this.store.eventsOf(res.events);
-        this.handlers.onBatch({ kind: 'events', revision: revisionOf(res.header), events, invalid });
-      });
+      this.enqueue(() => this.handlers.onEvents(res.events, revisionOf(res.header)));
     });
     watcher.on('disconnected', (err) => {
       if (!this.closed) this.handlers.onRestart?.(`watch stream lost (${err.message}); resuming`);
@@ -327,6 +438,11 @@ class EtcdWatch {
       this.handlers.onRestart?.(`watch cancelled (${err.message}); listing again`);
       this.enqueue(() => this.relist(0));
     });
+  }
+
+  /** Lists, delivers, then watches from the listed revision. */
+  startWithList(): void {
+    this.enqueue(() => this.relist(0));
   }
 
   private enqueue(task: () => Promise<void>): void {
@@ -349,12 +465,10 @@ class EtcdWatch {
   private async relist(attempt: number): Promise<void> {
     if (this.closed) return;
     try {
-      const snapshot = await this.store.list();
-      if (this.closed) return;
-      this.handlers.onBatch({ kind: 'reset', reason: 'the watch could not resume from its revision', snapshot });
-      this.start(snapshot.revision);
+      const revision = await this.handlers.relist();
+      if (!this.closed) this.start(revision);
     } catch (err) {
-      this.handlers.onRestart?.(`listing leases: ${(err as Error).message}; retrying`);
+      this.handlers.onRestart?.(`listing ${this.prefix}: ${(err as Error).message}; retrying`);
       await new Promise<void>((resolve) => {
         this.relistTimer = setTimeout(resolve, backoffDelay(relistBackoff, attempt));
       });

@@ -22,6 +22,11 @@ export interface LeaseTable {
   config?: JsonObject;
   /** By subnet key ("10.244.3.0-24"). */
   leases: Record<string, TableEntry>;
+  /**
+   * Service endpoints by node, then container ID (endpointToJson). Not part of the lease revision: they
+   * have no conditional writes, and lease watches need not hear of them.
+   */
+  endpoints?: Record<string, Record<string, JsonObject>>;
 }
 
 export const tableFormat = 'weft-leases/1';
@@ -125,6 +130,18 @@ export function tableConfig(table: LeaseTable, proposed: JsonObject | undefined,
   return { table: { ...nextTable(table, now), config: proposed }, result: proposed };
 }
 
+/** Rewrites `node`'s endpoints with `update`; writes nothing when they stay the same. */
+export function tableEndpoints(
+  table: LeaseTable, node: string, update: (current: Readonly<Record<string, JsonObject>>) => Record<string, JsonObject>,
+): TableResult<void> {
+  const current = table.endpoints?.[node] ?? {};
+  const next = update(current);
+  if (JSON.stringify(next) === JSON.stringify(current)) return { result: undefined };
+  const { [node]: _old, ...others } = table.endpoints ?? {};
+  const endpoints = Object.keys(next).length === 0 ? others : { ...others, [node]: next };
+  return { table: { ...table, endpoints }, result: undefined };
+}
+
 /** The earliest expiry among live leases (when a watcher must look again), if any. */
 export function nextExpiry(table: LeaseTable, now: number): number | undefined {
   let earliest: number | undefined;
@@ -155,12 +172,17 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 /** Reads the file's JSON; a file this code did not write is refused, never overwritten. */
 export function decodeTable(json: JsonValue): LeaseTable {
   if (!isRecord(json) || json.format !== tableFormat) throw new TypeError(`not a weft lease file (expected "format": "${tableFormat}")`);
-  const { revision, leases, config } = json;
+  const { revision, leases, config, endpoints } = json;
   if (!Number.isSafeInteger(revision) || (revision as number) < 0) throw new TypeError('"revision" must be a non-negative integer');
   if (!isRecord(leases)) throw new TypeError('"leases" must be an object');
   if (config !== undefined && !isRecord(config)) throw new TypeError('"config" must be an object');
+  if (endpoints !== undefined && (!isRecord(endpoints) || !Object.values(endpoints).every(isRecord))) {
+    throw new TypeError('"endpoints" must be an object of objects (by node, then container ID)');
+  }
   const table: LeaseTable = { revision: revision as number, leases: {} };
   if (config !== undefined) table.config = config as JsonObject;
+  // Each endpoint is checked when read (endpointFromEntry): a bad one is reported and skipped.
+  if (endpoints !== undefined) table.endpoints = endpoints as LeaseTable['endpoints'];
   for (const [key, entry] of Object.entries(leases)) {
     if (!isRecord(entry)) throw new TypeError(`lease ${key}: must be an object`);
     const expiresAt = entry.expiresAt;

@@ -2,6 +2,7 @@
 // file, for a single machine and for tests) and etcd (v3, for many machines). Every write is conditional,
 // so that two nodes never both hold a subnet and a node never overwrites a lease it has not seen.
 import type { JsonObject } from '../../lib/cni/types.ts';
+import type { Endpoint } from '../xds/endpoint.ts';
 import type { InvalidEntry, Lease, LeaseSnapshot, LeaseSpec } from './lease.ts';
 
 export type CreateOutcome =
@@ -53,5 +54,34 @@ export interface LeaseStore {
   delete(current: Lease): Promise<boolean>;
   /** Delivers every change after `fromRevision` (exclusive), in order, until closed. */
   watch(fromRevision: number, handlers: WatchHandlers): LeaseWatch;
+  /** Where nodes share their service endpoints; undefined when this store does not share them. */
+  readonly endpoints?: EndpointStore;
   close(): Promise<void>;
+}
+
+/** A stored endpoint that could not be read (skipped, reported for logs). */
+export interface InvalidEndpoint {
+  readonly key: string;
+  readonly problem: string;
+}
+
+export interface EndpointWatchHandlers {
+  /** The endpoints of every node as stored now, after each change (and once at the start). */
+  readonly onEndpoints: (endpoints: readonly Endpoint[], invalid: readonly InvalidEndpoint[]) => void;
+  /** The watch lost its connection or history and is resuming (for logs); nothing is lost by it. */
+  readonly onRestart?: (reason: string) => void;
+}
+
+/**
+ * The service endpoints of every node, kept beside the leases so that each node's xDS server can serve the
+ * whole cluster. A node writes only its own; liveness is its lease's, judged by the reader, so that
+ * endpoint entries need no TTL of their own.
+ */
+export interface EndpointStore {
+  /** Adds or replaces one endpoint of `endpoint.node`. */
+  putEndpoint(endpoint: Endpoint): Promise<void>;
+  deleteEndpoint(node: string, containerId: string): Promise<void>;
+  /** Makes `endpoints` the whole stored set of `node` (what was stored before and is not in it goes). */
+  replaceEndpoints(node: string, endpoints: readonly Endpoint[]): Promise<void>;
+  watchEndpoints(handlers: EndpointWatchHandlers): LeaseWatch;
 }

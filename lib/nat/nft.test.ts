@@ -1,9 +1,9 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CniError, ErrorCode } from '../cni/errors.ts';
-import { nftApply, nftApplyJson, nftList, parseNftListing } from './nft.ts';
+import { nftApply, nftApplyJson, nftList, parseNftListing, unnamedFile } from './nft.ts';
 
 // A stand-in for nft: a shell script that records its arguments and stdin, then behaves as told.
 const dir = mkdtempSync(join(tmpdir(), 'weft-nft-test-'));
@@ -80,4 +80,21 @@ describe('nftList', () => {
     expect(() => parseNftListing('table inet weft {')).toThrow(CniError);
     expect(() => parseNftListing('{"tables": []}')).toThrow(/without "nftables"/);
   });
+});
+
+describe('unnamedFile', () => {
+  for (const anonymous of [true, false]) {
+    it(`leaves no name behind and reads back what was written (${anonymous ? 'O_TMPFILE' : 'named, then unlinked'})`, () => {
+      const here = mkdtempSync(join(dir, 'scratch-'));
+      const fd = unnamedFile(here, anonymous);
+      try {
+        expect(readdirSync(here)).toEqual([]);
+        writeSync(fd, 'add table inet weft\n', 0);
+        expect(readFileSync(`/proc/self/fd/${fd}`, 'utf8')).toBe('add table inet weft\n');
+        expect(fstatSync(fd).mode & 0o777).toBe(0o600);
+      } finally {
+        closeSync(fd);
+      }
+    });
+  }
 });

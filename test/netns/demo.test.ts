@@ -71,15 +71,22 @@ describeAsRoot('demo scripts', () => {
     const pings = output.match(/^wtdc\S+ \(node-\d\) → \S+: \d+\/\d+ answered/gm) ?? [];
     expect(pings, output).toHaveLength(6);
     expect(pings.some((line) => / → [0-9a-f]*:[0-9a-f:]+: /.test(line)), output).toBe(true);
-    // The ADS client lists the service's endpoints: one per container, each in its node's locality.
+    // The ADS client lists the service's endpoints on node-1: one per container, each in its node's
+    // locality; the other two nodes serve the same three.
     const endpoints = output.match(/^ {4}10\.244\.\d+\.\d+:8080 +locality node-\d +HEALTHY/gm) ?? [];
     expect(endpoints, output).toHaveLength(3);
     expect(new Set(endpoints.map((line) => /node-\d/.exec(line)![0])).size).toBe(3);
+    expect(output.match(/^weftd on node-[23]: xDS at \S+: 1 service, 3 endpoints$/gm) ?? [], output).toHaveLength(2);
+    // A proxyless gRPC client resolving xds:///web has its calls answered by the servers in all three
+    // containers, across the overlay.
+    const answered = output.match(/^ {2}wtdc\S+ on node-\d: \d+$/gm) ?? [];
+    expect(answered, output).toHaveLength(3);
+    expect(answered.reduce((sum, line) => sum + Number(line.split(': ')[1]), 0)).toBe(30);
     // Every node's status shows its two peers probed and healthy.
     expect(output.match(/^node-\d +10\.244\.\d+\.0\/24 .* vxlan +healthy/gm) ?? [], output).toHaveLength(6);
     // After DEL no endpoint is left anywhere.
     expect(output.match(/^weftd on node-\d: xDS at \S+: 0 services, 0 endpoints$/gm) ?? [], output).toHaveLength(3);
-    expect(output).toMatch(/^overlay demo: 3 hosts, 3 containers, 6\/6 cross-host pings answered, xDS: .*; done in \d+ s$/m);
+    expect(output).toMatch(/^overlay demo: 3 hosts, 3 containers, 6\/6 cross-host pings answered, every node serving all 3 endpoints over xDS, gRPC calls answered on all 3 hosts; done in \d+ s$/m);
     expect(leftNamespaces(output)).toEqual([]);
     expect(leftFolders).toEqual([]);
   }, 60_000);

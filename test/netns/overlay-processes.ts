@@ -126,17 +126,29 @@ export interface WeftdOptions {
   readonly network: Record<string, unknown>;
   /** A directory for every node's files; each node keeps its own below it across restarts. */
   readonly root: string;
+  /** Turns on the xDS server at this address ("unix:/path" reaches it from outside the host's namespace). */
+  readonly xdsListen?: string;
 }
 
-/** A node's files: its state directory (VTEP MAC, config) and the subnet file the daemon writes. */
-export function nodeFiles(root: string, nodeName: string): { stateDir: string; subnetFile: string } {
+export interface NodeFiles {
+  /** The state directory: VTEP MAC, config, log. */
+  readonly stateDir: string;
+  readonly subnetFile: string;
+  /** The local API socket: each node its own, never the machine's /run/weft/weftd.sock. */
+  readonly socket: string;
+  /** The overlay plugin's saved attachments, read by weftd at start. */
+  readonly overlayDataDir: string;
+}
+
+/** A node's files, all below its state directory. */
+export function nodeFiles(root: string, nodeName: string): NodeFiles {
   const stateDir = join(root, nodeName);
-  return { stateDir, subnetFile: join(stateDir, 'subnet.env') };
+  return { stateDir, subnetFile: join(stateDir, 'subnet.env'), socket: join(stateDir, 'weftd.sock'), overlayDataDir: join(stateDir, 'overlay') };
 }
 
 /** The built weftd inside the host's namespace, underlay ul0, ops endpoints on the host's 127.0.0.1:9475. */
 export async function startWeftd(host: Netns, options: WeftdOptions): Promise<NetnsProcess> {
-  const { stateDir, subnetFile } = nodeFiles(options.root, options.nodeName);
+  const { stateDir, subnetFile, socket, overlayDataDir } = nodeFiles(options.root, options.nodeName);
   mkdirSync(stateDir, { recursive: true });
   const config = {
     nodeName: options.nodeName,
@@ -147,6 +159,8 @@ export async function startWeftd(host: Netns, options: WeftdOptions): Promise<Ne
     listen: '127.0.0.1:9475',
     logLevel: 'debug',
     network: options.network,
+    api: { socket, overlayDataDir },
+    ...(options.xdsListen ? { xds: { listen: options.xdsListen } } : {}),
   };
   const file = join(stateDir, 'weftd.json');
   writeFileSync(file, JSON.stringify(config));

@@ -1,0 +1,156 @@
+// The endpoints of every node, shared through the lease store: what the xDS server serves. This node's own
+// come from its EndpointSet (the local API's registrations) and are written through to the store; the
+// other nodes' come from the store's endpoint watch, and are served only while their node holds a live
+// lease, so that a dead node's endpoints vanish when its lease expires, whatever the store.
+//   start: this node's stored set is replaced by the local one (stale entries from before a crash go),
+//          then every local change is written as puts and deletes; a failed write is retried with backoff
+//          and followed by a full replace, since what reached the store is then unknown.
+import { backoffDelay, type BackoffPolicy } from '../backoff.ts';
+import type { Attach } from '../daemon.ts';
+import type { EndpointStore, LeaseWatch } from '../lease/store.ts';
+import type { Logger } from '../log.ts';
+import { SerialTask } from '../serial-task.ts';
+import type { EndpointSet } from './endpoint-set.ts';
+import { endpointToJson, type Endpoint, type EndpointSource } from './endpoint.ts';
+
+/**
+ * The served endpoints: every local one, and the stored ones of other nodes that hold a live lease (the
+ * store's copy of this node's own endpoints may lag behind the local set, which is authoritative).
+ */
+export function servedEndpoints(local: Iterable<Endpoint>, stored: Iterable<Endpoint>, self: string, liveNodes: ReadonlySet<string>): Endpoint[] {
+  const served = [...local];
+  for (const endpoint of stored) {
+    if (endpoint.node !== self && liveNodes.has(endpoint.node)) served.push(endpoint);
+  }
+  return served;
+}
+
+/** The puts and deletes that turn the `written` set into `local` (endpoints compared by their JSON). */
+export function endpointWrites(written: ReadonlyMap<string, string>, local: Iterable<Endpoint>): { puts: Endpoint[]; deletes: string[] } {
+  const puts: Endpoint[] = [];
+  const present = new Set<string>();
+  for (const endpoint of local) {
+    present.add(endpoint.containerId);
+    if (written.get(endpoint.containerId) !== endpointJson(endpoint)) puts.push(endpoint);
+  }
+  return { puts, deletes: [...written.keys()].filter((id) => !present.has(id)) };
+}
+
+function endpointJson(endpoint: Endpoint): string {
+  return JSON.stringify(endpointToJson(endpoint));
+}
+
+/** What sharing needs once the daemon holds its lease. */
+export interface SharingContext {
+  readonly store: EndpointStore;
+  /** The names of the nodes holding a live lease now. */
+  readonly liveNodes: () => ReadonlySet<string>;
+  readonly log: Logger;
+  readonly retry?: BackoffPolicy;
+}
+
+export class SharedEndpoints implements EndpointSource {
+  private stored: readonly Endpoint[] = [];
+  /** What this node last wrote, by container ID (JSON); undefined until a full replace succeeded. */
+  private written: Map<string, string> | undefined;
+  private readonly listeners = new Set<() => void>();
+  private readonly sync = new SerialTask(() => this.write());
+  private watch: LeaseWatch | undefined;
+  private unsubscribe: (() => void) | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private attempt = 0;
+  private stopped = false;
+  private context: SharingContext | undefined;
+
+  /** Until `start`, only the local endpoints are served. */
+  constructor(private readonly node: string, private readonly local: EndpointSet) {
+    this.local.onChange(this.changed);
+  }
+
+  endpoints(): Iterable<Endpoint> {
+    if (!this.context) return this.local.endpoints();
+    return servedEndpoints(this.local.endpoints(), this.stored, this.node, this.context.liveNodes());
+  }
+
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Tells the listeners that what is served changed (call it when the lease set changes). */
+  readonly changed = (): void => {
+    for (const listener of [...this.listeners]) listener();
+  };
+
+  /** Starts writing this node's endpoints and watching everyone's; resolves without waiting for the store. */
+  start(context: SharingContext): void {
+    this.context = context;
+    this.unsubscribe = this.local.onChange(this.sync.run);
+    this.sync.run();
+    this.watch = context.store.watchEndpoints({
+      onEndpoints: (endpoints, invalid) => {
+        for (const entry of invalid) context.log.warn('unreadable endpoint in the store; skipped', { key: entry.key, problem: entry.problem });
+        this.stored = endpoints;
+        this.changed();
+      },
+      onRestart: (reason) => context.log.warn('endpoint watch restarting', { reason }),
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.unsubscribe?.();
+    await this.sync.idle();
+    clearTimeout(this.retryTimer);
+    await this.watch?.close();
+  }
+
+  private async write(): Promise<void> {
+    if (this.stopped || !this.context) return;
+    const { store, log, retry } = this.context;
+    const node = this.node;
+    const endpoints = [...this.local.endpoints()];
+    try {
+      if (this.written === undefined) {
+        await store.replaceEndpoints(node, endpoints);
+      } else {
+        const { puts, deletes } = endpointWrites(this.written, endpoints);
+        for (const endpoint of puts) await store.putEndpoint(endpoint);
+        for (const containerId of deletes) await store.deleteEndpoint(node, containerId);
+      }
+      this.written = new Map(endpoints.map((e) => [e.containerId, endpointJson(e)]));
+      this.attempt = 0;
+    } catch (err) {
+      this.written = undefined;
+      const delay = backoffDelay(retry ?? { initialMs: 500, maxMs: 15_000 }, this.attempt++);
+      log.warn('writing this node\'s endpoints to the store failed; retrying', { error: err, retryInMs: delay });
+      this.retryTimer = setTimeout(this.sync.run, delay);
+    }
+  }
+}
+
+/**
+ * Shares this node's endpoints through the daemon's store and serves everyone's through `shared` (the xDS
+ * server's source). A store without endpoint sharing leaves `shared` serving this node's endpoints only.
+ */
+export function sharedEndpointsAttachment(shared: SharedEndpoints): Attach {
+  return (context) => {
+    const log = context.log.child({ component: 'endpoints' });
+    const store = context.store.endpoints;
+    if (!store) {
+      log.info('this store does not share endpoints: only this node\'s are served');
+      return { stop: async () => undefined };
+    }
+    // The lease set drops a lease when the store does (etcd deletes an expired key; the embedded store's
+    // watch reports expiries); its expiresAt is only as fresh as the last event, so it is not compared here.
+    const liveNodes = () => new Set(context.leases.leases().map((l) => l.nodeName));
+    const unsubscribe = context.leases.subscribe(shared.changed);
+    shared.start({ store, liveNodes, log });
+    return {
+      stop: async () => {
+        unsubscribe();
+        await shared.stop();
+      },
+    };
+  };
+}
