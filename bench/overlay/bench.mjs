@@ -161,6 +161,7 @@ async function latency(kind, peers) {
       await waitFor('etcd', () => curl(name, 'http://127.0.0.1:2379/health') === '200', etcd);
     }
     const config = { nodeName: 'self', stateDir: dir, subnetFile: join(dir, 'subnet.env'), store, underlay: { interface: 'ul0' },
+      api: { socket: join(dir, 'weftd.sock'), overlayDataDir: join(dir, 'overlay') },
       listen: '127.0.0.1:9475', logLevel: 'warn', network: { network: '10.0.0.0/8', subnetLen: 24, subnetMin: '10.255.0.0', vni: 1 } };
     writeFileSync(join(dir, 'weftd.json'), JSON.stringify(config));
     const daemon = startInNamespace(name, [process.execPath, weftd, '--config', join(dir, 'weftd.json')]);

@@ -14,14 +14,13 @@ import { writeFileAtomic } from '../files/atomic-write.ts';
 import { withFileLock } from '../files/file-lock.ts';
 import { SerialTask } from '../serial-task.ts';
 import type { Lease, LeaseSnapshot, LeaseSpec } from './lease.ts';
-import { endpointToJson, type Endpoint } from '../xds/endpoint.ts';
-import { endpointFromEntry } from './endpoint-entry.ts';
+import { endpointToJson } from '../xds/endpoint.ts';
 import {
-  decodeTable, diffLeases, emptyTable, encodeTable, nextExpiry, tableConfig, tableCreate, tableDelete, tableEndpoints, tableRenew,
+  decodeTable, diffLeases, emptyTable, encodeTable, nextExpiry, tableConfig, tableCreate, tableDelete, tableEndpointList, tableEndpoints, tableRenew,
   tableSnapshot, tableUpdate, type LeaseTable, type TableResult,
 } from './lease-table.ts';
 import type {
-  CreateOutcome, EndpointStore, EndpointWatchHandlers, InvalidEndpoint, LeaseStore, LeaseWatch, WatchHandlers,
+  CreateOutcome, EndpointStore, EndpointWatchHandlers, LeaseStore, LeaseWatch, WatchHandlers,
 } from './store.ts';
 
 export interface EmbeddedStoreOptions {
@@ -180,15 +179,7 @@ function endpointReader(handlers: EndpointWatchHandlers): TableReader {
     const text = JSON.stringify(table.endpoints ?? {});
     if (text === delivered) return undefined;
     delivered = text;
-    const endpoints: Endpoint[] = [];
-    const invalid: InvalidEndpoint[] = [];
-    for (const [node, byContainer] of Object.entries(table.endpoints ?? {})) {
-      for (const [containerId, value] of Object.entries(byContainer)) {
-        const read = endpointFromEntry(`${node}/${containerId}`, node, containerId, value);
-        if ('problem' in read) invalid.push(read);
-        else endpoints.push(read);
-      }
-    }
+    const { endpoints, invalid } = tableEndpointList(table);
     handlers.onEndpoints(endpoints, invalid);
     return undefined;
   };

@@ -3,7 +3,9 @@
 // file and its lock. Expiry is lazy: an entry past its expiresAt reads as absent, and the next write drops it.
 // One write is one revision, like one etcd transaction.
 import type { JsonObject, JsonValue } from '../../lib/cni/types.ts';
-import type { CreateOutcome, LeaseEvent } from './store.ts';
+import type { Endpoint } from '../xds/endpoint.ts';
+import { endpointFromEntry } from './endpoint-entry.ts';
+import type { CreateOutcome, InvalidEndpoint, LeaseEvent } from './store.ts';
 import {
   leaseRecord, sortLeases, specFromRecord, subnetKey,
   type InvalidEntry, type Lease, type LeaseRecord, type LeaseSnapshot, type LeaseSpec,
@@ -140,6 +142,20 @@ export function tableEndpoints(
   const { [node]: _old, ...others } = table.endpoints ?? {};
   const endpoints = Object.keys(next).length === 0 ? others : { ...others, [node]: next };
   return { table: { ...table, endpoints }, result: undefined };
+}
+
+/** Every node's endpoints in the table, and the entries that are not valid endpoints. */
+export function tableEndpointList(table: LeaseTable): { endpoints: Endpoint[]; invalid: InvalidEndpoint[] } {
+  const endpoints: Endpoint[] = [];
+  const invalid: InvalidEndpoint[] = [];
+  for (const [node, byContainer] of Object.entries(table.endpoints ?? {})) {
+    for (const [containerId, value] of Object.entries(byContainer)) {
+      const read = endpointFromEntry(`${node}/${containerId}`, node, containerId, value);
+      if ('problem' in read) invalid.push(read);
+      else endpoints.push(read);
+    }
+  }
+  return { endpoints, invalid };
 }
 
 /** The earliest expiry among live leases (when a watcher must look again), if any. */

@@ -54,8 +54,8 @@ export interface LeaseStore {
   delete(current: Lease): Promise<boolean>;
   /** Delivers every change after `fromRevision` (exclusive), in order, until closed. */
   watch(fromRevision: number, handlers: WatchHandlers): LeaseWatch;
-  /** Where nodes share their service endpoints; undefined when this store does not share them. */
-  readonly endpoints?: EndpointStore;
+  /** Where nodes share their service endpoints. */
+  readonly endpoints: EndpointStore;
   close(): Promise<void>;
 }
 

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { EndpointStore, EndpointWatchHandlers, LeaseWatch } from '../lease/store.ts';
+import { MemoryStore } from '../lease/testing/memory-store.ts';
 import { Logger } from '../log.ts';
 import { endpointToJson, type Endpoint } from './endpoint.ts';
 import { EndpointSet } from './endpoint-set.ts';
@@ -7,48 +7,6 @@ import { endpointWrites, servedEndpoints, SharedEndpoints } from './shared-endpo
 import { endpoint } from './testing/endpoints.ts';
 
 const quiet = new Logger('error', () => undefined);
-
-/** An endpoint store in memory: records writes, fails the next ones on demand, and plays the watch. */
-class FakeEndpointStore implements EndpointStore {
-  readonly calls: string[] = [];
-  readonly stored = new Map<string, Endpoint>();
-  failures = 0;
-  private handlers: EndpointWatchHandlers | undefined;
-
-  private enter(call: string): void {
-    this.calls.push(call);
-    if (this.failures > 0) {
-      this.failures--;
-      throw new Error('store unreachable');
-    }
-  }
-
-  async putEndpoint(e: Endpoint): Promise<void> {
-    this.enter(`put ${e.node}/${e.containerId}`);
-    this.stored.set(`${e.node}/${e.containerId}`, e);
-  }
-
-  async deleteEndpoint(node: string, containerId: string): Promise<void> {
-    this.enter(`delete ${node}/${containerId}`);
-    this.stored.delete(`${node}/${containerId}`);
-  }
-
-  async replaceEndpoints(node: string, endpoints: readonly Endpoint[]): Promise<void> {
-    this.enter(`replace ${node} ${endpoints.map((e) => e.containerId).join(',')}`);
-    for (const key of [...this.stored.keys()]) if (key.startsWith(`${node}/`)) this.stored.delete(key);
-    for (const e of endpoints) this.stored.set(`${node}/${e.containerId}`, e);
-  }
-
-  watchEndpoints(handlers: EndpointWatchHandlers): LeaseWatch {
-    this.handlers = handlers;
-    return { close: async () => void (this.handlers = undefined) };
-  }
-
-  /** Delivers what the store holds plus `others`, as a watch would after a change. */
-  deliver(others: Endpoint[] = []): void {
-    this.handlers?.onEndpoints([...this.stored.values(), ...others], []);
-  }
-}
 
 async function until(what: string, predicate: () => boolean): Promise<void> {
   const deadline = Date.now() + 2000;
@@ -92,56 +50,58 @@ describe('SharedEndpoints', () => {
   });
 
   it('replaces the node\'s stored set at start, then writes each change through', async () => {
-    const store = new FakeEndpointStore();
-    store.stored.set('na/stale', endpoint('echo', 'stale', 'na', '10.244.1.9'));
+    const store = new MemoryStore();
+    await store.endpoints.putEndpoint(endpoint('echo', 'stale', 'na', '10.244.1.9'));
+    store.calls.length = 0;
     const local = new EndpointSet([endpoint('echo', 'a1', 'na', '10.244.1.2')]);
     shared = new SharedEndpoints('na', local);
-    let changes = 0;
-    shared.onChange(() => changes++);
     expect(ids(shared)).toEqual(['na/a1']);
-    shared.start({ store, liveNodes: () => new Set(['na']), log: quiet });
+    shared.start({ store: store.endpoints, liveNodes: () => new Set(['na']), log: quiet });
     await until('the replace', () => store.calls.length === 1);
-    expect(store.calls).toEqual(['replace na a1']);
-    expect([...store.stored.keys()]).toEqual(['na/a1']);
+    expect(store.calls).toEqual(['replaceEndpoints na a1']);
+    expect(Object.keys(store.table.endpoints!.na!)).toEqual(['a1']);
 
     local.set(endpoint('echo', 'a2', 'na', '10.244.1.3'));
     await until('the put', () => store.calls.length === 2);
     local.delete('a1');
     await until('the delete', () => store.calls.length === 3);
-    expect(store.calls.slice(1)).toEqual(['put na/a2', 'delete na/a1']);
-    expect(changes).toBe(2);
+    expect(store.calls.slice(1)).toEqual(['putEndpoint na/a2', 'deleteEndpoint na/a1']);
+    expect(ids(shared)).toEqual(['na/a2']);
   });
 
   it('serves other nodes\' endpoints only while their node holds a lease', async () => {
-    const store = new FakeEndpointStore();
+    const store = new MemoryStore();
     const live = new Set(['na', 'nb']);
     shared = new SharedEndpoints('na', new EndpointSet([endpoint('echo', 'a1', 'na', '10.244.1.2')]));
+    shared.start({ store: store.endpoints, liveNodes: () => live, log: quiet });
+    await until('the replace', () => store.calls.length === 1);
     let changes = 0;
     shared.onChange(() => changes++);
-    shared.start({ store, liveNodes: () => live, log: quiet });
-    await until('the replace', () => store.calls.length === 1);
-    store.deliver([endpoint('echo', 'b1', 'nb', '10.244.2.2'), endpoint('echo', 'c1', 'nc', '10.244.3.2')]);
-    expect(changes).toBe(1);
+    // Other nodes write theirs: each write reaches the watch.
+    await store.endpoints.putEndpoint(endpoint('echo', 'b1', 'nb', '10.244.2.2'));
+    await store.endpoints.putEndpoint(endpoint('echo', 'c1', 'nc', '10.244.3.2'));
+    expect(changes).toBe(2);
     expect(ids(shared)).toEqual(['na/a1', 'nb/b1']);
     // nb's lease expires: the lease set changes, and its endpoints are no longer served.
     live.delete('nb');
     shared.changed();
-    expect(changes).toBe(2);
+    expect(changes).toBe(3);
     expect(ids(shared)).toEqual(['na/a1']);
     live.add('nc');
     expect(ids(shared)).toEqual(['na/a1', 'nc/c1']);
   });
 
   it('retries a failed write as a full replace, since what reached the store is unknown', async () => {
-    const store = new FakeEndpointStore();
+    const store = new MemoryStore();
     const local = new EndpointSet();
     shared = new SharedEndpoints('na', local);
-    shared.start({ store, liveNodes: () => new Set(['na']), log: quiet, retry: { initialMs: 10, maxMs: 20 } });
+    shared.start({ store: store.endpoints, liveNodes: () => new Set(['na']), log: quiet, retry: { initialMs: 10, maxMs: 20 } });
     await until('the replace', () => store.calls.length === 1);
-    store.failures = 2;
+    store.failNext('putEndpoint');
+    store.failNext('replaceEndpoints');
     local.set(endpoint('echo', 'a1', 'na', '10.244.1.2'));
     await until('the retries', () => store.calls.length === 4);
-    expect(store.calls).toEqual(['replace na ', 'put na/a1', 'replace na a1', 'replace na a1']);
-    expect([...store.stored.keys()]).toEqual(['na/a1']);
+    expect(store.calls).toEqual(['replaceEndpoints na ', 'putEndpoint na/a1', 'replaceEndpoints na a1', 'replaceEndpoints na a1']);
+    expect(Object.keys(store.table.endpoints!.na!)).toEqual(['a1']);
   });
 });

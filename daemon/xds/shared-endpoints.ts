@@ -82,7 +82,7 @@ export class SharedEndpoints implements EndpointSource {
     for (const listener of [...this.listeners]) listener();
   };
 
-  /** Starts writing this node's endpoints and watching everyone's; resolves without waiting for the store. */
+  /** Starts writing this node's endpoints and watching everyone's; returns at once, the store is not waited for. */
   start(context: SharingContext): void {
     this.context = context;
     this.unsubscribe = this.local.onChange(this.sync.run);
@@ -129,23 +129,14 @@ export class SharedEndpoints implements EndpointSource {
   }
 }
 
-/**
- * Shares this node's endpoints through the daemon's store and serves everyone's through `shared` (the xDS
- * server's source). A store without endpoint sharing leaves `shared` serving this node's endpoints only.
- */
+/** Shares this node's endpoints through the daemon's store and serves everyone's through `shared` (the xDS server's source). */
 export function sharedEndpointsAttachment(shared: SharedEndpoints): Attach {
   return (context) => {
-    const log = context.log.child({ component: 'endpoints' });
-    const store = context.store.endpoints;
-    if (!store) {
-      log.info('this store does not share endpoints: only this node\'s are served');
-      return { stop: async () => undefined };
-    }
     // The lease set drops a lease when the store does (etcd deletes an expired key; the embedded store's
     // watch reports expiries); its expiresAt is only as fresh as the last event, so it is not compared here.
     const liveNodes = () => new Set(context.leases.leases().map((l) => l.nodeName));
     const unsubscribe = context.leases.subscribe(shared.changed);
-    shared.start({ store, liveNodes, log });
+    shared.start({ store: context.store.endpoints, liveNodes, log: context.log.child({ component: 'endpoints' }) });
     return {
       stop: async () => {
         unsubscribe();

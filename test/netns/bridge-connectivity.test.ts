@@ -203,6 +203,17 @@ describeAsRoot('bridge: DEL', () => {
     expect(ports(host.netns)).toEqual([]);
   });
 
+  it('removes the masquerade and the MAC spoof check together (one nft transaction), also after the namespace is gone', () => {
+    const config = host.config({ ...dualStack, macspoofchk: true });
+    const container = createContainer();
+    host.add({ containerId: 'del5', netns: container }, config);
+    expect(weftChains(host.netns).map((c) => c.family).sort()).toEqual(['inet', 'netdev']);
+    container.remove();
+    host.ok('DEL', { containerId: 'del5', netns: container.path }, config);
+    expect(weftChains(host.netns)).toEqual([]);
+    expect(host.allocations()).toEqual([]);
+  });
+
   it('succeeds without CNI_NETNS, releasing the allocation and the rules', () => {
     const { container } = attach('del4');
     host.ok('DEL', { containerId: 'del4', netns: container }, host.config(dualStack), { noNetns: true });

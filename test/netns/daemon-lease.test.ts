@@ -64,8 +64,10 @@ describeAsRoot('weftd subnet leases across simulated hosts', () => {
   function start(name: string, host: SimulatedHost, args: string[] = ['--config', configFile]): RunningDaemon {
     const stateDir = join(dir, name, 'state');
     const subnetFile = join(dir, name, 'run', 'subnet.env');
+    // Every path of the daemon's is the test's own: the default API socket is shared by the whole machine.
+    const apiSocket = join(dir, name, 'run', 'weftd.sock');
     const child = spawn('ip', ['netns', 'exec', host.netns.name, process.execPath, distBin('weftd'),
-      '--node-name', name, '--state-dir', stateDir, '--subnet-file', subnetFile, ...args], { env: cleanEnv(), stdio: ['ignore', 'ignore', 'pipe'] });
+      '--node-name', name, '--state-dir', stateDir, '--subnet-file', subnetFile, '--api-socket', apiSocket, ...args], { env: cleanEnv(), stdio: ['ignore', 'ignore', 'pipe'] });
     const logs: Array<Record<string, unknown>> = [];
     let partial = '';
     child.stderr!.on('data', (chunk: Buffer) => {

@@ -1,19 +1,27 @@
 // A lease store in memory for tests of what uses a store: the embedded store's table rules (lease-table.ts)
 // without a file, answering in microtasks so that fake timers drive it, plus what tests need to play the
-// other side: failing the next calls of an operation, and changing leases behind a client's back.
+// other side: failing the next calls of an operation, and changing leases behind a client's back. Endpoints
+// too: their writes are recorded and can fail like the rest.
 import type { JsonObject } from '../../../lib/cni/types.ts';
 import type { Lease, LeaseSnapshot, LeaseSpec } from '../lease.ts';
+import { endpointToJson } from '../../xds/endpoint.ts';
 import {
-  diffLeases, emptyTable, tableConfig, tableCreate, tableDelete, tableRenew, tableSnapshot, tableUpdate,
-  type LeaseTable, type TableResult,
+  diffLeases, emptyTable, tableConfig, tableCreate, tableDelete, tableEndpointList, tableEndpoints, tableRenew, tableSnapshot,
+  tableUpdate, type LeaseTable, type TableResult,
 } from '../lease-table.ts';
-import type { CreateOutcome, LeaseStore, LeaseWatch, WatchHandlers } from '../store.ts';
+import type { CreateOutcome, EndpointStore, EndpointWatchHandlers, LeaseStore, LeaseWatch, WatchHandlers } from '../store.ts';
 
-type Operation = 'list' | 'create' | 'update' | 'renew' | 'delete';
+type Operation = 'list' | 'create' | 'update' | 'renew' | 'delete' | 'putEndpoint' | 'deleteEndpoint' | 'replaceEndpoints';
 
 interface MemoryWatch {
   seen: Map<string, Lease>;
   handlers: WatchHandlers;
+}
+
+interface EndpointWatch {
+  /** The endpoints section as last delivered (JSON). */
+  delivered: string;
+  handlers: EndpointWatchHandlers;
 }
 
 export class MemoryStore implements LeaseStore {
@@ -22,6 +30,7 @@ export class MemoryStore implements LeaseStore {
   readonly calls: string[] = [];
   private readonly failures = new Map<Operation, number>();
   private readonly watches = new Set<MemoryWatch>();
+  private readonly endpointWatches = new Set<EndpointWatch>();
 
   /** Makes the next `count` calls of `operation` reject, as an unreachable store would. */
   failNext(operation: Operation, count = 1): void {
@@ -58,7 +67,37 @@ export class MemoryStore implements LeaseStore {
       watch.seen = new Map(snapshot.leases.map((l) => [l.subnet, l]));
       if (events.length > 0) watch.handlers.onBatch({ kind: 'events', revision: snapshot.revision, events, invalid: snapshot.invalid });
     }
+    for (const watch of this.endpointWatches) this.deliverEndpoints(watch);
   }
+
+  private deliverEndpoints(watch: EndpointWatch): void {
+    const text = JSON.stringify(this.table.endpoints ?? {});
+    if (text === watch.delivered) return;
+    watch.delivered = text;
+    const { endpoints, invalid } = tableEndpointList(this.table);
+    watch.handlers.onEndpoints(endpoints, invalid);
+  }
+
+  readonly endpoints: EndpointStore = {
+    putEndpoint: async (endpoint) => {
+      this.enter('putEndpoint', `${endpoint.node}/${endpoint.containerId}`);
+      this.commit(tableEndpoints(this.table, endpoint.node, (current) => ({ ...current, [endpoint.containerId]: endpointToJson(endpoint) })));
+    },
+    deleteEndpoint: async (node, containerId) => {
+      this.enter('deleteEndpoint', `${node}/${containerId}`);
+      this.commit(tableEndpoints(this.table, node, (current) => Object.fromEntries(Object.entries(current).filter(([id]) => id !== containerId))));
+    },
+    replaceEndpoints: async (node, endpoints) => {
+      this.enter('replaceEndpoints', `${node} ${endpoints.map((e) => e.containerId).join(',')}`);
+      this.commit(tableEndpoints(this.table, node, () => Object.fromEntries(endpoints.map((e) => [e.containerId, endpointToJson(e)]))));
+    },
+    watchEndpoints: (handlers) => {
+      const watch: EndpointWatch = { delivered: '', handlers };
+      this.endpointWatches.add(watch);
+      this.deliverEndpoints(watch);
+      return { close: async () => void this.endpointWatches.delete(watch) };
+    },
+  };
 
   /** Another party deletes a lease (an operator, or etcd expiring it). */
   remove(subnet: string): void {
@@ -115,5 +154,6 @@ export class MemoryStore implements LeaseStore {
 
   async close(): Promise<void> {
     this.watches.clear();
+    this.endpointWatches.clear();
   }
 }
