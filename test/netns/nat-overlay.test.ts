@@ -15,6 +15,19 @@ cleanupAfterAll();
 
 const networks = [parseCidr('10.199.0.0/16'), parseCidr('fd00:199::/32')];
 
+/** The accept rules weft appends to each drop-policy forward chain of the host (after the admin's own). */
+const overlayAcceptComments = [
+  'ip filter FORWARD: weft overlay: accept from 10.199.0.0/16',
+  'ip filter FORWARD: weft overlay: accept to 10.199.0.0/16',
+  'ip6 filter FORWARD: weft overlay: accept from fd00:199::/32',
+  'ip6 filter FORWARD: weft overlay: accept to fd00:199::/32',
+  'inet host forward: admin',
+  'inet host forward: weft overlay: accept from 10.199.0.0/16',
+  'inet host forward: weft overlay: accept to 10.199.0.0/16',
+  'inet host forward: weft overlay: accept from fd00:199::/32',
+  'inet host forward: weft overlay: accept to fd00:199::/32',
+];
+
 describeAsRoot('overlay masquerade and forward acceptance in nftables', () => {
   let node: Netns;
   let container: Netns;
@@ -77,17 +90,7 @@ describeAsRoot('overlay masquerade and forward acceptance in nftables', () => {
       'ip6 saddr fd00:199::/32 ip6 daddr ff00::/8 return',
       'ip6 saddr fd00:199::/32 masquerade fully-random',
     ]);
-    expect(hostRuleComments()).toEqual([
-      'ip filter FORWARD: weft overlay: accept from 10.199.0.0/16',
-      'ip filter FORWARD: weft overlay: accept to 10.199.0.0/16',
-      'ip6 filter FORWARD: weft overlay: accept from fd00:199::/32',
-      'ip6 filter FORWARD: weft overlay: accept to fd00:199::/32',
-      'inet host forward: admin',
-      'inet host forward: weft overlay: accept from 10.199.0.0/16',
-      'inet host forward: weft overlay: accept to 10.199.0.0/16',
-      'inet host forward: weft overlay: accept from fd00:199::/32',
-      'inet host forward: weft overlay: accept to fd00:199::/32',
-    ]);
+    expect(hostRuleComments()).toEqual(overlayAcceptComments);
     expect(chainRules(node, 'ip', 'filter', 'FORWARD')).toEqual([
       'ip saddr 10.199.0.0/16 accept comment "weft overlay: accept from 10.199.0.0/16"',
       'ip daddr 10.199.0.0/16 accept comment "weft overlay: accept to 10.199.0.0/16"',
@@ -144,17 +147,7 @@ describeAsRoot('overlay masquerade and forward acceptance in nftables', () => {
     const witness = ruleset(node);
     expect(witness.chains.filter((c) => c.table === 'weft')).toEqual([]);
     expect(witness.rules.filter((r) => JSON.stringify(r.expr).includes('"masquerade"'))).toEqual([]);
-    expect(hostRuleComments()).toEqual([
-      'ip filter FORWARD: weft overlay: accept from 10.199.0.0/16',
-      'ip filter FORWARD: weft overlay: accept to 10.199.0.0/16',
-      'ip6 filter FORWARD: weft overlay: accept from fd00:199::/32',
-      'ip6 filter FORWARD: weft overlay: accept to fd00:199::/32',
-      'inet host forward: admin',
-      'inet host forward: weft overlay: accept from 10.199.0.0/16',
-      'inet host forward: weft overlay: accept to 10.199.0.0/16',
-      'inet host forward: weft overlay: accept from fd00:199::/32',
-      'inet host forward: weft overlay: accept to fd00:199::/32',
-    ]);
+    expect(hostRuleComments()).toEqual(overlayAcceptComments);
     const before = counted(peer, 'container4');
     expect(pings(container, '10.199.9.2')).toBe(true);
     expect(pings(container, 'fd00:199:9::2')).toBe(true);
