@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { CniError, ErrorCode } from '../lib/cni/errors.ts';
 import type { Environment } from '../lib/cni/invoke.ts';
+import { parseJsonObject } from '../lib/cni/json.ts';
 import { validateInterfaceName } from '../lib/cni/skel.ts';
 import type { JsonObject } from '../lib/cni/types.ts';
 import type { CniArgPairs } from './result-cache.ts';
@@ -41,17 +42,7 @@ export function parseCniArgPairs(text: string): CniArgPairs {
 
 /** CAP_ARGS: a JSON object of capability arguments, e.g. {"portMappings":[...]}. */
 export function parseCapabilityArgs(text: string): JsonObject {
-  if (text === '') return {};
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw new CniError(ErrorCode.InvalidEnvironment, 'invalid CAP_ARGS', (err as Error).message);
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new CniError(ErrorCode.InvalidEnvironment, 'invalid CAP_ARGS', 'must be a JSON object');
-  }
-  return value as JsonObject;
+  return text === '' ? {} : parseJsonObject(text, ErrorCode.InvalidEnvironment, 'invalid CAP_ARGS');
 }
 
 /** The interface name: `flag` if given, else CNI_IFNAME, else eth0; validated (code 4). */
