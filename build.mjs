@@ -29,7 +29,6 @@ function nodeIncludeDir() {
 }
 
 function buildAddon() {
-  if (!existsSync(addonSource)) return;
   if (existsSync(addonOut) && statSync(addonOut).mtimeMs >= statSync(addonSource).mtimeMs) return;
   mkdirSync(dirname(addonOut), { recursive: true });
   // The N-API C interface needs no node-gyp: one translation unit, the system compiler.
@@ -54,12 +53,11 @@ async function xdsDescriptorJson(build) {
 async function buildBundles() {
   const { build } = await import('esbuild');
   const xdsDescriptor = await xdsDescriptorJson(build);
-  const addon = existsSync(addonOut) ? readFileSync(addonOut).toString('base64') : '';
+  const addon = readFileSync(addonOut).toString('base64');
   mkdirSync(join(root, 'dist/bin'), { recursive: true });
   // The repository is "type": "module"; without this, Node would load the extensionless bundles as ESM.
   writeFileSync(join(root, 'dist/package.json'), '{ "type": "commonjs" }\n');
-  const entries = Object.entries(executables).filter(([, entry]) => existsSync(join(root, entry)));
-  await Promise.all(entries.map(async ([name, entry]) => {
+  await Promise.all(Object.entries(executables).map(async ([name, entry]) => {
     const outfile = join(root, 'dist/bin', name);
     await build({
       entryPoints: [join(root, entry)],
