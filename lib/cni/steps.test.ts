@@ -67,59 +67,6 @@ describe('runSteps', () => {
     expect(events).toEqual(['undo a']);
     expect(logs).toEqual(['undo "b" failed: link busy']);
   });
-
-  it('lets a started step run while later steps do, and waits for it before returning', async () => {
-    const { events, options } = recorder();
-    const value = await runSteps(options, async (step) => {
-      step.start('background', async () => {
-        await later(20);
-        events.push('background done');
-      });
-      await step.run('foreground', () => events.push('foreground'));
-      return 'ok';
-    });
-    expect(value).toBe('ok');
-    expect(events).toEqual(['foreground', 'background done']);
-  });
-
-  it('fails with a started step’s failure and undoes the steps before it', async () => {
-    const { events, options } = recorder();
-    const failure = runSteps(options, async (step) => {
-      await step.run('first', () => 0, () => events.push('undo first'));
-      step.start('nft', () => later(5).then(() => Promise.reject(new CniError(ErrorCode.FirewallFailure, 'nft failed'))), () => events.push('undo nft'));
-      await step.run('after', () => 0, () => events.push('undo after'));
-    });
-    await expect(failure).rejects.toMatchObject({ code: ErrorCode.FirewallFailure, msg: 'nft failed' });
-    expect(events).toEqual(['undo after', 'undo nft', 'undo first']);
-  });
-
-  it('undoes a started step only once it has finished, even when a later step fails first', async () => {
-    const { events, options } = recorder();
-    const failure = runSteps(options, async (step) => {
-      step.start('slow', async () => {
-        await later(30);
-        events.push('slow applied');
-      }, () => events.push('undo slow'));
-      await step.run('quick', () => {
-        throw new Error('quick failed');
-      });
-    });
-    await expect(failure).rejects.toMatchObject({ msg: 'failed to quick' });
-    expect(events).toEqual(['slow applied', 'undo slow']);
-  });
-
-  it('waits for a started step without an undo before rethrowing', async () => {
-    const { events, options } = recorder();
-    const failure = runSteps(options, async (step) => {
-      step.start('slow', async () => {
-        await later(20);
-        events.push('slow finished');
-      });
-      throw new Error('body failed');
-    });
-    await expect(failure).rejects.toThrow('body failed');
-    expect(events).toEqual(['slow finished']);
-  });
 });
 
 describe('runAll', () => {

@@ -4,12 +4,11 @@
 //
 //   const result = await runSteps({ log, codeOf }, async (step) => {
 //     const ipam = await step.run('allocate addresses', () => ipamAdd(), () => ipamDel());
-//     step.start('install masquerade', () => nft(script), () => nft(undoScript));  // runs meanwhile
 //     await step.run('configure the container', () => configure(ipam));
-//     return build(ipam);                       // started steps are awaited before runSteps returns
+//     return build(ipam);
 //   });
 //
-//   await runAll({ log }, [['remove rules', () => nft(del)], ['release addresses', () => ipamDel()]]);
+//   await runAll({ log }, [['remove rules', () => removeRules()], ['release addresses', () => ipamDel()]]);
 //
 // A failure that is not a CniError becomes one: `failed to <step name>` with the error's message as the
 // details and the code `codeOf` gives (e.g. 100 for a kernel error). Undo failures are logged, never thrown:
@@ -29,15 +28,10 @@ export interface StepOptions {
 interface Done {
   readonly name: string;
   readonly undo: Undo;
-  /** A started step: its undo waits for it to finish first. */
-  readonly running?: Promise<unknown>;
 }
-
-type Outcome = { ok: true } | { ok: false; err: unknown };
 
 export class Steps {
   private readonly done: Done[] = [];
-  private readonly started: Array<{ name: string; outcome: Promise<Outcome> }> = [];
 
   constructor(private readonly options: StepOptions) {}
 
@@ -53,42 +47,16 @@ export class Steps {
     return value;
   }
 
-  /**
-   * Starts a step that works on its own (another process, such as nft) while the next steps run. Its undo is
-   * kept at once, in order, since the step may have taken effect by the time a later one fails.
-   */
-  start(name: string, body: () => Promise<unknown>, undo?: Undo): void {
-    // Called at once, so a child process it spawns starts now rather than at the next await.
-    const running = (async () => body())();
-    const outcome = running.then(
-      (): Outcome => ({ ok: true }),
-      (err: unknown): Outcome => ({ ok: false, err }),
-    );
-    this.started.push({ name, outcome });
-    if (undo) this.done.push({ name, undo, running: outcome });
-  }
-
-  /** Waits for every started step; throws the first one's failure. */
-  async settle(): Promise<void> {
-    for (const { name, outcome } of this.started) {
-      const result = await outcome;
-      if (!result.ok) throw this.failure(name, result.err);
-    }
-  }
-
-  /** Undoes what succeeded, newest first, each undo after its started step has finished. */
+  /** Undoes what succeeded, newest first. */
   async rollback(): Promise<void> {
     while (this.done.length > 0) {
-      const { name, undo, running } = this.done.pop()!;
+      const { name, undo } = this.done.pop()!;
       try {
-        await running;
         await undo();
       } catch (err) {
         this.options.log(`undo "${name}" failed: ${err instanceof Error ? err.message : String(err)}`);
       }
     }
-    // Steps started without an undo still must not outlive the verb.
-    await Promise.all(this.started.map((s) => s.outcome));
   }
 
   private failure(name: string, err: unknown): CniError {
@@ -103,13 +71,11 @@ function stepFailure(options: StepOptions, name: string, err: unknown): CniError
   return new CniError(code, `failed to ${name}`, details, { cause: err });
 }
 
-/** Runs `body` with a fresh set of steps: settles the started ones, or rolls everything back and rethrows. */
+/** Runs `body` with a fresh set of steps: returns its value, or rolls everything back and rethrows. */
 export async function runSteps<T>(options: StepOptions, body: (steps: Steps) => Promise<T>): Promise<T> {
   const steps = new Steps(options);
   try {
-    const value = await body(steps);
-    await steps.settle();
-    return value;
+    return await body(steps);
   } catch (err) {
     await steps.rollback();
     throw err;
@@ -118,8 +84,8 @@ export async function runSteps<T>(options: StepOptions, body: (steps: Steps) => 
 
 /**
  * Runs every task even when some fail — DEL and GC clean up as much as they can — and then throws the first
- * failure (the others are logged). Each task starts in turn; one that waits on another process (nft) lets
- * the next start meanwhile.
+ * failure (the others are logged). Each task starts in turn; one that waits on another process (an IPAM
+ * plugin) lets the next start meanwhile.
  */
 export async function runAll(options: StepOptions, tasks: ReadonlyArray<readonly [name: string, task: () => unknown]>): Promise<void> {
   const outcomes = tasks.map(([name, task]) =>

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { AttachmentChains } from './attachment-chain.ts';
 
 const chains = new AttachmentChains({ family: 'inet', prefix: 'test', purpose: 'testing' });
-const hook = 'type nat hook postrouting priority srcnat;';
+const hook = { type: 'nat', hook: 'postrouting', priority: 100 } as const;
 const key = { network: 'net1', containerId: 'c1', ifName: 'eth0' };
 
 describe('AttachmentChains.name', () => {
@@ -26,26 +26,26 @@ describe('AttachmentChains.name', () => {
   });
 });
 
-describe('AttachmentChains scripts', () => {
+describe('AttachmentChains changes', () => {
   const name = chains.name(key);
+  const operations = (changes: Array<{ operation: () => string }>) => changes.map((c) => c.operation());
 
-  it('declares, empties and fills the chain in one script', () => {
-    expect(chains.replaceScript(key, hook, ['ip saddr 10.0.0.2 masquerade'])).toBe(
-      'add table inet weft\n' +
-        `add chain inet weft ${name} { type nat hook postrouting priority srcnat; comment "weft testing; net: net1, if: eth0, id: c1"; }\n` +
-        `flush chain inet weft ${name}\n` +
-        `add rule inet weft ${name} ip saddr 10.0.0.2 masquerade\n`,
-    );
+  it('declares, empties and fills the chain in one transaction', () => {
+    expect(operations(chains.replaceChanges(key, hook, [[{ masq: {} }]]))).toEqual([
+      'add table inet weft',
+      `add chain inet weft ${name} (nat hook postrouting)`,
+      `flush chain inet weft ${name}`,
+      `add rule to inet weft ${name}`,
+    ]);
   });
 
   it('deletes the chain idempotently, without needing its hook', () => {
-    expect(chains.deleteScript(key)).toBe(`add table inet weft\nadd chain inet weft ${name}\ndelete chain inet weft ${name}\n`);
+    expect(operations(chains.deleteChanges(key))).toEqual(['add table inet weft', `add chain inet weft ${name}`, `delete chain inet weft ${name}`]);
   });
 
-  it('keeps hostile key text out of the script syntax', () => {
-    const script = chains.replaceScript({ ...key, containerId: 'a"; flush ruleset; "\n' }, hook, ['accept']);
-    expect(script.split('\n')).toHaveLength(5);
-    expect(script).toContain('id: a?; flush ruleset; ??"; }');
+  it('keeps the comment printable and free of quotes, whatever the key holds', () => {
+    const [, declare] = chains.replaceChanges({ ...key, containerId: 'a"; flush ruleset; "\n' }, hook, []);
+    expect(declare!.message.toString('latin1')).toContain('weft testing; net: net1, if: eth0, id: a?; flush ruleset; ??\0');
   });
 });
 

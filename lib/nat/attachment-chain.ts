@@ -8,10 +8,18 @@
 // The price: the kernel walks every base chain on a hook (and allows at most 1024 per hook). For nat
 // chains that walk happens only for the first packet of a connection; per-frame checks therefore hook on
 // the container's own device (netdev ingress), where the walk is one chain long.
-import { CniError } from '../cni/errors.ts';
+//
+// The chains are changed over nfnetlink (lib/netlink/nftables.ts), each change one transaction: a plugin
+// neither starts nft nor needs it installed, and nothing is listed except by GC.
+import { CniError, ErrorCode } from '../cni/errors.ts';
 import type { GcAttachment } from '../cni/types.ts';
-import { nftApply, nftList, type NftOptions } from './nft.ts';
-import { nftComment, tableName, tableRef, type TableFamily } from './ruleset.ts';
+import { NetlinkBatchError, NetlinkError } from '../netlink/errors.ts';
+import {
+  nftAddChain, nftAddRule, nftAddTable, nftDeleteChain, nftFlushChain, nftListChains, nftTransaction, parseChains,
+  type NftBaseChain, type NftExpr,
+} from '../netlink/nftables.ts';
+import { NetlinkSocket, type Request } from '../netlink/socket.ts';
+import { nftComment, tableName, type TableFamily } from './ruleset.ts';
 import { sha256Hex } from './sha256.ts';
 
 export interface AttachmentKey {
@@ -30,11 +38,40 @@ export interface AttachmentChainKind {
   readonly purpose: string;
 }
 
+/** Where the chains are changed. */
+export interface NftTarget {
+  /** The network namespace (a /run/netns or /proc/PID/ns/net path); the caller's own when absent. */
+  readonly netns?: string;
+}
+
 function hash16(text: string): string {
   return sha256Hex(text).slice(0, 16);
 }
 
-/** The per-attachment chains of one kind (masquerade, spoof check): naming, scripts, and running them. */
+/**
+ * Runs `changes` as one nftables transaction in the target namespace. Failures become CniError 103
+ * (firewall), carrying the kernel's errno and message.
+ */
+export function applyNftables(changes: readonly Request[], target: NftTarget = {}): void {
+  if (changes.length === 0) return;
+  withNetfilterSocket(target, 'nftables transaction', (socket) => socket.transaction(nftTransaction(changes)));
+}
+
+function withNetfilterSocket<T>(target: NftTarget, what: string, fn: (socket: NetlinkSocket) => T): T {
+  let socket: NetlinkSocket | undefined;
+  try {
+    socket = NetlinkSocket.open(target.netns, 'netfilter');
+    return fn(socket);
+  } catch (err) {
+    const first = err instanceof NetlinkBatchError ? err.failures[0]?.error : err;
+    if (!(first instanceof NetlinkError)) throw err;
+    throw new CniError(ErrorCode.FirewallFailure, `${what} failed`, first.message, { cause: err });
+  } finally {
+    socket?.close();
+  }
+}
+
+/** The per-attachment chains of one kind (masquerade, spoof check): naming, changes, and applying them. */
 export class AttachmentChains {
   constructor(readonly kind: AttachmentChainKind) {}
 
@@ -48,41 +85,38 @@ export class AttachmentChains {
     return `${this.networkPrefix(key.network)}${hash16(`${key.ifName}\0${key.containerId}`)}`;
   }
 
-  private ref(name: string): string {
-    return `${tableRef(this.kind.family)} ${name}`;
+  // Deleting a missing chain fails, and `destroy` (which would not) needs kernel 6.3. Declaring the chain
+  // first in the same transaction, without a hook (a no-op on the existing base chain, a plain chain
+  // otherwise), makes the delete exact and idempotent at once, and needs no device or priority.
+  private deleteChainChanges(name: string): Request[] {
+    const { family } = this.kind;
+    return [nftAddChain(family, tableName, name), nftDeleteChain(family, tableName, name)];
   }
 
-  // Deleting a missing chain fails and nft 1.0.6 has no `destroy`. Declaring the chain first in the same
-  // transaction, without a hook (a no-op on the existing base chain, a plain chain otherwise), makes the
-  // delete exact and idempotent at once, and needs no device or priority.
-  private deleteLines(name: string): string[] {
-    return [`add chain ${this.ref(name)}`, `delete chain ${this.ref(name)}`];
-  }
-
-  private script(lines: readonly string[]): string {
-    return [`add table ${tableRef(this.kind.family)}`, ...lines].join('\n') + '\n';
-  }
-
-  /**
-   * Script that makes the attachment's chain exactly `hook` (a base chain declaration such as
-   * `type nat hook postrouting priority srcnat;`) holding `rules`.
-   */
-  replaceScript(key: AttachmentKey, hook: string, rules: readonly string[]): string {
-    const chain = this.ref(this.name(key));
+  /** Changes that make the attachment's chain exactly `base` (how it is hooked) holding `rules`. */
+  replaceChanges(key: AttachmentKey, base: NftBaseChain, rules: readonly NftExpr[][]): Request[] {
+    const { family } = this.kind;
+    const name = this.name(key);
     const comment = nftComment(`weft ${this.kind.purpose}; net: ${key.network}, if: ${key.ifName}, id: ${key.containerId}`);
-    return this.script([`add chain ${chain} { ${hook} ${comment}; }`, `flush chain ${chain}`, ...rules.map((r) => `add rule ${chain} ${r}`)]);
+    return [
+      nftAddTable(family, tableName),
+      nftAddChain(family, tableName, name, base, comment),
+      nftFlushChain(family, tableName, name),
+      ...rules.map((rule) => nftAddRule(family, tableName, name, rule)),
+    ];
   }
 
-  deleteScript(key: AttachmentKey): string {
-    return this.script(this.deleteLines(this.name(key)));
+  /** Changes that remove the attachment's chain, or nothing if there is none. Need only the key. */
+  deleteChanges(key: AttachmentKey): Request[] {
+    return [nftAddTable(this.kind.family, tableName), ...this.deleteChainChanges(this.name(key))];
   }
 
-  async replace(key: AttachmentKey, hook: string, rules: readonly string[], options: NftOptions = {}): Promise<void> {
+  replace(key: AttachmentKey, base: NftBaseChain, rules: readonly NftExpr[][], target: NftTarget = {}): void {
     try {
-      await nftApply(this.replaceScript(key, hook, rules), options);
+      applyNftables(this.replaceChanges(key, base, rules), target);
     } catch (err) {
-      // E2BIG from the hook registration is the kernel's cap on base chains per hook, not a bad script.
-      if (err instanceof CniError && err.details?.includes('Argument list too long')) {
+      // E2BIG from the hook registration is the kernel's cap on base chains per hook, not a bad rule.
+      if (err instanceof CniError && err.details?.includes('(E2BIG)')) {
         throw new CniError(
           err.code,
           `too many ${this.kind.purpose} chains: the kernel allows at most 1024 chains on one hook`,
@@ -94,9 +128,9 @@ export class AttachmentChains {
     }
   }
 
-  /** Removes the attachment's chain; succeeds when there is none. Needs nothing but the key, lists nothing. */
-  delete(key: AttachmentKey, options: NftOptions = {}): Promise<void> {
-    return nftApply(this.deleteScript(key), options);
+  /** Removes the attachment's chain; succeeds when there is none. Lists nothing. */
+  delete(key: AttachmentKey, target: NftTarget = {}): void {
+    applyNftables(this.deleteChanges(key), target);
   }
 
   /** The chains of `network` that belong to no attachment in `valid`, among the listed chain names. */
@@ -107,14 +141,12 @@ export class AttachmentChains {
   }
 
   /** Removes the chains of `network`'s attachments absent from `valid` (CNI GC); returns their names. GC is rare, so it lists. */
-  async gc(network: string, valid: readonly GcAttachment[], options: NftOptions = {}): Promise<string[]> {
-    const { chains } = await nftList(['chains', this.kind.family], options);
-    const ours = chains.filter((c) => c.family === this.kind.family && c.table === tableName).map((c) => c.name);
-    const stale = this.stale(network, valid, ours);
-    if (stale.length > 0) {
-      // A concurrent DEL may remove some of them first; the idempotent delete makes that harmless.
-      await nftApply(this.script(stale.flatMap((name) => this.deleteLines(name))), options);
-    }
+  gc(network: string, valid: readonly GcAttachment[], target: NftTarget = {}): string[] {
+    const { family } = this.kind;
+    const listed = withNetfilterSocket(target, 'nftables listing', (socket) => parseChains(socket.request(nftListChains(family))));
+    const stale = this.stale(network, valid, listed.filter((c) => c.table === tableName).map((c) => c.name));
+    // A concurrent DEL may remove some of them first; the idempotent delete makes that harmless.
+    if (stale.length > 0) applyNftables([nftAddTable(family, tableName), ...stale.flatMap((name) => this.deleteChainChanges(name))], target);
     return stale;
   }
 }

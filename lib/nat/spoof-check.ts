@@ -9,8 +9,11 @@
 // attachment key, so DEL removes it exactly, even after the veth is gone.
 import type { GcAttachment } from '../cni/types.ts';
 import { CniError, ErrorCode } from '../cni/errors.ts';
-import { AttachmentChains, type AttachmentKey } from './attachment-chain.ts';
-import type { NftOptions } from './nft.ts';
+import { checkLinkName } from '../netlink/link.ts';
+import { parseMac } from '../netlink/mac.ts';
+import type { NftBaseChain, NftExpr } from '../netlink/nftables.ts';
+import { AttachmentChains, type AttachmentKey, type NftTarget } from './attachment-chain.ts';
+import { matchOtherSourceMac } from './ruleset.ts';
 
 export const spoofCheckChains = new AttachmentChains({ family: 'netdev', prefix: 'spoof', purpose: 'MAC spoof check' });
 
@@ -21,13 +24,13 @@ export interface MacSpoofCheck extends AttachmentKey {
   readonly mac: string;
 }
 
-// Interface names go into a quoted nft string, where `*` is a wildcard and `"` cannot be escaped.
-const ifNamePattern = /^[A-Za-z0-9_.-]{1,15}$/;
 const macPattern = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 
 /** The ingress hook on the port and the rule it holds; throws CniError 7 on a bad name or MAC. */
-export function macSpoofCheckChain(hostIfName: string, mac: string): { hook: string; rules: string[] } {
-  if (!ifNamePattern.test(hostIfName)) {
+export function macSpoofCheckChain(hostIfName: string, mac: string): { hook: NftBaseChain; rules: NftExpr[][] } {
+  try {
+    checkLinkName(hostIfName);
+  } catch {
     throw new CniError(ErrorCode.InvalidNetworkConfig, 'invalid interface name for macspoofchk', JSON.stringify(hostIfName));
   }
   const lower = mac.toLowerCase();
@@ -35,21 +38,22 @@ export function macSpoofCheckChain(hostIfName: string, mac: string): { hook: str
     throw new CniError(ErrorCode.InvalidNetworkConfig, 'invalid MAC address for macspoofchk', JSON.stringify(mac));
   }
   // -300: before any other ingress chain spends work on a frame that is dropped anyway.
-  return { hook: `type filter hook ingress device "${hostIfName}" priority -300;`, rules: [`ether saddr != ${lower} drop`] };
+  const hook: NftBaseChain = { type: 'filter', hook: 'ingress', priority: -300, device: hostIfName };
+  return { hook, rules: [[...matchOtherSourceMac(parseMac(lower)), { verdict: 'drop' }]] };
 }
 
-export async function addMacSpoofCheck(check: MacSpoofCheck, options: NftOptions = {}): Promise<void> {
-  // Built first so that bad input fails before nft runs.
+export function addMacSpoofCheck(check: MacSpoofCheck, target: NftTarget = {}): void {
+  // Built first so that bad input fails before anything changes.
   const { hook, rules } = macSpoofCheckChain(check.hostIfName, check.mac);
-  await spoofCheckChains.replace(check, hook, rules, options);
+  spoofCheckChains.replace(check, hook, rules, target);
 }
 
 /** Removes the attachment's check; succeeds when there is none. */
-export function delMacSpoofCheck(key: AttachmentKey, options: NftOptions = {}): Promise<void> {
-  return spoofCheckChains.delete(key, options);
+export function delMacSpoofCheck(key: AttachmentKey, target: NftTarget = {}): void {
+  spoofCheckChains.delete(key, target);
 }
 
 /** Removes the checks of `network`'s attachments absent from `valid`; returns the chains removed. */
-export function gcMacSpoofCheck(network: string, valid: readonly GcAttachment[], options: NftOptions = {}): Promise<string[]> {
-  return spoofCheckChains.gc(network, valid, options);
+export function gcMacSpoofCheck(network: string, valid: readonly GcAttachment[], target: NftTarget = {}): string[] {
+  return spoofCheckChains.gc(network, valid, target);
 }

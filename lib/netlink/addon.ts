@@ -29,12 +29,14 @@ export interface NativeFailure extends NativeOutcome {
 }
 
 export interface NativeNetlink {
-  /** NETLINK_ROUTE socket made inside the namespace at `nsPath` (the thread's own when absent): fd or -errno. */
-  openRoute(nsPath?: string): number;
+  /** A NETLINK_ROUTE (0) or NETLINK_NETFILTER (12) socket made inside the namespace at `nsPath` (the thread's own when undefined): fd or -errno. */
+  openNetlink(nsPath: string | undefined, protocol: number): number;
   /** A `/proc/sys/net/...` file opened inside the namespace: fd or -errno. */
   openSysctl(nsPath: string | undefined, path: string, write: boolean): number;
   request(fd: number, message: Buffer): NativeReply;
   batch(fd: number, messages: Buffer): NativeFailure[];
+  /** An nfnetlink batch (begin, changes, end) sent whole: applied all or nothing; the failures it reported. */
+  transaction(fd: number, messages: Buffer): NativeFailure[];
   /** flock(2), blocking until held: 0 or errno. */
   flock(fd: number, exclusive: boolean): number;
 }

@@ -73,6 +73,11 @@ export class MessageWriter {
     return this.attr(type, 2, (at) => this.buf.writeUInt16BE(v, at));
   }
 
+  /** A 32-bit value in network byte order (every integer of nf_tables). */
+  attrBe32(type: number, v: number): this {
+    return this.attr(type, 4, (at) => this.buf.writeUInt32BE(v >>> 0, at));
+  }
+
   attrBytes(type: number, bytes: Uint8Array): this {
     return this.attr(type, bytes.length, (at) => this.buf.set(bytes, at));
   }

@@ -1,5 +1,6 @@
-// One NETLINK_ROUTE socket bound to a network namespace: sends requests and returns their replies,
-// turning the kernel's refusals into NetlinkErrors that name the operation and the namespace.
+// One netlink socket (rtnetlink, or nfnetlink for nftables) bound to a network namespace: sends requests
+// and returns their replies, turning the kernel's refusals into NetlinkErrors that name the operation and
+// the namespace.
 import { closeSync } from 'node:fs';
 import { nativeNetlink } from './addon.ts';
 import { setSequence, splitMessages, type Message } from './codec.ts';
@@ -10,6 +11,9 @@ export interface Request {
   readonly message: Buffer;
   readonly operation: () => string;
 }
+
+export type NetlinkProtocol = 'route' | 'netfilter';
+const protocolNumbers: Record<NetlinkProtocol, number> = { route: 0, netfilter: 12 };
 
 // A dump that the kernel flags as inconsistent (the table changed meanwhile) is repeated this often.
 const dumpAttempts = 5;
@@ -27,8 +31,8 @@ export class NetlinkSocket {
   }
 
   /** Opens a socket inside the namespace at `nsPath` (a /run/netns or /proc/PID/ns/net path). */
-  static open(nsPath?: string): NetlinkSocket {
-    const fd = nativeNetlink().openRoute(nsPath);
+  static open(nsPath?: string, protocol: NetlinkProtocol = 'route'): NetlinkSocket {
+    const fd = nativeNetlink().openNetlink(nsPath, protocolNumbers[protocol]);
     if (fd < 0) {
       // setns answers EINVAL for a file that is not a network namespace.
       const what = nsPath === undefined ? 'open netlink socket' : `open netlink socket in network namespace ${nsPath}`;
@@ -62,6 +66,21 @@ export class NetlinkSocket {
     if (failures.length === 0) return;
     throw new NetlinkBatchError(
       failures.map((f) => ({ index: f.index, error: new NetlinkError(this.describe(requests[f.index]!.operation()), f.error, f.extack) })),
+      requests.length,
+    );
+  }
+
+  /**
+   * Sends an nfnetlink batch as one kernel transaction: `requests` must start with a batch begin and
+   * end with a batch end message. Applied whole or not at all; throws the failures if not.
+   */
+  transaction(requests: readonly Request[]): void {
+    if (this.seq + requests.length > 0xffffffff) this.seq = 0;
+    for (const r of requests) setSequence(r.message, this.nextSequence());
+    const failures = nativeNetlink().transaction(this.liveFd(), Buffer.concat(requests.map((r) => r.message)));
+    if (failures.length === 0) return;
+    throw new NetlinkBatchError(
+      failures.map((f) => ({ index: f.index, error: new NetlinkError(this.describe((requests[f.index] ?? requests[0]!).operation()), f.error, f.extack) })),
       requests.length,
     );
   }

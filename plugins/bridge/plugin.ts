@@ -82,10 +82,9 @@ async function add(ctx: Context): Promise<Result> {
 
       const key = attachmentKey(ctx);
       const firewall = firewallKinds(settings);
-      // Started as soon as the addresses are known: nft then works while the netlink steps run.
       if (firewall.masquerade && plan) {
         const addresses = plan.ips.map((ip) => parseCidr(ip.address));
-        step.start('install masquerade', () => addContainerMasquerade({ ...key, addresses }), () => delContainerMasquerade(key));
+        await step.run('install masquerade', () => addContainerMasquerade({ ...key, addresses }), () => delContainerMasquerade(key));
       }
 
       const bridge = await step.run('set up bridge', () => ensureBridge(host, settings), (made) => releaseBridge(host, made));
@@ -96,7 +95,7 @@ async function add(ctx: Context): Promise<Result> {
       }, ({ host: port }) => ignoreNotFound(() => host.linkDel(port.index)));
       if (firewall.spoofCheck) {
         const port = { hostIfName: veth.host.name, mac: veth.container.mac! };
-        step.start('install MAC spoof check', () => addMacSpoofCheck({ ...key, ...port }), () => delMacSpoofCheck(key));
+        await step.run('install MAC spoof check', () => addMacSpoofCheck({ ...key, ...port }), () => delMacSpoofCheck(key));
       }
 
       await step.run('attach veth to bridge', () => attachPort(host, veth.host, bridge.link.index, settings));
@@ -165,8 +164,7 @@ async function del(ctx: Context): Promise<void> {
   const delegate = ipam(ctx);
   await runAll(stepOptions(ctx), [
     // Keyed by the attachment: needs neither the namespace nor the addresses, so it also cleans up after a
-    // namespace that is already gone. First: nft reads its script from a file at once, so its wait in the
-    // kernel overlaps the (synchronous, ~20 ms) link deletion.
+    // namespace that is already gone.
     ['remove nftables entries', () => (firewall.masquerade || firewall.spoofCheck) && removeFirewall(attachmentKey(ctx), firewall)],
     ['delete container interface', () => args.netns !== '' && deleteContainerLink(args.netns, args.ifName)],
     ['release addresses', () => delegate && delegateDel(delegate.type, args.stdinData, delegate.options)],

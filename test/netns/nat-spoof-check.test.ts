@@ -2,11 +2,11 @@
 // namespace standing in for the host; a container that changes its MAC is cut off while the check is in
 // place, and only the checked port is affected.
 import { beforeAll, expect, it } from 'vitest';
-import type { NftOptions } from '../../lib/nat/nft.ts';
+import type { NftTarget } from '../../lib/nat/attachment-chain.ts';
 import { addMacSpoofCheck, delMacSpoofCheck, gcMacSpoofCheck, spoofCheckChains } from '../../lib/nat/spoof-check.ts';
 import { createNetns, type Netns } from './harness/netns.ts';
 import { cleanupAfterAll, describeAsRoot } from './harness/suite.ts';
-import { cable, chainRules, nftIn, pings, ruleset, type WitnessChain } from './nat-fixtures.ts';
+import { cable, chainRules, chainsIn, pings, ruleset, type WitnessChain } from './nat-fixtures.ts';
 
 cleanupAfterAll();
 
@@ -16,7 +16,7 @@ describeAsRoot('MAC spoof check in nftables (netdev ingress on the bridge port)'
   let host: Netns;
   let one: Netns;
   let two: Netns;
-  let nft: NftOptions;
+  let nft: NftTarget;
   let mac: string;
   const key = { network, containerId: 'one', ifName: 'eth0' };
   const chain = spoofCheckChains.name(key);
@@ -25,7 +25,7 @@ describeAsRoot('MAC spoof check in nftables (netdev ingress on the bridge port)'
     host = createNetns('sh');
     one = createNetns('s1');
     two = createNetns('s2');
-    nft = nftIn(host);
+    nft = chainsIn(host);
     host.ip('link', 'add', 'br0', 'type', 'bridge');
     host.ip('link', 'set', 'br0', 'up');
     cable(one, 'eth0', ['10.199.5.2/24'], host, 'hv1', []);
@@ -44,8 +44,8 @@ describeAsRoot('MAC spoof check in nftables (netdev ingress on the bridge port)'
     return ruleset(host).chains.filter((c) => c.family === 'netdev' && c.table === 'weft');
   }
 
-  it('ADD hooks one ingress chain on the port that drops frames from other MACs', async () => {
-    await addMacSpoofCheck({ ...key, hostIfName: 'hv1', mac }, nft);
+  it('ADD hooks one ingress chain on the port that drops frames from other MACs', () => {
+    addMacSpoofCheck({ ...key, hostIfName: 'hv1', mac }, nft);
     expect(spoofChains()).toEqual([
       { family: 'netdev', table: 'weft', name: chain, handle: expect.any(Number), type: 'filter', hook: 'ingress', prio: -300, policy: 'accept' },
     ]);
@@ -60,20 +60,20 @@ describeAsRoot('MAC spoof check in nftables (netdev ingress on the bridge port)'
     expect(pings(one, '10.199.5.3')).toBe(false);
   });
 
-  it('DEL removes exactly that check; twice and for an unknown container it succeeds', async () => {
+  it('DEL removes exactly that check; twice and for an unknown container it succeeds', () => {
     const otherKey = { network, containerId: 'two', ifName: 'eth0' };
     const twoMac = two.ipJson<{ address: string }[]>('link', 'show', 'eth0')[0]!.address;
-    await addMacSpoofCheck({ ...otherKey, hostIfName: 'hv2', mac: twoMac }, nft);
-    await delMacSpoofCheck(key, nft);
-    await delMacSpoofCheck(key, nft);
-    await delMacSpoofCheck({ ...key, containerId: 'never-added' }, nft);
+    addMacSpoofCheck({ ...otherKey, hostIfName: 'hv2', mac: twoMac }, nft);
+    delMacSpoofCheck(key, nft);
+    delMacSpoofCheck(key, nft);
+    delMacSpoofCheck({ ...key, containerId: 'never-added' }, nft);
     expect(spoofChains().map((c) => c.name)).toEqual([spoofCheckChains.name(otherKey)]);
     expect(pings(one, '10.199.5.3')).toBe(true);
   });
 
-  it('GC removes checks of attachments that are no longer valid', async () => {
-    expect(await gcMacSpoofCheck(network, [{ containerID: 'two', ifname: 'eth0' }], nft)).toEqual([]);
-    expect(await gcMacSpoofCheck(network, [], nft)).toEqual([spoofCheckChains.name({ network, containerId: 'two', ifName: 'eth0' })]);
+  it('GC removes checks of attachments that are no longer valid', () => {
+    expect(gcMacSpoofCheck(network, [{ containerID: 'two', ifname: 'eth0' }], nft)).toEqual([]);
+    expect(gcMacSpoofCheck(network, [], nft)).toEqual([spoofCheckChains.name({ network, containerId: 'two', ifName: 'eth0' })]);
     expect(spoofChains()).toEqual([]);
   });
 });

@@ -35,7 +35,7 @@ describeAsRoot('netlink: embedded addon', () => {
 
     const module = { exports: {} as NativeNetlink };
     process.dlopen(module, file);
-    const fd = module.exports.openRoute();
+    const fd = module.exports.openNetlink(undefined, 0);
     expect(fd).toBeGreaterThan(2);
     closeSync(fd);
   });

@@ -1,9 +1,10 @@
 // weft's native netlink addon: only what JavaScript cannot do itself.
 //
-// - openRoute(nsPath?)            NETLINK_ROUTE socket created inside a network namespace
+// - openNetlink(nsPath?, proto)   NETLINK_ROUTE or NETLINK_NETFILTER socket made inside a namespace
 // - openSysctl(nsPath?, path, w)  a /proc/sys/net file opened inside a network namespace
 // - request(fd, message)          one request, synchronously: every reply until its ACK/DONE
 // - batch(fd, messages)           many requests without a round trip each; failures only
+// - transaction(fd, messages)     an nfnetlink batch (begin … end) in one send; failures only
 //
 // setns(CLONE_NEWNET) moves only the calling thread, and a thread born while switched stays in the
 // other namespace for good. So the switch, the socket()/open() and the switch back all happen here,
@@ -160,21 +161,24 @@ static int configure_socket(int fd) {
   return 0;
 }
 
-// openRoute(nsPath?: string): fd | -errno
-static napi_value open_route(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
+// openNetlink(nsPath: string | undefined, protocol: number): fd | -errno
+static napi_value open_netlink(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
   char path[PATH_MAX];
   int present;
+  int32_t protocol;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  // A missing argument reads as undefined: the calling thread's own namespace.
+  if (argc != 2 || napi_get_value_int32(env, argv[1], &protocol) != napi_ok) return args_error(env, "openNetlink(nsPath, protocol)");
+  if (protocol != NETLINK_ROUTE && protocol != NETLINK_NETFILTER) return int_value(env, -EPROTONOSUPPORT);
+  // undefined: the calling thread's own namespace.
   int err = optional_path(env, argv[0], path, sizeof path, &present);
   if (err != 0) return int_value(env, err);
 
   int back;
   err = enter_netns(present ? path : NULL, &back);
   if (err != 0) return int_value(env, err);
-  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
   int socket_err = fd < 0 ? -errno : 0;
   leave_netns(back);
   if (fd < 0) return int_value(env, socket_err);
@@ -498,6 +502,56 @@ fail:
   return NULL;
 }
 
+// ---- transaction ---------------------------------------------------------------------------------
+
+// transaction(fd, messages: Buffer): Array<{ index, error, extack? }>
+// `messages` is an nfnetlink batch (NFNL_MSG_BATCH_BEGIN, the changes, NFNL_MSG_BATCH_END) with
+// consecutive sequence numbers. It goes to the kernel in one send, which applies it whole or not at
+// all before the send returns; every error it reports is queued by then, so the socket is drained
+// without waiting. A success leaves nothing to read (no acks are asked for), as with nft itself.
+// `index` is the failed message's position in the batch (an error about the whole commit names 0).
+static napi_value transaction(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], failures;
+  int32_t fd;
+  void *data;
+  size_t len;
+  uint32_t failure_count = 0;
+  struct state *st = state_of(env);
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 2 || st == NULL) return args_error(env, "transaction(fd, messages)");
+  CHECK(napi_get_value_int32(env, argv[0], &fd));
+  if (napi_get_buffer_info(env, argv[1], &data, &len) != napi_ok || len < NLMSG_HDRLEN)
+    return args_error(env, "messages must be a non-empty Buffer");
+  uint32_t first_seq = ((struct nlmsghdr *)data)->nlmsg_seq;
+  CHECK(napi_create_array(env, &failures));
+
+  int err = send_all(fd, data, len);
+  if (err != 0) {
+    struct outcome o = {.error = -err};
+    return add_failure(env, failures, &failure_count, 0, &o) == 0 ? failures : NULL;
+  }
+  for (;;) {
+    ssize_t n = receive_datagram(fd, st, MSG_DONTWAIT);
+    if (n == -EAGAIN) break;
+    if (n < 0) {
+      // ENOBUFS: errors were lost, so the outcome is unknown; report it rather than claim success.
+      struct outcome o = {.error = (int)-n};
+      if (add_failure(env, failures, &failure_count, 0, &o) != 0) return NULL;
+      break;
+    }
+    size_t left = (size_t)n;
+    for (struct nlmsghdr *h = (struct nlmsghdr *)st->receive; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
+      if (h->nlmsg_type != NLMSG_ERROR) continue;
+      struct outcome o;
+      read_outcome(h, &o);
+      if (o.error == 0) continue;
+      if (add_failure(env, failures, &failure_count, h->nlmsg_seq - first_seq, &o) != 0) return NULL;
+    }
+  }
+  return failures;
+}
+
 // ---- module --------------------------------------------------------------------------------------
 
 static void free_state(napi_env env, void *data, void *hint) {
@@ -522,10 +576,11 @@ NAPI_MODULE_INIT() {
     const char *name;
     napi_callback fn;
   } functions[] = {
-      {"openRoute", open_route},
+      {"openNetlink", open_netlink},
       {"openSysctl", open_sysctl},
       {"request", request},
       {"batch", batch},
+      {"transaction", transaction},
       {"flock", file_lock},
   };
   for (size_t i = 0; i < sizeof functions / sizeof functions[0]; i++) {
