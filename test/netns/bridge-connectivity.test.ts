@@ -203,7 +203,7 @@ describeAsRoot('bridge: DEL', () => {
     expect(ports(host.netns)).toEqual([]);
   });
 
-  it('removes the masquerade and the MAC spoof check together (one nft transaction), also after the namespace is gone', () => {
+  it('removes the masquerade and the MAC spoof check together (one nftables transaction), also after the namespace is gone', () => {
     const config = host.config({ ...dualStack, macspoofchk: true });
     const container = createContainer();
     host.add({ containerId: 'del5', netns: container }, config);

@@ -1,16 +1,18 @@
 // A failed ADD leaves nothing behind. Each step of ADD is made to fail by a real condition — a missing
 // namespace, a full address range, a bridge name taken by another kind of link, an interface name taken in
 // the container, an unreachable route, an address in the way on the bridge, IP forwarding that cannot be
-// turned on, nft that cannot run — and the host's links, addresses, routes, nftables chains and IPAM store,
+// turned on, nftables chains the kernel refuses — and the host's links, addresses, routes, nftables chains and IPAM store,
 // and the container's links and addresses, must be as they were. Bad input is refused with the spec's
 // error JSON and the right code, before anything is touched.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cleanupAfterAll, describeAsRoot, isRoot } from './harness/suite.ts';
-import { pings } from './nat-fixtures.ts';
+import { masqueradeChains } from '../../lib/nat/masquerade.ts';
+import { spoofCheckChains } from '../../lib/nat/spoof-check.ts';
+import { nftScript, pings } from './nat-fixtures.ts';
 import {
-  BridgeHost, bridgeName, createContainer, errorOf, hostState, kernelHasVlanFiltering, link, ports, type Attachment,
+  BridgeHost, bridgeName, createContainer, network, errorOf, hostState, kernelHasVlanFiltering, link, ports, type Attachment,
 } from './bridge-fixtures.ts';
 
 cleanupAfterAll();
@@ -104,9 +106,9 @@ describeAsRoot('bridge: a failed ADD leaves nothing behind', () => {
     host.netns.ip('addr', 'add', '192.168.78.1/24', 'dev', bridgeName);
     host.netns.ip('link', 'set', bridgeName, 'up');
     const config = host.config({ ...masqueraded('10.66.0.0/24'), forceAddress: true });
-    // nft cannot run: the step that fails comes after the gateway was replaced.
-    expectFailureLeavesNothing(host, { containerId: 'c', netns: createContainer() }, config, { code: 103, msg: expect.stringContaining('nft') }, {
-      wrapper: withMounts('mount --bind /dev/null /usr/sbin/nft'),
+    // IP forwarding cannot be turned on: the step that fails comes after the gateway was replaced.
+    expectFailureLeavesNothing(host, { containerId: 'c', netns: createContainer() }, config, { code: 100, msg: 'failed to enable IP forwarding' }, {
+      wrapper: withMounts('mount --bind -o ro /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv4/ip_forward'),
     });
     const container = createContainer();
     host.add({ containerId: 'ok', netns: container }, config);
@@ -121,14 +123,29 @@ describeAsRoot('bridge: a failed ADD leaves nothing behind', () => {
     }, { wrapper: withMounts('mount --bind -o ro /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv4/ip_forward') });
   });
 
-  it('install nftables entries: nft cannot run; everything after it is undone too', () => {
+  // A plain chain squatting on the attachment's chain name: the kernel refuses to make it a base chain.
+  function squat(host: BridgeHost, family: 'inet' | 'netdev', chain: string): void {
+    nftScript(host.netns, `add table ${family} weft\nadd chain ${family} weft ${chain}\n`);
+  }
+
+  it('install masquerade: the kernel refuses the chain; the addresses are released', () => {
     const host = new BridgeHost();
     host.add({ containerId: 'other', netns: createContainer() }, host.config(masqueraded('10.68.0.0/24')));
+    squat(host, 'inet', masqueradeChains.name({ network, containerId: 'c', ifName: 'eth0' }));
     expectFailureLeavesNothing(host, { containerId: 'c', netns: createContainer() }, host.config(masqueraded('10.68.0.0/24')), {
       code: 103,
-      msg: expect.stringContaining('nft'),
-    }, { wrapper: withMounts('mount --bind /dev/null /usr/sbin/nft') });
+      msg: 'nftables transaction failed',
+    });
     expect(ports(host.netns)).toHaveLength(1);
+  });
+
+  it('install MAC spoof check: the kernel refuses the chain; the veth and the masquerade are undone too', () => {
+    const host = new BridgeHost();
+    squat(host, 'netdev', spoofCheckChains.name({ network, containerId: 'c', ifName: 'eth0' }));
+    expectFailureLeavesNothing(host, { containerId: 'c', netns: createContainer() }, host.config({ ...masqueraded('10.68.1.0/24'), macspoofchk: true }), {
+      code: 103,
+      msg: 'nftables transaction failed',
+    });
   });
 
   it.skipIf(!isRoot || kernelHasVlanFiltering())('attach the veth to the bridge: VLANs on a kernel without VLAN-aware bridges', () => {
