@@ -3,6 +3,7 @@
 //   node build.mjs          addon + bundles
 //   node build.mjs native   addon only (npm runs this on install)
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -13,6 +14,8 @@ const addonSource = join(root, 'lib/netlink/native/weft_netlink.c');
 const addonOut = join(root, 'build/weft_netlink.node');
 
 // Executables: name in dist/bin -> entry module. Plugins carry only what their verbs need.
+// CNI plugins run once per container, so their code is wrapped in lib/cni/plugin-launcher.ts (a compile cache).
+const plugins = new Set(['host-local', 'bridge', 'overlay']);
 export const executables = {
   'host-local': 'plugins/host-local-ipam/main.ts',
   bridge: 'plugins/bridge/main.ts',
@@ -57,20 +60,24 @@ async function buildBundles() {
   mkdirSync(join(root, 'dist/bin'), { recursive: true });
   // The repository is "type": "module"; without this, Node would load the extensionless bundles as ESM.
   writeFileSync(join(root, 'dist/package.json'), '{ "type": "commonjs" }\n');
+  const common = {
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    // CommonJS: an extensionless file in /opt/cni/bin is loaded as CommonJS by Node 20.
+    format: 'cjs',
+    minify: true,
+    legalComments: 'none',
+    logLevel: 'warning',
+  };
+  // Line 2 marks the file as weft's own, so the bridge can run weft's host-local in-process.
+  const head = (name) => `#!/usr/bin/env node\n// weft-plugin ${name}\n`;
+  const importMeta = 'const __import_meta_url=require("url").pathToFileURL(__filename).href;';
   await Promise.all(Object.entries(executables).map(async ([name, entry]) => {
     const outfile = join(root, 'dist/bin', name);
-    await build({
+    const code = {
+      ...common,
       entryPoints: [join(root, entry)],
-      outfile,
-      bundle: true,
-      platform: 'node',
-      target: 'node20',
-      // CommonJS: an extensionless file in /opt/cni/bin is loaded as CommonJS by Node 20.
-      format: 'cjs',
-      minify: true,
-      legalComments: 'none',
-      // Line 2 marks the file as weft's own, so the bridge can run weft's host-local in-process.
-      banner: { js: `#!/usr/bin/env node\n// weft-plugin ${name}\nconst __import_meta_url=require("url").pathToFileURL(__filename).href;` },
       define: {
         'import.meta.url': '__import_meta_url',
         // The addon travels inside the bundle so a plugin stays one copyable file.
@@ -79,8 +86,25 @@ async function buildBundles() {
       },
       // etcd3 reads its .proto files from disk when it loads; weftd carries them compiled instead.
       plugins: name === 'weftd' ? [etcd3Protos()] : [],
-      logLevel: 'warning',
-    });
+    };
+    if (!plugins.has(name)) {
+      await build({ ...code, outfile, banner: { js: `${head(name)}${importMeta}` } });
+    } else {
+      // The plugin's code, then the launcher carrying it as a string with its hash (the cache's name).
+      const built = await build({ ...code, write: false, banner: { js: importMeta } });
+      const source = built.outputFiles[0].text;
+      await build({
+        ...common,
+        entryPoints: [join(root, 'lib/cni/plugin-launcher.ts')],
+        outfile,
+        banner: { js: head(name) },
+        define: {
+          __WEFT_PLUGIN_NAME__: JSON.stringify(name),
+          __WEFT_PLUGIN_CODE__: JSON.stringify(source),
+          __WEFT_PLUGIN_CODE_HASH__: JSON.stringify(createHash('sha256').update(source).digest('hex').slice(0, 32)),
+        },
+      });
+    }
     chmodSync(outfile, 0o755);
   }));
 }

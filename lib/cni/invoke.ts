@@ -11,9 +11,10 @@
 // (same environment, same stdin, same output parsing); CNI_PATH is not searched for it.
 //
 // Spawning is asynchronous. That is safe here: namespace switches live inside native calls, so no plugin
-// is ever spawned while the calling thread sits in a container's namespace.
+// is ever spawned while the calling thread sits in a container's namespace. node:child_process is loaded
+// on the first spawn only: with it come net and stream, several ms of a plugin's start that a bridge
+// running host-local in-process never needs.
 
-import { spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CniError, ErrorCode } from './errors.ts';
@@ -84,7 +85,8 @@ function writeLines(text: string, log: ((line: string) => void) | undefined): vo
 const TEXT_BUSY_RETRIES = 5;
 const TEXT_BUSY_WAIT_MS = 1000;
 
-function spawnOnce(pluginPath: string, stdin: string, env: Environment): Promise<RawOutput> {
+async function spawnOnce(pluginPath: string, stdin: string, env: Environment): Promise<RawOutput> {
+  const { spawn } = await import('node:child_process');
   return new Promise((resolve, reject) => {
     const child = spawn(pluginPath, [], { env: env as NodeJS.ProcessEnv, stdio: ['pipe', 'pipe', 'pipe'] });
     const stdout: Buffer[] = [];

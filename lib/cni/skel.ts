@@ -30,8 +30,7 @@
 // processes and a plugin can run another weft plugin in-process through exactly the code path of its
 // executable (see invoke.ts). Keep this module's imports light: it is on every plugin's start-up path.
 
-import { readFileSync, statSync } from 'node:fs';
-import { isatty } from 'node:tty';
+import { fstatSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { CniError, ErrorCode, toCniError } from './errors.ts';
 import type { CniErrorJson } from './errors.ts';
 import { ConfigValue } from './config-value.ts';
@@ -277,12 +276,38 @@ export async function runPluginCore<C extends NetConf>(plugin: PluginDefinition<
   }
 }
 
+/** Whether fd 0 is a terminal (or another character device such as /dev/null), without node:tty. */
+function stdinIsDevice(): boolean {
+  try {
+    return fstatSync(0).isCharacterDevice();
+  } catch {
+    return true; // closed: nothing to read either
+  }
+}
+
+/**
+ * Writes all of `text` to `fd` synchronously. process.stdout would load net and stream (several ms of
+ * every plugin start) for the one small write a plugin makes.
+ */
+function writeAll(fd: number, text: string): void {
+  const bytes = Buffer.from(text, 'utf8');
+  for (let done = 0; done < bytes.length; ) {
+    try {
+      done += writeSync(fd, bytes, done);
+    } catch (err) {
+      // A pipe the runtime made non-blocking and that is full: wait a moment for the reader.
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+    }
+  }
+}
+
 /**
  * The executable's main: runs the core against this process and exits with its code. Reads stdin only
  * when the command needs it (VERSION from a terminal must not wait for input).
  */
 export async function runPlugin<C extends NetConf>(plugin: PluginDefinition<C>): Promise<never> {
-  const needsStdin = process.env.CNI_COMMAND !== 'VERSION' || !isatty(0);
+  const needsStdin = process.env.CNI_COMMAND !== 'VERSION' || !stdinIsDevice();
   const output = await runPluginCore(plugin, {
     env: process.env,
     stdin: () => (needsStdin ? readFileSync(0, 'utf8') : ''),
@@ -297,7 +322,7 @@ export async function runPlugin<C extends NetConf>(plugin: PluginDefinition<C>):
       }
     },
   });
-  process.stderr.write(output.stderr);
-  process.stdout.write(output.stdout, () => process.exit(output.exitCode));
-  return new Promise<never>(() => {});
+  writeAll(2, output.stderr);
+  writeAll(1, output.stdout);
+  process.exit(output.exitCode);
 }

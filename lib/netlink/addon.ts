@@ -3,9 +3,10 @@
 // directory under a name derived from its content and loaded from there, never from a place others
 // can write. In source runs it is build/weft_netlink.node. node:crypto is not used: loading it costs
 // several milliseconds, more than this layer's whole load budget.
-import { lstatSync, mkdirSync, renameSync, rmSync, writeFileSync, type Stats } from 'node:fs';
+import { lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { checkPrivate, privateDirectory, runDirectory, writeWhole } from '../run-dir.ts';
 import { readU32 } from './codec.ts';
 
 declare const __WEFT_ADDON_BASE64__: string | undefined;
@@ -41,8 +42,10 @@ export interface NativeNetlink {
   flock(fd: number, exclusive: boolean): number;
 }
 
-/** Where bundled executables put the addon: on tmpfs, created by root with mode 0700. */
-export const addonDirectory = '/run/weft';
+/** Where bundled executables put the addon (lib/run-dir.ts). */
+export const addonDirectory = runDirectory;
+
+const purpose = 'load the netlink addon';
 
 let loaded: NativeNetlink | undefined;
 
@@ -72,19 +75,14 @@ function load(): NativeNetlink {
  * by nobody else, or this throws rather than let anyone else's code be loaded.
  */
 export function materializeAddon(base64: string, dir: string): string {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  checkPrivate(dir, lstatSync(dir), 'directory');
+  privateDirectory(dir, purpose);
   const file = join(dir, addonFileName(base64));
   let stats = lstatSync(file, { throwIfNoEntry: false });
   if (!stats) {
-    // Written aside and renamed, so a concurrent or interrupted start never sees a partial file.
-    const partial = `${file}.${process.pid}.partial`;
-    rmSync(partial, { force: true });
-    writeFileSync(partial, Buffer.from(base64, 'base64'), { mode: 0o500, flag: 'wx' });
-    renameSync(partial, file);
+    writeWhole(file, Buffer.from(base64, 'base64'), 0o500);
     stats = lstatSync(file);
   }
-  checkPrivate(file, stats, 'file');
+  checkPrivate(file, stats, 'file', purpose);
   return file;
 }
 
@@ -120,13 +118,4 @@ function fingerprint(bytes: Buffer): string {
     b ^= b >>> 13;
   }
   return `f${(a >>> 0).toString(16).padStart(8, '0')}${(b >>> 0).toString(16).padStart(8, '0')}`;
-}
-
-function checkPrivate(path: string, stats: Stats, what: 'directory' | 'file'): void {
-  const isRightType = what === 'directory' ? stats.isDirectory() : stats.isFile();
-  if (!isRightType) throw new Error(`refusing to load the netlink addon: ${path} is not a ${what}`);
-  if (stats.uid !== 0) throw new Error(`refusing to load the netlink addon: ${path} is not owned by root`);
-  if ((stats.mode & 0o022) !== 0) {
-    throw new Error(`refusing to load the netlink addon: ${path} is writable by group or others`);
-  }
 }
