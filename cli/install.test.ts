@@ -61,6 +61,15 @@ describe('installSuite', () => {
     expect(existsSync(options.confDir)).toBe(false);
   });
 
+  it('makes installed plugins name the given Node instead of `/usr/bin/env node`, byte for byte otherwise', () => {
+    const body = '// weft-plugin bridge\n"use strict";const s="\u00e9\u2192";\n';
+    writeFileSync(join(options.sourceBinDir, 'bridge'), `#!/usr/bin/env node\n${body}`);
+    installSuite({ ...options, interpreter: '/opt/node-v20/bin/node' });
+    expect(readFileSync(join(options.binDir, 'bridge'), 'utf8')).toBe(`#!/opt/node-v20/bin/node\n${body}`);
+    // Any other first line is left alone.
+    expect(readFileSync(join(options.binDir, 'host-local'), 'utf8')).toBe('#!/bin/sh\n# host-local\n');
+  });
+
   it('refuses to install nothing', () => {
     expect(() => installSuite({ ...options, sourceBinDir: join(dir, 'empty') })).toThrow(
       expect.objectContaining({ code: ErrorCode.IoFailure, msg: `no weft plugins in ${join(dir, 'empty')}` }),

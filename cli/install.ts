@@ -2,7 +2,12 @@
 // configurations into a config directory. Plugins are replaced (an upgrade); an existing configuration is
 // kept unless forced, since an administrator may have edited it. Each file is written under a temporary
 // name and renamed into place, so a runtime never executes or reads half a file.
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+//
+// A plugin's first line names its interpreter. The bundles say `#!/usr/bin/env node`; installed, they name
+// the Node that ran the install, as pip and gem do for the scripts they install: a runtime starts plugins
+// with its own PATH, which need not lead to Node (nvm, /usr/local), and the detour through env costs about a
+// millisecond of every plugin run. Moving or removing that Node means installing again.
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { CniError, ErrorCode } from '../lib/cni/errors.ts';
 import { EXAMPLE_CONFIG_EXTENSION, SUITE_PLUGINS } from './suite.ts';
@@ -16,6 +21,8 @@ export interface InstallOptions {
   readonly confDir: string;
   /** Replace configurations that already exist. */
   readonly force: boolean;
+  /** The Node executable installed plugins name on their first line (the CLI passes its own). */
+  readonly interpreter?: string;
 }
 
 export interface InstallReport {
@@ -27,10 +34,15 @@ export interface InstallReport {
   readonly missing: string[];
 }
 
-function copyInto(source: string, target: string, mode: number): void {
+const envShebang = '#!/usr/bin/env node\n';
+
+/** Copies `source` to `target` whole; with `interpreter`, a first line `#!/usr/bin/env node` names it instead. */
+function copyInto(source: string, target: string, mode: number, interpreter?: string): void {
   const temporary = `${target}.weft-install-${process.pid}`;
   try {
-    copyFileSync(source, temporary);
+    const text = interpreter === undefined ? undefined : readFileSync(source, 'latin1');
+    if (text?.startsWith(envShebang)) writeFileSync(temporary, `#!${interpreter}\n${text.slice(envShebang.length)}`, 'latin1');
+    else copyFileSync(source, temporary);
     chmodSync(temporary, mode);
     renameSync(temporary, target);
   } catch (err) {
@@ -65,7 +77,7 @@ export function installSuite(options: InstallOptions): InstallReport {
   makeDir(options.binDir);
   for (const name of plugins) {
     const target = join(options.binDir, name);
-    copyInto(join(options.sourceBinDir, name), target, 0o755);
+    copyInto(join(options.sourceBinDir, name), target, 0o755, options.interpreter);
     report.installed.push(target);
   }
   const configs = exampleConfigs(options.sourceConfDir);

@@ -151,6 +151,7 @@ async function main(): Promise<void> {
           binDir: args.binDir,
           confDir: args.confDir,
           force: args.force,
+          interpreter: process.execPath,
         });
         for (const path of report.installed) process.stdout.write(`installed ${path}\n`);
         for (const path of report.kept) process.stdout.write(`kept ${path} (exists; --force replaces it)\n`);
