@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CniError, ErrorCode } from '../cni/errors.ts';
-import { nftApply, nftApplyJson, nftList, parseNftListing, unnamedFile } from './nft.ts';
+import { nftApplyJson, nftList, parseNftListing, unnamedFile } from './nft.ts';
 
 // A stand-in for nft: a shell script that records its arguments and stdin, then behaves as told.
 const dir = mkdtempSync(join(tmpdir(), 'weft-nft-test-'));
@@ -19,33 +19,6 @@ async function rejection(promise: Promise<unknown>): Promise<CniError> {
   return err as CniError;
 }
 
-describe('nftApply', () => {
-  it('feeds the script to `nft -f -`', async () => {
-    await nftApply('add table inet weft\n', { command: fakeNft('exit 0') });
-    expect(readFileSync(join(dir, 'args'), 'utf8')).toBe('-f\n-\n');
-    expect(readFileSync(join(dir, 'stdin'), 'utf8')).toBe('add table inet weft\n');
-  });
-
-  it('turns a failure into a firewall error carrying nft stderr', async () => {
-    const err = await rejection(nftApply('x\n', { command: fakeNft('echo "Error: syntax error" >&2; exit 1') }));
-    expect(err.code).toBe(ErrorCode.FirewallFailure);
-    expect(err.msg).toBe('nftables transaction failed (exit 1)');
-    expect(err.details).toBe('Error: syntax error');
-  });
-
-  it('says clearly when the program is missing', async () => {
-    const err = await rejection(nftApply('x\n', { command: ['/nonexistent/weft/nft'] }));
-    expect(err.code).toBe(ErrorCode.FirewallFailure);
-    expect(err.msg).toBe('nftables transaction: /nonexistent/weft/nft not found');
-  });
-
-  it('kills nft that hangs', async () => {
-    const err = await rejection(nftApply('x\n', { command: ['sh', '-c', 'exec sleep 5', 'nft'], timeoutMs: 100 }));
-    expect(err.code).toBe(ErrorCode.FirewallFailure);
-    expect(err.msg).toMatch(/did not finish within 100 ms/);
-  });
-});
-
 describe('nftApplyJson', () => {
   it('hands one JSON document to `nft -j -f FILE`', async () => {
     const command = ['sh', '-c', `printf '%s\\n' "$@" > ${dir}/args; cp "$3" ${dir}/script`, 'nft'];
@@ -56,6 +29,27 @@ describe('nftApplyJson', () => {
       nftables: [{ add: { table: { family: 'inet', name: 'weft' } } }],
     });
     expect(existsSync(file!)).toBe(false);
+  });
+
+  const table = [{ add: { table: { family: 'inet', name: 'weft' } } }];
+
+  it('turns a failure into a firewall error carrying nft stderr', async () => {
+    const err = await rejection(nftApplyJson(table, { command: fakeNft('echo "Error: syntax error" >&2; exit 1') }));
+    expect(err.code).toBe(ErrorCode.FirewallFailure);
+    expect(err.msg).toBe('nftables transaction failed (exit 1)');
+    expect(err.details).toBe('Error: syntax error');
+  });
+
+  it('says clearly when the program is missing', async () => {
+    const err = await rejection(nftApplyJson(table, { command: ['/nonexistent/weft/nft'] }));
+    expect(err.code).toBe(ErrorCode.FirewallFailure);
+    expect(err.msg).toBe('nftables transaction: /nonexistent/weft/nft not found');
+  });
+
+  it('kills nft that hangs', async () => {
+    const err = await rejection(nftApplyJson(table, { command: ['sh', '-c', 'exec sleep 5', 'nft'], timeoutMs: 100 }));
+    expect(err.code).toBe(ErrorCode.FirewallFailure);
+    expect(err.msg).toMatch(/did not finish within 100 ms/);
   });
 });
 

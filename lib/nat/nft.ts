@@ -1,8 +1,10 @@
-// Running the `nft` command: `nft -f -` applies a script as one kernel transaction (all or nothing), and
-// `nft -j list …` reads. No npm package speaks nftables; like the reference plugins' knftables, the command
-// line is the stable interface (its JSON output and its script language), so weft drives it.
+// Running the `nft` command for weftd's overlay rules (overlay.ts): `nft -j -f FILE` applies JSON commands as
+// one kernel transaction (all or nothing), and `nft -j list …` reads. Those rules go into chains other
+// software owns (found by listing, matched by comment), where nft's JSON is the stable interface, as
+// knftables makes it for the reference plugins. Per-container chains, which weft alone names and which a
+// plugin changes on every ADD and DEL, go over nfnetlink instead (attachment-chain.ts): no process start.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, closeSync, constants, fstatSync, mkdtempSync, openSync, readSync, rmSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { accessSync, closeSync, constants, fstatSync, mkdtempSync, openSync, readSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { CniError, ErrorCode } from '../cni/errors.ts';
@@ -114,32 +116,29 @@ function scratchText(fd: number): string {
 }
 
 /**
- * Runs nft with `input` on stdin. Input and output go through scratch files, not pipes: a pipe is fed only
- * when the event loop runs, so nft would sit idle while the plugin does synchronous netlink work, and every
- * pipe costs a socket object on the spawn path. With a file, nft reads its script as soon as it starts.
+ * Runs nft. Its output goes to scratch files, not pipes: nft's listing of a big ruleset is read whole after it
+ * exits, with no stream objects on the way.
  */
-function runNft(args: readonly string[], input: string, what: string, options: NftOptions, wantStdout = false): Promise<Output> {
+function runNft(args: readonly string[], what: string, options: NftOptions, wantStdout = false): Promise<Output> {
   const [file, ...prefix] = options.command ?? defaultCommand();
   if (!file) throw new TypeError('NftOptions.command is empty');
   const timeoutMs = options.timeoutMs ?? 30_000;
-  // stdin (the script; a file even when empty), stderr, and stdout when wanted.
+  // stderr, and stdout when wanted.
   const files: number[] = [];
   const closeAll = (): void => {
     for (const fd of files) closeSync(fd);
   };
   try {
-    for (let i = wantStdout ? 3 : 2; i > 0; i--) files.push(unnamedFile(tmpdir()));
-    // At a position (pwrite): the offset nft shares stays at 0, where it starts reading.
-    if (input !== '') writeSync(files[0]!, input, 0);
+    for (let i = wantStdout ? 2 : 1; i > 0; i--) files.push(unnamedFile(tmpdir()));
   } catch (err) {
     closeAll();
     throw new CniError(ErrorCode.FirewallFailure, `${what}: cannot make a scratch file`, (err as Error).message, { cause: err });
   }
-  const [stdin, stderr, stdout] = files as [number, number, number | undefined];
+  const [stderr, stdout] = files as [number, number | undefined];
   return new Promise((resolve, reject) => {
     let child: ChildProcess;
     try {
-      child = spawn(file, [...prefix, ...args], { stdio: [stdin, stdout ?? 'ignore', stderr] });
+      child = spawn(file, [...prefix, ...args], { stdio: ['ignore', stdout ?? 'ignore', stderr] });
     } catch (err) {
       closeAll();
       throw err;
@@ -171,15 +170,10 @@ function runNft(args: readonly string[], input: string, what: string, options: N
   });
 }
 
-/** Applies an nft script as one transaction: every command takes effect, or none does. */
-export async function nftApply(script: string, options: NftOptions = {}): Promise<void> {
-  await runNft(['-f', '-'], script, 'nftables transaction', options);
-}
-
 /**
- * Applies JSON commands (`{"add": {"rule": …}}`, …) as one transaction. JSON names chains and tables
- * verbatim, so it is the form for touching objects weft did not name: the text parser rejects a chain
- * called `ip` or `log`, and quoting does not help.
+ * Applies JSON commands (`{"add": {"rule": …}}`, …) as one transaction: every command takes effect, or none
+ * does. JSON names chains and tables verbatim, so it is the form for touching objects weft did not name:
+ * the text parser rejects a chain called `ip` or `log`, and quoting does not help.
  */
 export async function nftApplyJson(commands: readonly object[], options: NftOptions = {}): Promise<void> {
   // nft reads a JSON script by opening the file's name, and /dev/stdin cannot be opened when it is the
@@ -188,7 +182,7 @@ export async function nftApplyJson(commands: readonly object[], options: NftOpti
   try {
     const file = join(dir, 'script.json');
     writeFileSync(file, JSON.stringify({ nftables: commands }), { mode: 0o600 });
-    await runNft(['-j', '-f', file], '', 'nftables transaction', options);
+    await runNft(['-j', '-f', file], 'nftables transaction', options);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -214,6 +208,6 @@ export function parseNftListing(json: string): NftListing {
 
 /** `nft -j list <what…>`, e.g. `['chains', 'inet']` or `['chain', 'ip', 'filter', 'FORWARD']`. */
 export async function nftList(what: readonly string[], options: NftOptions = {}): Promise<NftListing> {
-  const { stdout } = await runNft(['-j', 'list', ...what], '', 'nftables listing', options, true);
+  const { stdout } = await runNft(['-j', 'list', ...what], 'nftables listing', options, true);
   return parseNftListing(stdout);
 }
