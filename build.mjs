@@ -90,9 +90,10 @@ async function buildBundles() {
     if (!plugins.has(name)) {
       await build({ ...code, outfile, banner: { js: `${head(name)}${importMeta}` } });
     } else {
-      // The plugin's code, then the launcher carrying it as a string with its hash (the cache's name).
+      // The plugin's code as lib/cni/code-cache.ts compiles it, then the launcher carrying it as a string
+      // with its hash (the cache's name: the hash covers exactly what V8 compiles).
       const built = await build({ ...code, write: false, banner: { js: importMeta } });
-      const source = built.outputFiles[0].text;
+      const source = `function weftModule(exports, require, module, __filename, __dirname) {${built.outputFiles[0].text}\n}\nweftModule`;
       await build({
         ...common,
         entryPoints: [join(root, 'lib/cni/plugin-launcher.ts')],

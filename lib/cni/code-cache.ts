@@ -7,15 +7,20 @@
 // V8 checks a cache against its source by length only, so the file is named by a hash of the code, taken
 // at build time — and by the CNI command, since each command runs other functions. A cache V8 rejects
 // (another Node build, other flags) is replaced when the process exits, as is a missing one; a usable one
-// is never rewritten. What V8 loads from here becomes code that runs as root: the directory and the files
+// is never rewritten; writing one also removes the plugin's caches of other builds (left by an upgrade).
+// What V8 loads from here becomes code that runs as root: the directory and the files
 // must be root's alone (lib/run-dir.ts), or no cache is used. WEFT_CODE_CACHE=off runs without one.
-import { lstatSync, readFileSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Script } from 'node:vm';
 import { checkPrivate, privateDirectory, writeWhole } from '../run-dir.ts';
 
 export interface CachedCode {
-  /** The code: a CommonJS module body. */
+  /**
+   * The code: a script whose value is a CommonJS module function, `function m(exports, require, module,
+   * __filename, __dirname) {…}\nm`. A declaration, not a parenthesized function expression: V8 compiles the
+   * latter eagerly, whole, where a declaration's body is compiled as it runs, and only what ran is cached.
+   */
   readonly source: string;
   /** Hex digest of `source`, computed at build time. */
   readonly hash: string;
@@ -64,6 +69,16 @@ function readCache(file: string): Buffer | undefined {
   }
 }
 
+/** Removes the caches of `code.name` made from other code than `code` (another build of the plugin). */
+export function removeOtherBuilds(dir: string, code: Pick<CachedCode, 'name' | 'hash'>): void {
+  const own = `${code.name}-`;
+  const current = `${own}${code.hash}-`;
+  for (const name of readdirSync(dir)) {
+    // Another plugin's files start with its own name; a hash never contains '-'.
+    if (name.startsWith(own) && !name.startsWith(current) && /^[0-9a-f]+-/.test(name.slice(own.length))) rmSync(`${dir}/${name}`, { force: true });
+  }
+}
+
 /**
  * Compiles and runs `code` as a CommonJS module, with the cache in `options.dir` when there is a usable one,
  * and leaves a cache there at exit when there was none.
@@ -72,9 +87,7 @@ export function runCached(code: CachedCode, options: CacheOptions): void {
   const { dir } = options;
   const file = dir !== undefined && usableDirectory(dir) ? join(dir, cacheFileName(code, options.command)) : undefined;
   const cachedData = file === undefined ? undefined : readCache(file);
-  // A function declaration, not a parenthesized function expression: V8 compiles the latter eagerly, whole,
-  // where a declaration's body is compiled as it runs, and only what ran goes into the cache.
-  const script = new Script(`function weftModule(exports, require, module, __filename, __dirname) {${code.source}\n}\nweftModule`, {
+  const script = new Script(code.source, {
     filename: code.filename,
     ...(cachedData && { cachedData }),
   });
@@ -84,6 +97,7 @@ export function runCached(code: CachedCode, options: CacheOptions): void {
     process.once('exit', () => {
       try {
         writeWhole(file, script.createCachedData(), 0o600);
+        removeOtherBuilds(dir!, code);
       } catch {
         // Without a cache the next run compiles again; nothing else depends on it.
       }
