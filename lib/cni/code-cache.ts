@@ -7,10 +7,11 @@
 // V8 checks a cache against its source by length only, so the file is named by a hash of the code, taken
 // at build time — and by the CNI command, since each command runs other functions. A cache V8 rejects
 // (another Node build, other flags) is replaced when the process exits, as is a missing one; a usable one
-// is never rewritten; writing one also removes the plugin's caches of other builds (left by an upgrade).
+// is never rewritten. Caches of an older build stay until reboot (/run is tmpfs), about 1 MiB per build:
+// removing them would make two builds in use on one host (two runtimes' plugin folders) undo each other's.
 // What V8 loads from here becomes code that runs as root: the directory and the files
 // must be root's alone (lib/run-dir.ts), or no cache is used. WEFT_CODE_CACHE=off runs without one.
-import { lstatSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { lstatSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Script } from 'node:vm';
 import { checkPrivate, privateDirectory, writeWhole } from '../run-dir.ts';
@@ -69,16 +70,6 @@ function readCache(file: string): Buffer | undefined {
   }
 }
 
-/** Removes the caches of `code.name` made from other code than `code` (another build of the plugin). */
-export function removeOtherBuilds(dir: string, code: Pick<CachedCode, 'name' | 'hash'>): void {
-  const own = `${code.name}-`;
-  const current = `${own}${code.hash}-`;
-  for (const name of readdirSync(dir)) {
-    // Another plugin's files start with its own name; a hash never contains '-'.
-    if (name.startsWith(own) && !name.startsWith(current) && /^[0-9a-f]+-/.test(name.slice(own.length))) rmSync(`${dir}/${name}`, { force: true });
-  }
-}
-
 /**
  * Compiles and runs `code` as a CommonJS module, with the cache in `options.dir` when there is a usable one,
  * and leaves a cache there at exit when there was none.
@@ -97,7 +88,6 @@ export function runCached(code: CachedCode, options: CacheOptions): void {
     process.once('exit', () => {
       try {
         writeWhole(file, script.createCachedData(), 0o600);
-        removeOtherBuilds(dir!, code);
       } catch {
         // Without a cache the next run compiles again; nothing else depends on it.
       }

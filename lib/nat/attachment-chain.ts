@@ -67,7 +67,11 @@ function withNetfilterSocket<T>(target: NftTarget, what: string, fn: (socket: Ne
     if (!(first instanceof NetlinkError)) throw err;
     throw new CniError(ErrorCode.FirewallFailure, `${what} failed`, first.message, { cause: err });
   } finally {
-    socket?.close();
+    // Closed on the next turn of the event loop, not now: after a transaction that deleted a chain, closing
+    // the socket waits for the kernel to release the chain (an RCU grace period, 10–20 ms). The caller's
+    // synchronous work meanwhile (a DEL deletes the veth, itself such a wait) lets that time pass in parallel.
+    const open = socket;
+    if (open) setImmediate(() => open.close());
   }
 }
 
