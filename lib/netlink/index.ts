@@ -45,6 +45,10 @@
 // ever change namespace. `openNetnsFd(path)` / `withNetnsFd` give descriptors for IFLA_NET_NS_FD.
 // Sysctls: sysctlGet(nsPath | undefined, 'net/ipv4/ip_forward'), sysctlSet(nsPath, key, value).
 //
+// nftables (nftables.ts): nftAddTable / nftAddChain / nftFlushChain / nftAddRule / nftDeleteChain build
+// nf_tables messages, `NetlinkSocket.open(nsPath, 'netfilter').transaction(nftTransaction([...]))` applies
+// them as one kernel transaction; lib/nat/attachment-chain.ts is the user.
+//
 // Errors: NetlinkError { code: 'EEXIST', errno, kind: 'exists' | 'notFound' | 'busy' | 'permission' |
 // 'invalid' | 'unsupported' | 'other', operation, extack } with the operation and the kernel's
 // message in `message`; ignoreExists(fn) / ignoreNotFound(fn) for idempotent steps. Plugins report
