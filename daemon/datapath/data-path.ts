@@ -4,14 +4,13 @@
 // Why a timer as well as the lease events: the kernel can change under the daemon (an operator deletes
 // the device or a route, a host firewall reloads), and lib/netlink has no change notifications to watch.
 // A run that finds nothing to do costs a few netlink dumps (about a millisecond for a hundred peers), so
-// every 5 s by default; the nftables rules, which cost two `nft` processes, are rewritten when the
-// networks change and every minute.
+// every 5 s by default; the nftables rules, which need a listing of the host's whole ruleset (other
+// software's included), are rewritten when the networks change and every minute.
 //
 // Stopping leaves the kernel as it is: containers keep talking while the daemon restarts, and the next
 // start reconciles whatever changed meanwhile.
 import { formatCidr } from '../../lib/ip/cidr.ts';
 import { setOverlayRules } from '../../lib/nat/overlay.ts';
-import type { NftOptions } from '../../lib/nat/nft.ts';
 import { Netlink } from '../../lib/netlink/index.ts';
 import type { LeaseSpec } from '../lease/lease.ts';
 import type { Logger } from '../log.ts';
@@ -32,8 +31,6 @@ export interface DataPathOptions {
   readonly netns?: string;
   readonly intervalMs?: number;
   readonly natIntervalMs?: number;
-  /** How nft is run (tests: inside the host's namespace). */
-  readonly nft?: NftOptions;
   /** Called after each run with the state it programmed (the prober follows the peers). */
   readonly onProgrammed?: (desired: DesiredDataPath) => void;
 }
@@ -189,7 +186,7 @@ export class DataPath {
     this.stats.natRuns++;
     try {
       // Forwarding is accepted whatever ipMasq says; only the masquerade chain follows it.
-      await setOverlayRules({ networks: desired.networks, masquerade: this.options.config.ipMasq }, this.options.nft);
+      await setOverlayRules({ networks: desired.networks, masquerade: this.options.config.ipMasq }, { netns: this.options.netns });
     } catch (err) {
       this.stats.natFailures++;
       this.natWanted = true;

@@ -11,14 +11,13 @@
 //
 // The chains are changed over nfnetlink (lib/netlink/nftables.ts), each change one transaction: a plugin
 // neither starts nft nor needs it installed, and nothing is listed except by GC.
-import { CniError, ErrorCode } from '../cni/errors.ts';
+import { CniError } from '../cni/errors.ts';
 import type { GcAttachment } from '../cni/types.ts';
-import { NetlinkBatchError, NetlinkError } from '../netlink/errors.ts';
 import {
-  nftAddChain, nftAddRule, nftAddTable, nftDeleteChain, nftFlushChain, nftListChains, nftTransaction, parseChains,
-  type NftBaseChain, type NftExpr,
+  nftAddChain, nftAddRule, nftAddTable, nftDeleteChain, nftFlushChain, type NftBaseChain, type NftExpr,
 } from '../netlink/nftables.ts';
-import { NetlinkSocket, type Request } from '../netlink/socket.ts';
+import type { Request } from '../netlink/socket.ts';
+import { applyNftables, listChains, type NftTarget } from './nftables.ts';
 import { nftComment, tableName, type TableFamily } from './ruleset.ts';
 import { sha256Hex } from './sha256.ts';
 
@@ -38,41 +37,8 @@ export interface AttachmentChainKind {
   readonly purpose: string;
 }
 
-/** Where the chains are changed. */
-export interface NftTarget {
-  /** The network namespace (a /run/netns or /proc/PID/ns/net path); the caller's own when absent. */
-  readonly netns?: string;
-}
-
 function hash16(text: string): string {
   return sha256Hex(text).slice(0, 16);
-}
-
-/**
- * Runs `changes` as one nftables transaction in the target namespace. Failures become CniError 103
- * (firewall), carrying the kernel's errno and message.
- */
-export function applyNftables(changes: readonly Request[], target: NftTarget = {}): void {
-  if (changes.length === 0) return;
-  withNetfilterSocket(target, 'nftables transaction', (socket) => socket.transaction(nftTransaction(changes)));
-}
-
-function withNetfilterSocket<T>(target: NftTarget, what: string, fn: (socket: NetlinkSocket) => T): T {
-  let socket: NetlinkSocket | undefined;
-  try {
-    socket = NetlinkSocket.open(target.netns, 'netfilter');
-    return fn(socket);
-  } catch (err) {
-    const first = err instanceof NetlinkBatchError ? err.failures[0]?.error : err;
-    if (!(first instanceof NetlinkError)) throw err;
-    throw new CniError(ErrorCode.FirewallFailure, `${what} failed`, first.message, { cause: err });
-  } finally {
-    // Closed on the next turn of the event loop, not now: after a transaction that deleted a chain, closing
-    // the socket waits for the kernel to release the chain (an RCU grace period, 10–20 ms). The caller's
-    // synchronous work meanwhile (a DEL deletes the veth, itself such a wait) lets that time pass in parallel.
-    const open = socket;
-    if (open) setImmediate(() => open.close());
-  }
 }
 
 /** The per-attachment chains of one kind (masquerade, spoof check): naming, changes, and applying them. */
@@ -147,7 +113,7 @@ export class AttachmentChains {
   /** Removes the chains of `network`'s attachments absent from `valid` (CNI GC); returns their names. GC is rare, so it lists. */
   gc(network: string, valid: readonly GcAttachment[], target: NftTarget = {}): string[] {
     const { family } = this.kind;
-    const listed = withNetfilterSocket(target, 'nftables listing', (socket) => parseChains(socket.request(nftListChains(family))));
+    const listed = listChains(family, target);
     const stale = this.stale(network, valid, listed.filter((c) => c.table === tableName).map((c) => c.name));
     // A concurrent DEL may remove some of them first; the idempotent delete makes that harmless.
     if (stale.length > 0) applyNftables([nftAddTable(family, tableName), ...stale.flatMap((name) => this.deleteChainChanges(name))], target);

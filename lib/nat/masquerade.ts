@@ -6,7 +6,8 @@ import type { GcAttachment } from '../cni/types.ts';
 import type { IpNet } from '../ip/cidr.ts';
 import { parseCidr } from '../ip/cidr.ts';
 import type { NftBaseChain, NftExpr } from '../netlink/nftables.ts';
-import { AttachmentChains, type AttachmentKey, type NftTarget } from './attachment-chain.ts';
+import { AttachmentChains, type AttachmentKey } from './attachment-chain.ts';
+import type { NftTarget } from './nftables.ts';
 import { matchFamily, matchPrefix, multicastCidr } from './ruleset.ts';
 
 export const masqueradeChains = new AttachmentChains({ family: 'inet', prefix: 'masq', purpose: 'masquerade' });

@@ -1,41 +1,66 @@
 import { describe, expect, it } from 'vitest';
 import { parseCidr } from '../ip/cidr.ts';
-import type { NftChain, NftListing, NftRule } from './nft.ts';
-import { overlayCommands, overlayMasqueradeRules, planForwardAccept } from './overlay.ts';
+import type { NftChainInfo, NftFamily, NftRuleInfo } from '../netlink/nftables.ts';
+import type { NftRuleset } from './nftables.ts';
+import { forwardAcceptRule, overlayChanges, overlayMasqueradeRules, planForwardAccept, type ForwardChange } from './overlay.ts';
 
 const v4 = parseCidr('10.244.0.0/16');
 const v6 = parseCidr('fd00:244::/56');
+const bytes = (...b: number[]) => Uint8Array.from(b);
 
-function forwardChain(family: string, table: string, name: string, policy: string): NftChain {
-  return { family, table, name, handle: 1, type: 'filter', hook: 'forward', prio: 0, policy };
+function forwardChain(family: NftFamily, table: string, name: string, policy: 'accept' | 'drop'): NftChainInfo {
+  return { family, table, name, type: 'filter', hook: 'forward', priority: 0, policy };
 }
 
-function rule(chain: NftChain, handle: number, comment?: string): NftRule {
-  return { family: chain.family, table: chain.table, chain: chain.name, handle, ...(comment ? { comment } : {}) };
+function rule(chain: NftChainInfo, handle: number, comment?: string): NftRuleInfo {
+  return { family: chain.family, table: chain.table, chain: chain.name, handle: BigInt(handle), ...(comment ? { comment } : {}) };
 }
 
-const ipv4SaddrAccept = {
-  comment: 'weft overlay: accept from 10.244.0.0/16',
-  expr: [
-    { match: { op: '==', left: { payload: { protocol: 'ip', field: 'saddr' } }, right: { prefix: { addr: '10.244.0.0', len: 16 } } } },
-    { accept: null },
-  ],
-};
+/** A plan in words: `family table chain: add <comment>` or `…: delete <handle>`. */
+function words(changes: ForwardChange[]): string[] {
+  return changes.map((c) =>
+    'add' in c
+      ? `${c.add.chain.family} ${c.add.chain.table} ${c.add.chain.name}: add ${c.add.accept.comment}`
+      : `${c.delete.chain.family} ${c.delete.chain.table} ${c.delete.chain.name}: delete ${c.delete.handle}`,
+  );
+}
 
 describe('overlayMasqueradeRules', () => {
-  it('leaves overlay-to-overlay and multicast alone and masquerades the rest', () => {
+  it('leaves overlay-to-overlay and multicast alone and masquerades the rest, fully random', () => {
     const [inside, multicast, out] = overlayMasqueradeRules([parseCidr('10.244.3.1/16')]);
-    const match = (field: string, addr: string, len: number) => ({
-      match: { op: '==', left: { payload: { protocol: 'ip', field } }, right: { prefix: { addr, len } } },
-    });
-    expect(inside).toEqual([match('saddr', '10.244.0.0', 16), match('daddr', '10.244.0.0', 16), { return: null }]);
-    expect(multicast).toEqual([match('saddr', '10.244.0.0', 16), match('daddr', '224.0.0.0', 4), { return: null }]);
-    expect(out).toEqual([match('saddr', '10.244.0.0', 16), { masquerade: { flags: 'fully-random' } }]);
+    const fromOverlay = [
+      { meta: 'nfproto' },
+      { cmp: { op: 'eq', data: bytes(2) } },
+      { payload: { base: 'network', offset: 12, length: 2 } },
+      { cmp: { op: 'eq', data: bytes(10, 244) } },
+    ];
+    expect(inside).toEqual([...fromOverlay, { payload: { base: 'network', offset: 16, length: 2 } }, { cmp: { op: 'eq', data: bytes(10, 244) } }, { verdict: 'return' }]);
+    expect(multicast!.slice(4)).toEqual([
+      { payload: { base: 'network', offset: 16, length: 4 } },
+      { bitwise: { mask: bytes(0xf0, 0, 0, 0), xor: bytes(0, 0, 0, 0) } },
+      { cmp: { op: 'eq', data: bytes(0xe0, 0, 0, 0) } },
+      { verdict: 'return' },
+    ]);
+    expect(out).toEqual([...fromOverlay, { masq: { fullyRandom: true } }]);
   });
 
-  it('writes IPv6 rules with ip6 payloads and ff00::/8', () => {
+  it('writes IPv6 rules with the IPv6 header’s offsets and ff00::/8', () => {
     const [, multicast] = overlayMasqueradeRules([v6]);
-    expect(JSON.stringify(multicast)).toContain('"protocol":"ip6","field":"daddr"}},"right":{"prefix":{"addr":"ff00::","len":8}}');
+    expect(multicast!.slice(0, 3)).toEqual([{ meta: 'nfproto' }, { cmp: { op: 'eq', data: bytes(10) } }, { payload: { base: 'network', offset: 8, length: 7 } }]);
+    expect(multicast!.slice(4, 6)).toEqual([{ payload: { base: 'network', offset: 24, length: 1 } }, { cmp: { op: 'eq', data: bytes(0xff) } }]);
+  });
+});
+
+describe('forwardAcceptRule', () => {
+  const accept = { family: 4 as const, comment: 'c', field: 'saddr' as const, net: v4 };
+
+  it('checks the address family first only in an inet table, as nft does', () => {
+    expect(forwardAcceptRule('ip', accept)).toEqual([
+      { payload: { base: 'network', offset: 12, length: 2 } },
+      { cmp: { op: 'eq', data: bytes(10, 244) } },
+      { verdict: 'accept' },
+    ]);
+    expect(forwardAcceptRule('inet', accept).slice(0, 2)).toEqual([{ meta: 'nfproto' }, { cmp: { op: 'eq', data: bytes(2) } }]);
   });
 });
 
@@ -45,21 +70,18 @@ describe('planForwardAccept', () => {
   const acceptV6 = forwardChain('ip6', 'filter', 'FORWARD', 'accept');
 
   it('appends accepts to drop-policy forward chains of the fitting families only', () => {
-    const listing: NftListing = { chains: [dropV4, dropInet, acceptV6], rules: [] };
-    const commands = planForwardAccept(listing, [v4, v6]) as { add: { rule: { family: string; comment: string } } }[];
-    expect(commands.map((c) => `${c.add.rule.family} ${c.add.rule.comment}`)).toEqual([
-      'ip weft overlay: accept from 10.244.0.0/16',
-      'ip weft overlay: accept to 10.244.0.0/16',
-      'inet weft overlay: accept from 10.244.0.0/16',
-      'inet weft overlay: accept to 10.244.0.0/16',
-      'inet weft overlay: accept from fd00:244::/56',
-      'inet weft overlay: accept to fd00:244::/56',
+    expect(words(planForwardAccept({ chains: [dropV4, dropInet, acceptV6], rules: [] }, [v4, v6]))).toEqual([
+      'ip filter FORWARD: add weft overlay: accept from 10.244.0.0/16',
+      'ip filter FORWARD: add weft overlay: accept to 10.244.0.0/16',
+      'inet filter forward: add weft overlay: accept from 10.244.0.0/16',
+      'inet filter forward: add weft overlay: accept to 10.244.0.0/16',
+      'inet filter forward: add weft overlay: accept from fd00:244::/56',
+      'inet filter forward: add weft overlay: accept to fd00:244::/56',
     ]);
-    expect(commands[0]).toEqual({ add: { rule: { family: 'ip', table: 'filter', chain: 'FORWARD', ...ipv4SaddrAccept } } });
   });
 
   it('keeps what is there, deletes duplicates, stale rules and rules in chains that no longer drop', () => {
-    const listing: NftListing = {
+    const ruleset: NftRuleset = {
       chains: [dropV4, acceptV6, forwardChain('inet', 'weft', 'masq-x', 'accept')],
       rules: [
         rule(dropV4, 10, 'weft overlay: accept from 10.244.0.0/16'),
@@ -70,52 +92,54 @@ describe('planForwardAccept', () => {
         rule(acceptV6, 20, 'weft overlay: accept to fd00:244::/56'),
       ],
     };
-    expect(planForwardAccept(listing, [v4, v6])).toEqual([
-      { delete: { rule: { family: 'ip', table: 'filter', chain: 'FORWARD', handle: 11 } } },
-      { delete: { rule: { family: 'ip', table: 'filter', chain: 'FORWARD', handle: 12 } } },
-      { add: { rule: { family: 'ip', table: 'filter', chain: 'FORWARD', comment: 'weft overlay: accept to 10.244.0.0/16', expr: expect.any(Array) } } },
-      { delete: { rule: { family: 'ip6', table: 'filter', chain: 'FORWARD', handle: 20 } } },
+    expect(words(planForwardAccept(ruleset, [v4, v6]))).toEqual([
+      'ip filter FORWARD: delete 11',
+      'ip filter FORWARD: delete 12',
+      'ip filter FORWARD: add weft overlay: accept to 10.244.0.0/16',
+      'ip6 filter FORWARD: delete 20',
     ]);
   });
 
+  it('removes every rule of ours when there is no network', () => {
+    const ruleset: NftRuleset = { chains: [dropV4], rules: [rule(dropV4, 10, 'weft overlay: accept from 10.244.0.0/16')] };
+    expect(words(planForwardAccept(ruleset, []))).toEqual(['ip filter FORWARD: delete 10']);
+  });
+
   it('ignores chains on other hooks and of other types', () => {
-    const nat: NftChain = { ...dropV4, type: 'nat', name: 'n' };
-    const input: NftChain = { ...dropV4, hook: 'input', name: 'i' };
-    const bridge: NftChain = { ...dropV4, family: 'bridge', name: 'b' };
+    const nat: NftChainInfo = { ...dropV4, type: 'nat', name: 'n' };
+    const input: NftChainInfo = { ...dropV4, hook: 'input', name: 'i' };
+    const bridge: NftChainInfo = { ...dropV4, family: 'bridge', name: 'b' };
     expect(planForwardAccept({ chains: [nat, input, bridge], rules: [] }, [v4])).toEqual([]);
   });
 });
 
-describe('overlayCommands', () => {
+describe('overlayChanges', () => {
+  const operations = (ruleset: NftRuleset, networks = [v4], masquerade = true) =>
+    overlayChanges(ruleset, { networks, masquerade }).map((r) => r.operation());
+
   it('replaces the masquerade chain in the same transaction as the forward plan', () => {
-    const commands = overlayCommands({ chains: [], rules: [] }, { networks: [v4], masquerade: true });
-    expect(commands.slice(0, 3)).toEqual([
-      { add: { table: { family: 'inet', name: 'weft' } } },
-      { add: { chain: { family: 'inet', table: 'weft', name: 'overlay-postrouting', type: 'nat', hook: 'postrouting', prio: 100, policy: 'accept' } } },
-      { flush: { chain: { family: 'inet', table: 'weft', name: 'overlay-postrouting' } } },
-    ]);
-    expect(commands).toHaveLength(6);
-  });
-
-  it('deletes the chain when there is no network', () => {
-    expect(overlayCommands({ chains: [], rules: [] }, { networks: [], masquerade: true }).slice(1)).toEqual([
-      { add: { chain: { family: 'inet', table: 'weft', name: 'overlay-postrouting', type: 'nat', hook: 'postrouting', prio: 100, policy: 'accept' } } },
-      { delete: { chain: { family: 'inet', table: 'weft', name: 'overlay-postrouting' } } },
+    expect(operations({ chains: [], rules: [] })).toEqual([
+      'add table inet weft',
+      'add chain inet weft overlay-postrouting (nat hook postrouting)',
+      'flush chain inet weft overlay-postrouting',
+      'add rule to inet weft overlay-postrouting',
+      'add rule to inet weft overlay-postrouting',
+      'add rule to inet weft overlay-postrouting',
     ]);
   });
 
-  it('without masquerade deletes the chain and still plans the forward accepts', () => {
-    const listing = { chains: [forwardChain('ip', 'filter', 'FORWARD', 'drop')], rules: [] };
-    const commands = overlayCommands(listing, { networks: [v4], masquerade: false });
-    expect(commands.slice(1, 3)).toEqual([
-      { add: { chain: { family: 'inet', table: 'weft', name: 'overlay-postrouting', type: 'nat', hook: 'postrouting', prio: 100, policy: 'accept' } } },
-      { delete: { chain: { family: 'inet', table: 'weft', name: 'overlay-postrouting' } } },
+  it('deletes the chain when there is no network, or no masquerade, and still plans the forward accepts', () => {
+    const ruleset = { chains: [forwardChain('ip', 'filter', 'FORWARD', 'drop')], rules: [] };
+    const deleted = ['add table inet weft', 'add chain inet weft overlay-postrouting', 'delete chain inet weft overlay-postrouting'];
+    expect(operations({ chains: [], rules: [] }, [])).toEqual(deleted);
+    expect(operations(ruleset, [v4], false)).toEqual([
+      ...deleted,
+      'add rule to ip filter FORWARD (weft overlay: accept from 10.244.0.0/16)',
+      'add rule to ip filter FORWARD (weft overlay: accept to 10.244.0.0/16)',
     ]);
-    expect(commands.slice(3)).toEqual(planForwardAccept(listing, [v4]));
-    expect(commands.slice(3)).toHaveLength(2);
   });
 
   it('refuses two networks of one family', () => {
-    expect(() => overlayCommands({ chains: [], rules: [] }, { networks: [v4, parseCidr('10.9.0.0/16')], masquerade: true })).toThrow(TypeError);
+    expect(() => operations({ chains: [], rules: [] }, [v4, parseCidr('10.9.0.0/16')])).toThrow(TypeError);
   });
 });

@@ -14,10 +14,15 @@
 // rules (overlay as source, overlay as destination) to every forward filter chain whose policy is drop,
 // after the host's own rules so that an explicit drop by the administrator still wins, and finds them again
 // by their comment. Chains in iptables-legacy are invisible to nft and out of reach.
-import { formatIp, type IpFamily } from '../ip/address.ts';
-import { maskedNet, parseCidr, type IpNet } from '../ip/cidr.ts';
-import { nftApplyJson, nftList, type NftChain, type NftListing, type NftOptions } from './nft.ts';
-import { addressKeyword, multicastCidr, nftPrefix, tableName } from './ruleset.ts';
+import type { IpFamily } from '../ip/address.ts';
+import { parseCidr, type IpNet } from '../ip/cidr.ts';
+import {
+  nftAddChain, nftAddRule, nftAddTable, nftDeleteChain, nftDeleteRule, nftFlushChain,
+  type NftBaseChain, type NftChainInfo, type NftExpr, type NftFamily,
+} from '../netlink/nftables.ts';
+import type { Request } from '../netlink/socket.ts';
+import { applyNftables, listRuleset, type NftRuleset, type NftTarget } from './nftables.ts';
+import { matchFamily, matchPrefix, multicastCidr, nftPrefix, tableName } from './ruleset.ts';
 
 export interface OverlayRules {
   /** The overlay network of each address family in use, e.g. `10.244.0.0/16`; at most one per family. */
@@ -28,78 +33,84 @@ export interface OverlayRules {
 
 export const overlayChainName = 'overlay-postrouting';
 const commentPrefix = 'weft overlay: ';
+// srcnat, as for the containers' masquerade chains.
+const masqueradeHook: NftBaseChain = { type: 'nat', hook: 'postrouting', priority: 100 };
 
-type Expr = Record<string, unknown>;
-
-function prefixMatch(field: 'saddr' | 'daddr', net: IpNet): Expr {
-  const masked = maskedNet(net);
-  return {
-    match: {
-      op: '==',
-      left: { payload: { protocol: addressKeyword(net.address.family), field } },
-      right: { prefix: { addr: formatIp(masked.address), len: masked.prefix } },
-    },
-  };
+/** The masquerade chain's rules (it lives in the inet table, so each starts with its address family). */
+export function overlayMasqueradeRules(networks: readonly IpNet[]): NftExpr[][] {
+  return networks.flatMap((net) => {
+    const fromOverlay = [...matchFamily(net.address.family), ...matchPrefix('saddr', net)];
+    return [
+      [...fromOverlay, ...matchPrefix('daddr', net), { verdict: 'return' as const }],
+      [...fromOverlay, ...matchPrefix('daddr', parseCidr(multicastCidr(net.address.family))), { verdict: 'return' as const }],
+      [...fromOverlay, { masq: { fullyRandom: true } }],
+    ];
+  });
 }
 
-/** The masquerade chain's rules, as nft JSON expression lists. */
-export function overlayMasqueradeRules(networks: readonly IpNet[]): Expr[][] {
-  return networks.flatMap((net) => [
-    [prefixMatch('saddr', net), prefixMatch('daddr', net), { return: null }],
-    [prefixMatch('saddr', net), prefixMatch('daddr', parseCidr(multicastCidr(net.address.family))), { return: null }],
-    [prefixMatch('saddr', net), { masquerade: { flags: 'fully-random' } }],
-  ]);
-}
-
-interface ForwardAccept {
+export interface ForwardAccept {
   readonly family: IpFamily;
   readonly comment: string;
-  readonly expr: Expr[];
+  readonly field: 'saddr' | 'daddr';
+  readonly net: IpNet;
 }
 
 function forwardAccepts(networks: readonly IpNet[]): ForwardAccept[] {
   return networks.flatMap((net) => {
     const cidr = nftPrefix(net);
+    const { family } = net.address;
     return [
-      { family: net.address.family, comment: `${commentPrefix}accept from ${cidr}`, expr: [prefixMatch('saddr', net), { accept: null }] },
-      { family: net.address.family, comment: `${commentPrefix}accept to ${cidr}`, expr: [prefixMatch('daddr', net), { accept: null }] },
+      { family, comment: `${commentPrefix}accept from ${cidr}`, field: 'saddr' as const, net },
+      { family, comment: `${commentPrefix}accept to ${cidr}`, field: 'daddr' as const, net },
     ];
   });
 }
 
-const familiesOfTable: Record<string, readonly IpFamily[]> = { ip: [4], ip6: [6], inet: [4, 6] };
-
-function isForwardFilter(chain: NftChain): boolean {
-  return chain.hook === 'forward' && chain.type === 'filter' && chain.family in familiesOfTable;
+/** The accept rule in a chain of `tableFamily`: an inet table's rule checks the address family first, as nft's does. */
+export function forwardAcceptRule(tableFamily: NftFamily, accept: ForwardAccept): NftExpr[] {
+  return [...(tableFamily === 'inet' ? matchFamily(accept.family) : []), ...matchPrefix(accept.field, accept.net), { verdict: 'accept' }];
 }
 
-/** Where a rule goes, in nft JSON's terms. */
-function ruleLocation(chain: { family: string; table: string; name: string }): { family: string; table: string; chain: string } {
-  return { family: chain.family, table: chain.table, chain: chain.name };
+const familiesOfTable: Partial<Record<NftFamily, readonly IpFamily[]>> = { ip: [4], ip6: [6], inet: [4, 6] };
+
+function isForwardFilter(chain: NftChainInfo): boolean {
+  return chain.hook === 'forward' && chain.type === 'filter' && familiesOfTable[chain.family] !== undefined;
 }
+
+/** A change to a chain weft does not own: one of its accept rules added, or one removed by handle. */
+export type ForwardChange =
+  | { readonly add: { readonly chain: NftChainInfo; readonly accept: ForwardAccept } }
+  | { readonly delete: { readonly chain: NftChainInfo; readonly handle: bigint } };
 
 /**
- * The JSON commands that bring the host's forward chains to the desired accept rules: ours appended where
- * the policy is drop and missing, ours deleted (by handle) where stale, duplicated, or no longer needed.
+ * What brings the host's forward chains to the desired accept rules: ours appended where the policy is
+ * drop and missing, ours deleted (by handle) where stale, duplicated, or no longer needed.
  */
-export function planForwardAccept(listing: NftListing, networks: readonly IpNet[]): object[] {
+export function planForwardAccept(ruleset: NftRuleset, networks: readonly IpNet[]): ForwardChange[] {
   const accepts = forwardAccepts(networks);
-  const commands: object[] = [];
-  for (const chain of listing.chains.filter(isForwardFilter)) {
+  const changes: ForwardChange[] = [];
+  for (const chain of ruleset.chains.filter(isForwardFilter)) {
     const families = familiesOfTable[chain.family]!;
     const wanted = chain.policy === 'drop' ? accepts.filter((a) => families.includes(a.family)) : [];
     const present = new Set<string>();
-    for (const rule of listing.rules) {
+    for (const rule of ruleset.rules) {
       if (rule.family !== chain.family || rule.table !== chain.table || rule.chain !== chain.name) continue;
       if (!rule.comment?.startsWith(commentPrefix)) continue;
       if (wanted.some((a) => a.comment === rule.comment) && !present.has(rule.comment)) present.add(rule.comment);
-      else commands.push({ delete: { rule: { ...ruleLocation(chain), handle: rule.handle } } });
+      else changes.push({ delete: { chain, handle: rule.handle } });
     }
-    for (const accept of wanted.filter((a) => !present.has(a.comment))) {
-      commands.push({ add: { rule: { ...ruleLocation(chain), comment: accept.comment, expr: accept.expr } } });
-    }
+    for (const accept of wanted.filter((a) => !present.has(a.comment))) changes.push({ add: { chain, accept } });
   }
-  return commands;
+  return changes;
+}
+
+function forwardRequest(change: ForwardChange): Request {
+  if ('delete' in change) {
+    const { chain, handle } = change.delete;
+    return nftDeleteRule(chain.family, chain.table, chain.name, handle);
+  }
+  const { chain, accept } = change.add;
+  return nftAddRule(chain.family, chain.table, chain.name, forwardAcceptRule(chain.family, accept), accept.comment);
 }
 
 function validateNetworks(networks: readonly IpNet[]): void {
@@ -110,23 +121,20 @@ function validateNetworks(networks: readonly IpNet[]): void {
   }
 }
 
-/** The whole desired state in one transaction: the masquerade chain (or its absence) and the forward accepts. */
-export function overlayCommands(listing: NftListing, rules: OverlayRules): object[] {
+/** The whole desired state as one transaction: the masquerade chain (or its absence) and the forward accepts. */
+export function overlayChanges(ruleset: NftRuleset, rules: OverlayRules): Request[] {
   const { networks } = rules;
   validateNetworks(networks);
-  const table = { family: 'inet', name: tableName };
-  const chain = { family: 'inet', table: tableName, name: overlayChainName };
-  // srcnat is priority 100. As for attachment chains, declaring before deleting makes the delete idempotent.
-  const declare = { add: { chain: { ...chain, type: 'nat', hook: 'postrouting', prio: 100, policy: 'accept' } } };
+  // As for attachment chains, declaring before deleting makes the delete idempotent.
   const masquerade =
     networks.length === 0 || !rules.masquerade
-      ? [declare, { delete: { chain } }]
+      ? [nftAddChain('inet', tableName, overlayChainName), nftDeleteChain('inet', tableName, overlayChainName)]
       : [
-          declare,
-          { flush: { chain } },
-          ...overlayMasqueradeRules(networks).map((expr) => ({ add: { rule: { ...ruleLocation(chain), expr } } })),
+          nftAddChain('inet', tableName, overlayChainName, masqueradeHook),
+          nftFlushChain('inet', tableName, overlayChainName),
+          ...overlayMasqueradeRules(networks).map((rule) => nftAddRule('inet', tableName, overlayChainName, rule)),
         ];
-  return [{ add: { table } }, ...masquerade, ...planForwardAccept(listing, networks)];
+  return [nftAddTable('inet', tableName), ...masquerade, ...planForwardAccept(ruleset, networks).map(forwardRequest)];
 }
 
 /**
@@ -134,13 +142,12 @@ export function overlayCommands(listing: NftListing, rules: OverlayRules): objec
  * firewall may have changed): idempotent, one listing and one transaction. Should the host's firewall
  * change between the two, the transaction fails whole (code 103) and a second call reconciles.
  */
-export async function setOverlayRules(rules: OverlayRules, options: NftOptions = {}): Promise<void> {
+export function setOverlayRules(rules: OverlayRules, target: NftTarget = {}): void {
   validateNetworks(rules.networks);
-  const listing = await nftList(['ruleset'], options);
-  await nftApplyJson(overlayCommands(listing, rules), options);
+  applyNftables(overlayChanges(listRuleset(target), rules), target);
 }
 
 /** Removes the overlay masquerade chain and every forward accept rule weft added. */
-export function clearOverlayRules(options: NftOptions = {}): Promise<void> {
-  return setOverlayRules({ networks: [], masquerade: false }, options);
+export function clearOverlayRules(target: NftTarget = {}): void {
+  setOverlayRules({ networks: [], masquerade: false }, target);
 }

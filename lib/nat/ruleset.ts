@@ -1,4 +1,4 @@
-// What every weft nftables script shares: the table it owns and how addresses and comments are written.
+// What all of weft's nftables rules share: the table it owns and how addresses, MACs and comments are matched and written.
 //
 // weft owns one table per nftables family it needs, both named `weft`: `inet weft` (masquerade, one table
 // for IPv4 and IPv6) and `netdev weft` (MAC spoof checks, hooked on a device: an inet table cannot hold
@@ -12,11 +12,6 @@ import type { NftExpr } from '../netlink/nftables.ts';
 export const tableName = 'weft';
 
 export type TableFamily = 'inet' | 'netdev';
-
-/** The payload keyword of an address family in a rule: `ip saddr …` or `ip6 saddr …`. */
-export function addressKeyword(family: IpFamily): 'ip' | 'ip6' {
-  return family === 4 ? 'ip' : 'ip6';
-}
 
 /** Multicast is never masqueraded (nor is it routed out to where masquerade would matter). */
 export function multicastCidr(family: IpFamily): string {

@@ -12,7 +12,8 @@ import { CniError, ErrorCode } from '../cni/errors.ts';
 import { checkLinkName } from '../netlink/link.ts';
 import { parseMac } from '../netlink/mac.ts';
 import type { NftBaseChain, NftExpr } from '../netlink/nftables.ts';
-import { AttachmentChains, type AttachmentKey, type NftTarget } from './attachment-chain.ts';
+import { AttachmentChains, type AttachmentKey } from './attachment-chain.ts';
+import type { NftTarget } from './nftables.ts';
 import { matchOtherSourceMac } from './ruleset.ts';
 
 export const spoofCheckChains = new AttachmentChains({ family: 'netdev', prefix: 'spoof', purpose: 'MAC spoof check' });

@@ -21,12 +21,14 @@ const NFT_MSG_NEWCHAIN = 3;
 const NFT_MSG_GETCHAIN = 4;
 const NFT_MSG_DELCHAIN = 5;
 const NFT_MSG_NEWRULE = 6;
+const NFT_MSG_GETRULE = 7;
 const NFT_MSG_DELRULE = 8;
 
 const NFTA_TABLE_NAME = 1;
 const NFTA_CHAIN_TABLE = 1;
 const NFTA_CHAIN_NAME = 3;
 const NFTA_CHAIN_HOOK = 4;
+const NFTA_CHAIN_POLICY = 5;
 const NFTA_CHAIN_TYPE = 7;
 const NFTA_CHAIN_USERDATA = 12;
 const NFTA_HOOK_HOOKNUM = 1;
@@ -34,7 +36,9 @@ const NFTA_HOOK_PRIORITY = 2;
 const NFTA_HOOK_DEV = 3;
 const NFTA_RULE_TABLE = 1;
 const NFTA_RULE_CHAIN = 2;
+const NFTA_RULE_HANDLE = 3;
 const NFTA_RULE_EXPRESSIONS = 4;
+const NFTA_RULE_USERDATA = 7;
 const NFTA_LIST_ELEM = 1;
 const NFTA_EXPR_NAME = 1;
 const NFTA_EXPR_DATA = 2;
@@ -63,12 +67,13 @@ const NFTA_IMMEDIATE_DATA = 2;
 
 const NFT_REG_VERDICT = 0;
 const NFT_REG_1 = 1;
-// nft's userdata TLV for a chain's comment (libnftnl's NFTNL_UDATA_CHAIN_COMMENT).
-const UDATA_CHAIN_COMMENT = 0;
+// nft's userdata TLV for a comment, on a chain or a rule (libnftnl's NFTNL_UDATA_{CHAIN,RULE}_COMMENT).
+const UDATA_COMMENT = 0;
 const NF_NAT_RANGE_PROTO_RANDOM_FULLY = 1 << 4;
 
 export type NftFamily = 'ip' | 'ip6' | 'inet' | 'arp' | 'bridge' | 'netdev';
 const familyNumbers: Record<NftFamily, number> = { inet: 1, ip: 2, arp: 3, netdev: 5, bridge: 7, ip6: 10 };
+const familyNames = new Map(Object.entries(familyNumbers).map(([name, n]) => [n, name as NftFamily]));
 
 export type NftHook = 'prerouting' | 'input' | 'forward' | 'output' | 'postrouting' | 'ingress' | 'egress';
 const inetHooks: Partial<Record<NftHook, number>> = { prerouting: 0, input: 1, forward: 2, output: 3, postrouting: 4, ingress: 5 };
@@ -136,7 +141,19 @@ function hookNumber(family: NftFamily, hook: NftHook): number {
 function commentUserdata(comment: string): Buffer {
   const text = Buffer.from(comment, 'utf8');
   if (text.length > 254) throw new RangeError('nftables comment longer than 254 bytes');
-  return Buffer.concat([Buffer.from([UDATA_CHAIN_COMMENT, text.length + 1]), text, Buffer.alloc(1)]);
+  return Buffer.concat([Buffer.from([UDATA_COMMENT, text.length + 1]), text, Buffer.alloc(1)]);
+}
+
+/** The comment in nft's userdata TLVs, if any. */
+function userdataComment(bytes: Buffer | undefined): string | undefined {
+  for (let at = 0; bytes && at + 2 <= bytes.length; at += 2 + bytes[at + 1]!) {
+    const [type, length] = [bytes[at]!, bytes[at + 1]!];
+    if (type !== UDATA_COMMENT || at + 2 + length > bytes.length) continue;
+    const text = bytes.subarray(at + 2, at + 2 + length);
+    const nul = text.indexOf(0);
+    return text.toString('utf8', 0, nul < 0 ? text.length : nul);
+  }
+  return undefined;
 }
 
 /**
@@ -211,31 +228,98 @@ function writeExpr(w: MessageWriter, expr: NftExpr): void {
   }
 }
 
-/** `add rule`: appends a rule made of `exprs` to the chain. */
-export function nftAddRule(family: NftFamily, table: string, chain: string, exprs: readonly NftExpr[]): Request {
+/** `add rule`: appends a rule made of `exprs`, with an optional comment, to the chain. */
+export function nftAddRule(family: NftFamily, table: string, chain: string, exprs: readonly NftExpr[], comment?: string): Request {
   const w = nftMessage(NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, family).attrString(NFTA_RULE_TABLE, table).attrString(NFTA_RULE_CHAIN, chain);
   w.nest(NFTA_RULE_EXPRESSIONS, () => {
     for (const expr of exprs) writeExpr(w, expr);
   });
-  return request(w, () => `add rule to ${family} ${table} ${chain}`);
+  if (comment !== undefined) w.attrBytes(NFTA_RULE_USERDATA, commentUserdata(comment));
+  return request(w, () => `add rule to ${family} ${table} ${chain}${comment === undefined ? '' : ` (${comment})`}`);
 }
 
-/** A dump of every chain of `family` (all tables): `parseChains` reads the answer. */
-export function nftListChains(family: NftFamily): Request {
-  return request(nftMessage(NFT_MSG_GETCHAIN, NLM_F_DUMP, family), () => `list chains ${family}`);
+/** `delete rule … handle N`. */
+export function nftDeleteRule(family: NftFamily, table: string, chain: string, handle: bigint): Request {
+  const w = nftMessage(NFT_MSG_DELRULE, 0, family).attrString(NFTA_RULE_TABLE, table).attrString(NFTA_RULE_CHAIN, chain);
+  const be64 = Buffer.alloc(8);
+  be64.writeBigUInt64BE(handle);
+  w.attrBytes(NFTA_RULE_HANDLE, be64);
+  return request(w, () => `delete rule ${family} ${table} ${chain} handle ${handle}`);
 }
 
-export interface NftChainName {
+/** A dump of every chain of `family`, or of every family (all tables): `parseChains` reads the answer. */
+export function nftListChains(family?: NftFamily): Request {
+  return request(message((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETCHAIN, NLM_F_DUMP, family ? familyNumbers[family] : 0), () => `list chains ${family ?? ''}`.trim());
+}
+
+/** A dump of every rule of every family: `parseRules` reads the answer. */
+export function nftListRules(): Request {
+  return request(message((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETRULE, NLM_F_DUMP, 0), () => 'list rules');
+}
+
+export interface NftChainInfo {
+  readonly family: NftFamily;
   readonly table: string;
   readonly name: string;
+  /** Base chains only. */
+  readonly type?: string;
+  readonly hook?: NftHook;
+  readonly priority?: number;
+  readonly policy?: 'accept' | 'drop';
 }
 
-export function parseChains(messages: readonly Message[]): NftChainName[] {
+export interface NftRuleInfo {
+  readonly family: NftFamily;
+  readonly table: string;
+  readonly chain: string;
+  readonly handle: bigint;
+  readonly comment?: string;
+}
+
+/** The family of a dumped object, after the netlink header: nfgenmsg's first byte. */
+function familyOf(m: Message): NftFamily | undefined {
+  return familyNames.get(m.body[0]!);
+}
+
+function hookName(family: NftFamily, n: number): NftHook | undefined {
+  const hooks = family === 'netdev' ? netdevHooks : inetHooks;
+  return (Object.keys(hooks) as NftHook[]).find((name) => hooks[name] === n);
+}
+
+export function parseChains(messages: readonly Message[]): NftChainInfo[] {
   return messages.flatMap((m) => {
+    const family = familyOf(m);
     // After the 4-byte nfgenmsg.
     const attrs = new Attrs(m.body, 4);
     const table = attrs.string(NFTA_CHAIN_TABLE);
     const name = attrs.string(NFTA_CHAIN_NAME);
-    return table !== undefined && name !== undefined ? [{ table, name }] : [];
+    if (family === undefined || table === undefined || name === undefined) return [];
+    const hook = attrs.nested(NFTA_CHAIN_HOOK);
+    const hookNumber = hook?.bytes(NFTA_HOOK_HOOKNUM);
+    const priority = hook?.bytes(NFTA_HOOK_PRIORITY);
+    const policy = attrs.bytes(NFTA_CHAIN_POLICY);
+    const type = attrs.string(NFTA_CHAIN_TYPE);
+    return [{
+      family,
+      table,
+      name,
+      ...(type !== undefined && { type }),
+      ...(hookNumber && hookNumber.length >= 4 && { hook: hookName(family, hookNumber.readUInt32BE(0)) }),
+      ...(priority && priority.length >= 4 && { priority: priority.readInt32BE(0) }),
+      ...(policy && policy.length >= 4 && { policy: policy.readUInt32BE(0) === 1 ? 'accept' as const : 'drop' as const }),
+    }];
+  });
+}
+
+export function parseRules(messages: readonly Message[]): NftRuleInfo[] {
+  return messages.flatMap((m) => {
+    const family = familyOf(m);
+    const attrs = new Attrs(m.body, 4);
+    const table = attrs.string(NFTA_RULE_TABLE);
+    const chain = attrs.string(NFTA_RULE_CHAIN);
+    const handle = attrs.bytes(NFTA_RULE_HANDLE);
+    if (family === undefined || table === undefined || chain === undefined || !handle || handle.length < 8) return [];
+    const comment = userdataComment(attrs.bytes(NFTA_RULE_USERDATA));
+    return [{ family, table, chain, handle: handle.readBigUInt64BE(0), ...(comment !== undefined && { comment }) }];
   });
 }

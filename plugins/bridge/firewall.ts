@@ -3,7 +3,8 @@
 // veth. ADD installs each as soon as what it needs is known (plugin.ts); removal deletes both in one
 // transaction.
 import type { GcAttachment } from '../../lib/cni/types.ts';
-import { applyNftables, type AttachmentKey } from '../../lib/nat/attachment-chain.ts';
+import type { AttachmentKey } from '../../lib/nat/attachment-chain.ts';
+import { applyNftables } from '../../lib/nat/nftables.ts';
 import { gcContainerMasquerade, masqueradeChains } from '../../lib/nat/masquerade.ts';
 import { gcMacSpoofCheck, spoofCheckChains } from '../../lib/nat/spoof-check.ts';
 

@@ -1,17 +1,11 @@
 // Shared by the nat-*.test.ts kernel tests: running lib/nat inside a test namespace, reading what nft holds
 // there (the witness), cabling namespaces together and sending traffic between them.
-import type { NftTarget } from '../../lib/nat/attachment-chain.ts';
-import type { NftOptions } from '../../lib/nat/nft.ts';
+import type { NftTarget } from '../../lib/nat/nftables.ts';
 import { describeFailure, run, runChecked } from './harness/command.ts';
 import type { Netns } from './harness/netns.ts';
 
-/** Options that make lib/nat's nft-driven rules (the overlay's) run nft inside `ns`. */
-export function nftIn(ns: Netns): NftOptions {
-  return { command: ['ip', 'netns', 'exec', ns.name, 'nft'] };
-}
-
-/** Makes lib/nat's per-attachment chains change inside `ns` instead of the test's own namespace. */
-export function chainsIn(ns: Netns): NftTarget {
+/** Makes lib/nat change nftables inside `ns` instead of the test's own namespace. */
+export function nftIn(ns: Netns): NftTarget {
   return { netns: ns.path };
 }
 

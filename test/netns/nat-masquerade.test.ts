@@ -6,11 +6,11 @@ import { parseCidr } from '../../lib/ip/cidr.ts';
 import {
   addContainerMasquerade, delContainerMasquerade, gcContainerMasquerade, masqueradeChains,
 } from '../../lib/nat/masquerade.ts';
-import type { NftTarget } from '../../lib/nat/attachment-chain.ts';
+import type { NftTarget } from '../../lib/nat/nftables.ts';
 import { createNetns, type Netns } from './harness/netns.ts';
 import { cleanupAfterAll, describeAsRoot } from './harness/suite.ts';
 import {
-  cable, chainRules, countArrivals, counted, enableForwarding, chainsIn, nftScript, pings, ruleset, type WitnessChain,
+  cable, chainRules, countArrivals, counted, enableForwarding, nftIn, nftScript, pings, ruleset, type WitnessChain,
 } from './nat-fixtures.ts';
 
 cleanupAfterAll();
@@ -25,7 +25,7 @@ describeAsRoot('container masquerade in nftables', () => {
 
   beforeAll(() => {
     host = createNetns('nm');
-    nft = chainsIn(host);
+    nft = nftIn(host);
   });
 
   function masqChains(): WitnessChain[] {
@@ -131,7 +131,7 @@ describeAsRoot('container masquerade on the wire: container → host → outside
   });
 
   afterAll(() => {
-    if (host) delContainerMasquerade(attachment, chainsIn(host));
+    if (host) delContainerMasquerade(attachment, nftIn(host));
   });
 
   // Arrivals counted at the outside, by the source address they carried.
@@ -148,7 +148,7 @@ describeAsRoot('container masquerade on the wire: container → host → outside
   });
 
   it('after ADD the outside sees the host’s address and answers, over IPv4 and IPv6', () => {
-    addContainerMasquerade({ ...attachment, addresses: [parseCidr('10.199.1.2/24'), parseCidr('fd00:199:1::2/64')] }, chainsIn(host));
+    addContainerMasquerade({ ...attachment, addresses: [parseCidr('10.199.1.2/24'), parseCidr('fd00:199:1::2/64')] }, nftIn(host));
     const before = arrivals();
     expect(pings(container, '203.0.113.2')).toBe(true);
     expect(pings(container, 'fd00:199:2::2')).toBe(true);
@@ -161,7 +161,7 @@ describeAsRoot('container masquerade on the wire: container → host → outside
   });
 
   it('after DEL new connections leave unmasqueraded again', () => {
-    delContainerMasquerade(attachment, chainsIn(host));
+    delContainerMasquerade(attachment, nftIn(host));
     const before = arrivals();
     expect(pings(container, '203.0.113.2')).toBe(false);
     const after = arrivals();

@@ -3,7 +3,7 @@
 // traffic to the outside is masqueraded (only when asked), and clearing leaves the host's firewall as it was.
 import { beforeAll, expect, it } from 'vitest';
 import { parseCidr } from '../../lib/ip/cidr.ts';
-import type { NftOptions } from '../../lib/nat/nft.ts';
+import type { NftTarget } from '../../lib/nat/nftables.ts';
 import { clearOverlayRules, setOverlayRules } from '../../lib/nat/overlay.ts';
 import { createNetns, type Netns } from './harness/netns.ts';
 import { cleanupAfterAll, describeAsRoot } from './harness/suite.ts';
@@ -33,7 +33,7 @@ describeAsRoot('overlay masquerade and forward acceptance in nftables', () => {
   let container: Netns;
   let peer: Netns;
   let outside: Netns;
-  let nft: NftOptions;
+  let nft: NftTarget;
 
   beforeAll(() => {
     node = createNetns('on');
@@ -80,8 +80,8 @@ describeAsRoot('overlay masquerade and forward acceptance in nftables', () => {
     expect(pings(container, 'fd00:199:9::2')).toBe(false);
   });
 
-  it('sets a masquerade chain and appends accepts to every forward chain that drops by default', async () => {
-    await setOverlayRules({ networks, masquerade: true }, nft);
+  it('sets a masquerade chain and appends accepts to every forward chain that drops by default', () => {
+    setOverlayRules({ networks, masquerade: true }, nft);
     expect(chainRules(node, 'inet', 'weft', 'overlay-postrouting')).toEqual([
       'ip saddr 10.199.0.0/16 ip daddr 10.199.0.0/16 return',
       'ip saddr 10.199.0.0/16 ip daddr 224.0.0.0/4 return',
@@ -113,16 +113,16 @@ describeAsRoot('overlay masquerade and forward acceptance in nftables', () => {
     expect(counted(outside, 'container4')).toBe(0);
   });
 
-  it('setting the same rules again changes nothing in the host’s chains', async () => {
+  it('setting the same rules again changes nothing in the host’s chains', () => {
     const before = hostRules();
-    await setOverlayRules({ networks, masquerade: true }, nft);
+    setOverlayRules({ networks, masquerade: true }, nft);
     expect(hostRules()).toEqual(before);
   });
 
-  it('repairs what the host’s firewall lost, and follows a changed network', async () => {
+  it('repairs what the host’s firewall lost, and follows a changed network', () => {
     // A firewall reload recreates the FORWARD chain without weft's rules.
     nftScript(node, 'delete chain ip filter FORWARD\nadd chain ip filter FORWARD { type filter hook forward priority filter; policy drop; }\n');
-    await setOverlayRules({ networks: [parseCidr('10.199.0.0/16')], masquerade: true }, nft);
+    setOverlayRules({ networks: [parseCidr('10.199.0.0/16')], masquerade: true }, nft);
     expect(hostRuleComments()).toEqual([
       'ip filter FORWARD: weft overlay: accept from 10.199.0.0/16',
       'ip filter FORWARD: weft overlay: accept to 10.199.0.0/16',
@@ -133,17 +133,17 @@ describeAsRoot('overlay masquerade and forward acceptance in nftables', () => {
     expect(chainRules(node, 'inet', 'weft', 'overlay-postrouting')).toHaveLength(3);
   });
 
-  it('clearing removes every rule weft added and nothing else', async () => {
-    await clearOverlayRules(nft);
-    await clearOverlayRules(nft);
+  it('clearing removes every rule weft added and nothing else', () => {
+    clearOverlayRules(nft);
+    clearOverlayRules(nft);
     expect(hostRuleComments()).toEqual(['inet host forward: admin']);
     expect(ruleset(node).chains.filter((c) => c.table === 'weft')).toEqual([]);
     expect(pings(container, '10.199.9.2')).toBe(false);
   });
 
-  it('without masquerade still accepts overlay forwarding and masquerades nothing', async () => {
-    await setOverlayRules({ networks, masquerade: true }, nft);
-    await setOverlayRules({ networks, masquerade: false }, nft);
+  it('without masquerade still accepts overlay forwarding and masquerades nothing', () => {
+    setOverlayRules({ networks, masquerade: true }, nft);
+    setOverlayRules({ networks, masquerade: false }, nft);
     const witness = ruleset(node);
     expect(witness.chains.filter((c) => c.table === 'weft')).toEqual([]);
     expect(witness.rules.filter((r) => JSON.stringify(r.expr).includes('"masquerade"'))).toEqual([]);
@@ -158,7 +158,7 @@ describeAsRoot('overlay masquerade and forward acceptance in nftables', () => {
     expect(pings(container, '203.0.113.2')).toBe(false);
     expect(counted(outside, 'node4')).toBe(fromNode);
     expect(counted(outside, 'container4')).toBeGreaterThan(0);
-    await clearOverlayRules(nft);
+    clearOverlayRules(nft);
     expect(hostRuleComments()).toEqual(['inet host forward: admin']);
   });
 });

@@ -2,11 +2,11 @@
 // namespace standing in for the host; a container that changes its MAC is cut off while the check is in
 // place, and only the checked port is affected.
 import { beforeAll, expect, it } from 'vitest';
-import type { NftTarget } from '../../lib/nat/attachment-chain.ts';
+import type { NftTarget } from '../../lib/nat/nftables.ts';
 import { addMacSpoofCheck, delMacSpoofCheck, gcMacSpoofCheck, spoofCheckChains } from '../../lib/nat/spoof-check.ts';
 import { createNetns, type Netns } from './harness/netns.ts';
 import { cleanupAfterAll, describeAsRoot } from './harness/suite.ts';
-import { cable, chainRules, chainsIn, pings, ruleset, type WitnessChain } from './nat-fixtures.ts';
+import { cable, chainRules, nftIn, pings, ruleset, type WitnessChain } from './nat-fixtures.ts';
 
 cleanupAfterAll();
 
@@ -25,7 +25,7 @@ describeAsRoot('MAC spoof check in nftables (netdev ingress on the bridge port)'
     host = createNetns('sh');
     one = createNetns('s1');
     two = createNetns('s2');
-    nft = chainsIn(host);
+    nft = nftIn(host);
     host.ip('link', 'add', 'br0', 'type', 'bridge');
     host.ip('link', 'set', 'br0', 'up');
     cable(one, 'eth0', ['10.199.5.2/24'], host, 'hv1', []);

@@ -14,7 +14,7 @@ import { runChecked } from './harness/command.ts';
 import type { Underlay } from './harness/hosts.ts';
 import type { Netns } from './harness/netns.ts';
 import { cleanupAfterAll, describeAsRoot } from './harness/suite.ts';
-import { nftIn, ruleset } from './nat-fixtures.ts';
+import { ruleset } from './nat-fixtures.ts';
 import {
   addContainer, captureUnderlay, createOverlayHosts, eventually, linkIndexIn, pingOk, type Container, type OverlayHost,
 } from './overlay-fixtures.ts';
@@ -34,9 +34,8 @@ function dataPathFor(host: OverlayHost, config: NetworkConfig): DataPath {
   return new DataPath({
     config, log,
     underlay: { name: 'ul0', index: linkIndexIn(host.netns, 'ul0'), mtu: 1500, address: parseIp(host.underlayAddress) },
+    // Links, routes and nftables rules all inside the simulated host, never the root namespace.
     netns: host.netns.path,
-    // Never the root namespace's firewall: nft runs inside the host.
-    nft: nftIn(host.netns),
     intervalMs: 200,
   });
 }
