@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Attrs, splitMessages } from './codec.ts';
-import { nftAddChain, nftAddRule, nftDeleteChain, nftTransaction, parseChains } from './nftables.ts';
+import { nftAddChain, nftAddRule, nftDeleteChain, nftDeleteRule, nftTransaction, parseChains, parseRules } from './nftables.ts';
 
 // Numbers from linux/netfilter/nfnetlink.h and nf_tables.h.
 const NFNL_SUBSYS_NFTABLES = 10;
@@ -50,8 +50,18 @@ describe('nf_tables messages', () => {
     expect(code.readInt32BE(0)).toBe(-5);
   });
 
-  it('reads chain names and tables from a dump', () => {
-    const reply = nftAddChain('inet', 'weft', 'masq-1').message;
-    expect(parseChains(splitMessages(reply))).toEqual([{ table: 'weft', name: 'masq-1' }]);
+  // A dump answers with the same attributes the requests carry; the kernel tests read real dumps.
+  it('reads chains from a dump: family, table, name, and how a base chain is hooked', () => {
+    const plain = nftAddChain('inet', 'weft', 'masq-1').message;
+    const base = nftAddChain('netdev', 'weft', 'spoof-1', { type: 'filter', hook: 'ingress', priority: -300, device: 'veth1' }).message;
+    expect(parseChains(splitMessages(Buffer.concat([plain, base])))).toEqual([
+      { family: 'inet', table: 'weft', name: 'masq-1' },
+      { family: 'netdev', table: 'weft', name: 'spoof-1', type: 'filter', hook: 'ingress', priority: -300 },
+    ]);
+  });
+
+  it('reads rules from a dump with their 64-bit handles', () => {
+    const reply = nftDeleteRule('ip', 'filter', 'FORWARD', 2n ** 40n + 7n).message;
+    expect(parseRules(splitMessages(reply))).toEqual([{ family: 'ip', table: 'filter', chain: 'FORWARD', handle: 2n ** 40n + 7n }]);
   });
 });
