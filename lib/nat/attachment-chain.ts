@@ -9,8 +9,8 @@
 // chains that walk happens only for the first packet of a connection; per-frame checks therefore hook on
 // the container's own device (netdev ingress), where the walk is one chain long.
 //
-// The chains are changed over nfnetlink (lib/netlink/nftables.ts), each change one transaction: a plugin
-// neither starts nft nor needs it installed, and nothing is listed except by GC.
+// The chains are changed over nfnetlink (nftables.ts), each change one transaction: a plugin starts no
+// process for it, and nothing is listed except by GC.
 import { CniError } from '../cni/errors.ts';
 import type { GcAttachment } from '../cni/types.ts';
 import {

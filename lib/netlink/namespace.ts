@@ -17,7 +17,7 @@ export function netnsPath(name: string): string {
 /** Opens a namespace (`/run/netns/NAME`, `/proc/PID/ns/net`) for IFLA_NET_NS_FD; the caller closes it. */
 export function openNetnsFd(path: string): number {
   try {
-    // libuv opens every file close-on-exec: children (nft, ...) never inherit it.
+    // libuv opens every file close-on-exec: children (delegated plugins) never inherit it.
     return openSync(path, 'r');
   } catch (err) {
     throw fromSystemError(`open network namespace ${path}`, err);
