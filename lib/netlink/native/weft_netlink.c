@@ -120,6 +120,18 @@ static napi_value args_error(napi_env env, const char *what) {
   return NULL;
 }
 
+// The (fd, Buffer) arguments of request, batch and transaction. Returns 0, or -1 with a TypeError thrown.
+static int fd_and_buffer(napi_env env, napi_callback_info info, const char *usage, int32_t *fd, void **data, size_t *len) {
+  size_t argc = 2;
+  napi_value argv[2];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return -1;
+  if (argc != 2 || napi_get_value_int32(env, argv[0], fd) != napi_ok || napi_get_buffer_info(env, argv[1], data, len) != napi_ok) {
+    args_error(env, usage);
+    return -1;
+  }
+  return 0;
+}
+
 // ---- flock -----------------------------------------------------------------------------------
 
 // flock(fd, exclusive: boolean): 0 | errno. Blocks until the lock is held; retried on EINTR.
@@ -325,16 +337,12 @@ static int send_all(int fd, const void *data, size_t len) {
 // request(fd, message: Buffer): { error, extack?, data?: Buffer, interrupted?: true }
 // `message` is one complete netlink message; a non-dump request gets NLM_F_ACK so it always ends.
 static napi_value request(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
   int32_t fd;
   void *data;
   size_t len;
   struct state *st = state_of(env);
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 2 || st == NULL) return args_error(env, "request(fd, message)");
-  CHECK(napi_get_value_int32(env, argv[0], &fd));
-  if (napi_get_buffer_info(env, argv[1], &data, &len) != napi_ok) return args_error(env, "message must be a Buffer");
+  if (st == NULL) return args_error(env, "weft_netlink: no instance state");
+  if (fd_and_buffer(env, info, "request(fd, message: Buffer)", &fd, &data, &len) != 0) return NULL;
   struct nlmsghdr *req = data;
   if (len < NLMSG_HDRLEN || req->nlmsg_len != len) return args_error(env, "message length does not match its header");
   int dump = (req->nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP;
@@ -411,17 +419,14 @@ static int add_failure(napi_env env, napi_value failures, uint32_t *count, size_
 // socket overruns (ENOBUFS) some acks are lost: those requests are reported with ENOBUFS, meaning
 // "outcome unknown", and the window shrinks.
 static napi_value batch(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2], failures;
+  napi_value failures;
   int32_t fd;
   void *data;
   size_t len;
   uint32_t failure_count = 0;
   struct state *st = state_of(env);
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 2 || st == NULL) return args_error(env, "batch(fd, messages)");
-  CHECK(napi_get_value_int32(env, argv[0], &fd));
-  if (napi_get_buffer_info(env, argv[1], &data, &len) != napi_ok) return args_error(env, "messages must be a Buffer");
+  if (st == NULL) return args_error(env, "weft_netlink: no instance state");
+  if (fd_and_buffer(env, info, "batch(fd, messages: Buffer)", &fd, &data, &len) != 0) return NULL;
 
   // Index the messages and check the sequence numbers, before anything is sent.
   size_t count = 0;
@@ -511,18 +516,15 @@ fail:
 // without waiting. A success leaves nothing to read (no acks are asked for), as with nft itself.
 // `index` is the failed message's position in the batch (an error about the whole commit names 0).
 static napi_value transaction(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2], failures;
+  napi_value failures;
   int32_t fd;
   void *data;
   size_t len;
   uint32_t failure_count = 0;
   struct state *st = state_of(env);
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 2 || st == NULL) return args_error(env, "transaction(fd, messages)");
-  CHECK(napi_get_value_int32(env, argv[0], &fd));
-  if (napi_get_buffer_info(env, argv[1], &data, &len) != napi_ok || len < NLMSG_HDRLEN)
-    return args_error(env, "messages must be a non-empty Buffer");
+  if (st == NULL) return args_error(env, "weft_netlink: no instance state");
+  if (fd_and_buffer(env, info, "transaction(fd, messages: Buffer)", &fd, &data, &len) != 0) return NULL;
+  if (len < NLMSG_HDRLEN) return args_error(env, "transaction: an empty batch");
   uint32_t first_seq = ((struct nlmsghdr *)data)->nlmsg_seq;
   CHECK(napi_create_array(env, &failures));
 
