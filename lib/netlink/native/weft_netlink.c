@@ -120,18 +120,6 @@ static napi_value args_error(napi_env env, const char *what) {
   return NULL;
 }
 
-// The (fd, Buffer) arguments of request, batch and transaction. Returns 0, or -1 with a TypeError thrown.
-static int fd_and_buffer(napi_env env, napi_callback_info info, const char *usage, int32_t *fd, void **data, size_t *len) {
-  size_t argc = 2;
-  napi_value argv[2];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return -1;
-  if (argc != 2 || napi_get_value_int32(env, argv[0], fd) != napi_ok || napi_get_buffer_info(env, argv[1], data, len) != napi_ok) {
-    args_error(env, usage);
-    return -1;
-  }
-  return 0;
-}
-
 // ---- flock -----------------------------------------------------------------------------------
 
 // flock(fd, exclusive: boolean): 0 | errno. Blocks until the lock is held; retried on EINTR.
@@ -323,6 +311,21 @@ static struct state *state_of(napi_env env) {
   return data;
 }
 
+// The (fd, Buffer) arguments of request, batch and transaction, and this environment's buffers; NULL with
+// a TypeError thrown when the arguments are wrong.
+static struct state *read_call(napi_env env, napi_callback_info info, const char *usage, int32_t *fd, void **data, size_t *len) {
+  size_t argc = 2;
+  napi_value argv[2];
+  struct state *st = state_of(env);
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (st == NULL || argc != 2 || napi_get_value_int32(env, argv[0], fd) != napi_ok ||
+      napi_get_buffer_info(env, argv[1], data, len) != napi_ok) {
+    args_error(env, usage);
+    return NULL;
+  }
+  return st;
+}
+
 static int send_all(int fd, const void *data, size_t len) {
   struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
   ssize_t n;
@@ -340,9 +343,8 @@ static napi_value request(napi_env env, napi_callback_info info) {
   int32_t fd;
   void *data;
   size_t len;
-  struct state *st = state_of(env);
-  if (st == NULL) return args_error(env, "weft_netlink: no instance state");
-  if (fd_and_buffer(env, info, "request(fd, message: Buffer)", &fd, &data, &len) != 0) return NULL;
+  struct state *st = read_call(env, info, "request(fd, message: Buffer)", &fd, &data, &len);
+  if (st == NULL) return NULL;
   struct nlmsghdr *req = data;
   if (len < NLMSG_HDRLEN || req->nlmsg_len != len) return args_error(env, "message length does not match its header");
   int dump = (req->nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP;
@@ -424,9 +426,8 @@ static napi_value batch(napi_env env, napi_callback_info info) {
   void *data;
   size_t len;
   uint32_t failure_count = 0;
-  struct state *st = state_of(env);
-  if (st == NULL) return args_error(env, "weft_netlink: no instance state");
-  if (fd_and_buffer(env, info, "batch(fd, messages: Buffer)", &fd, &data, &len) != 0) return NULL;
+  struct state *st = read_call(env, info, "batch(fd, messages: Buffer)", &fd, &data, &len);
+  if (st == NULL) return NULL;
 
   // Index the messages and check the sequence numbers, before anything is sent.
   size_t count = 0;
@@ -516,16 +517,15 @@ fail:
 // without waiting. A success leaves nothing to read (no acks are asked for), as with nft itself.
 // `index` is the failed message's position in the batch (an error about the whole commit names 0).
 static napi_value transaction(napi_env env, napi_callback_info info) {
-  napi_value failures;
   int32_t fd;
   void *data;
   size_t len;
-  uint32_t failure_count = 0;
-  struct state *st = state_of(env);
-  if (st == NULL) return args_error(env, "weft_netlink: no instance state");
-  if (fd_and_buffer(env, info, "transaction(fd, messages: Buffer)", &fd, &data, &len) != 0) return NULL;
+  struct state *st = read_call(env, info, "transaction(fd, messages: Buffer)", &fd, &data, &len);
+  if (st == NULL) return NULL;
   if (len < NLMSG_HDRLEN) return args_error(env, "transaction: an empty batch");
   uint32_t first_seq = ((struct nlmsghdr *)data)->nlmsg_seq;
+  napi_value failures;
+  uint32_t failure_count = 0;
   CHECK(napi_create_array(env, &failures));
 
   int err = send_all(fd, data, len);
