@@ -48,10 +48,11 @@ export function cacheFileName(code: Pick<CachedCode, 'name' | 'hash'>, command: 
   return `${code.name}-${code.hash}-${verb}.v8`;
 }
 
-/** Whether `dir` exists or could be made, and is root's alone. */
+/** Whether `dir` exists or could be made, and it and its parent (/run/weft) are root's alone. */
 function usableDirectory(dir: string): boolean {
   try {
     privateDirectory(dir, purpose);
+    checkPrivate(dirname(dir), lstatSync(dirname(dir)), 'directory', purpose);
     return true;
   } catch {
     return false;

@@ -164,7 +164,8 @@ async function del(ctx: Context): Promise<void> {
   const delegate = ipam(ctx);
   await runAll(stepOptions(ctx), [
     // Keyed by the attachment: needs neither the namespace nor the addresses, so it also cleans up after a
-    // namespace that is already gone.
+    // namespace that is already gone. First: the kernel's release of the deleted chains (lib/nat/nftables.ts)
+    // then overlaps the link deletion.
     ['remove nftables entries', () => (firewall.masquerade || firewall.spoofCheck) && removeFirewall(attachmentKey(ctx), firewall)],
     ['delete container interface', () => args.netns !== '' && deleteContainerLink(args.netns, args.ifName)],
     ['release addresses', () => delegate && delegateDel(delegate.type, args.stdinData, delegate.options)],
