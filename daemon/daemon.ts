@@ -5,16 +5,15 @@
 //
 // Attachments are how the data path plugs in: each gets the context below once the lease is held, and
 // follows the lease set with `context.leases.subscribe(...)` (see LeaseSetEvent in lease-manager.ts).
-import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CniError, ErrorCode } from '../lib/cni/errors.ts';
 import { formatIp } from '../lib/ip/address.ts';
 import { formatCidr, maskedNet, parseCidr } from '../lib/ip/cidr.ts';
 import { backoffDelay } from './backoff.ts';
-import type { DaemonOptions, StoreOptions } from './config.ts';
-import { EmbeddedStore } from './lease/embedded-store.ts';
+import type { DaemonOptions } from './config.ts';
 import type { Lease } from './lease/lease.ts';
 import { LeaseManager } from './lease/lease-manager.ts';
+import { openLeaseStore } from './lease/open-store.ts';
 import type { LeaseStore } from './lease/store.ts';
 import type { Logger } from './log.ts';
 import { networkConfigDifferences, networkConfigJson, overlayMtu, parseNetworkConfig, type NetworkConfig } from './network-config.ts';
@@ -46,20 +45,6 @@ export interface Attachment {
 }
 
 export type Attach = (context: DaemonContext) => Promise<Attachment> | Attachment;
-
-async function openStore(options: StoreOptions): Promise<LeaseStore> {
-  if (options.type === 'embedded') return new EmbeddedStore({ path: options.path });
-  // Loaded only when used: the etcd client costs ~200 ms to load.
-  const { EtcdStore } = await import('./lease/etcd-store.ts');
-  const read = (path: string | undefined) => (path === undefined ? undefined : readFile(path));
-  const [ca, cert, key, password] = await Promise.all([read(options.caFile), read(options.certFile), read(options.keyFile), read(options.passwordFile)]);
-  return new EtcdStore({
-    endpoints: options.endpoints,
-    prefix: options.prefix,
-    ...(ca ? { tls: { ca, ...(cert ? { cert } : {}), ...(key ? { key } : {}) } } : {}),
-    ...(options.username && password ? { auth: { username: options.username, password: password.toString().trim() } } : {}),
-  });
-}
 
 /** Retries `attempt` with backoff until it succeeds or `signal` aborts; config errors are not retried. */
 async function persist<T>(what: string, log: Logger, signal: AbortSignal, attempt: () => Promise<T>, onError?: () => void): Promise<T> {
@@ -161,7 +146,7 @@ export class Daemon {
     const underlay = chooseUnderlay(options.underlay, readUnderlayFacts(), options.publicIp);
     log.info('underlay chosen', { by: describeChoice(options.underlay), interface: underlay.name, address: formatIp(underlay.address), mtu: underlay.mtu });
 
-    const store = await openStore(options.store);
+    const store = await openLeaseStore(options.store);
     this.cleanups.push(() => store.close());
     this.readiness = { ok: false, detail: 'reading the network config from the store' };
     const config = await persist('reading the network config', log, signal, () => agreeOnConfig(store, local));

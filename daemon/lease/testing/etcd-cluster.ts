@@ -30,6 +30,8 @@ export interface ClusterOptions {
   readonly netns?: string;
   /** One listening address per member (default 127.0.0.1 for all). */
   readonly addresses?: readonly string[];
+  /** Serve clients over TLS with these files and require client certificates signed by `ca`. */
+  readonly tls?: { readonly ca: string; readonly cert: string; readonly key: string };
 }
 
 /** GET (or POST `body` to) `url` from where the members run; undefined when nothing answers. */
@@ -54,10 +56,13 @@ export class EtcdMember {
     readonly name: string,
     readonly clientUrl: string,
     readonly peerUrl: string,
+    /** Plain HTTP for /health (clients may be on TLS). */
+    private readonly metricsUrl: string,
     readonly dataDir: string,
     private readonly initialCluster: string,
     private readonly token: string,
     private readonly netns: string | undefined,
+    private readonly tls: ClusterOptions['tls'],
   ) {}
 
   /** Starts the member (again, after `kill`: its data directory makes it rejoin). */
@@ -67,6 +72,8 @@ export class EtcdMember {
       '--listen-client-urls', this.clientUrl, '--advertise-client-urls', this.clientUrl,
       '--listen-peer-urls', this.peerUrl, '--initial-advertise-peer-urls', this.peerUrl,
       '--initial-cluster', this.initialCluster, '--initial-cluster-state', 'new', '--initial-cluster-token', this.token,
+      '--listen-metrics-urls', this.metricsUrl,
+      ...(this.tls ? ['--cert-file', this.tls.cert, '--key-file', this.tls.key, '--trusted-ca-file', this.tls.ca, '--client-cert-auth'] : []),
       '--heartbeat-interval', '10', '--election-timeout', '100',
       '--logger', 'zap', '--log-outputs', 'stderr', '--log-level', 'error',
     ];
@@ -91,7 +98,7 @@ export class EtcdMember {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       try {
-        if (((await request(`${this.clientUrl}/health`, this.netns)) as { health?: string }).health === 'true') return;
+        if (((await request(`${this.metricsUrl}/health`, this.netns)) as { health?: string }).health === 'true') return;
       } catch {
         // Not listening yet.
       }
@@ -150,13 +157,15 @@ export class EtcdCluster {
   static async start(size = 1, options: ClusterOptions = {}): Promise<EtcdCluster> {
     const root = mkdtempSync(join(tmpdir(), 'weft-etcd-'));
     const token = `weft-test-${randomBytes(4).toString('hex')}`;
-    const ports = await Promise.all(Array.from({ length: size * 2 }, () => freePort()));
+    const ports = await Promise.all(Array.from({ length: size * 3 }, () => freePort()));
     const names = Array.from({ length: size }, (_, i) => `${token}-m${i}`);
     const hosts = names.map((_, i) => options.addresses?.[i] ?? '127.0.0.1');
-    const peerUrls = names.map((_, i) => `http://${hosts[i]}:${ports[2 * i + 1]}`);
+    const peerUrls = names.map((_, i) => `http://${hosts[i]}:${ports[3 * i + 1]}`);
     const initialCluster = names.map((n, i) => `${n}=${peerUrls[i]}`).join(',');
+    const scheme = options.tls ? 'https' : 'http';
     const members = names.map((name, i) =>
-      new EtcdMember(name, `http://${hosts[i]}:${ports[2 * i]}`, peerUrls[i]!, join(root, name), initialCluster, token, options.netns));
+      new EtcdMember(name, `${scheme}://${hosts[i]}:${ports[3 * i]}`, peerUrls[i]!, `http://${hosts[i]}:${ports[3 * i + 2]}`,
+        join(root, name), initialCluster, token, options.netns, options.tls));
     const cluster = new EtcdCluster(members, root, options.netns);
     try {
       await Promise.all(members.map((m) => m.start()));
