@@ -143,7 +143,7 @@ export class Daemon {
     const local = options.network ? parseNetworkConfig(options.network, 'network') : undefined;
     const vtep = await loadVtepMac(options.stateDir);
     if (vtep.created) log.info('generated the VTEP MAC', { vtepMac: vtep.mac, stateDir: options.stateDir });
-    const underlay = chooseUnderlay(options.underlay, readUnderlayFacts(), options.publicIp);
+    const underlay = chooseUnderlay(options.underlay, readUnderlayFacts(options.underlay), options.publicIp);
     log.info('underlay chosen', { by: describeChoice(options.underlay), interface: underlay.name, address: formatIp(underlay.address), mtu: underlay.mtu });
 
     const store = await openLeaseStore(options.store);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatIp, parseIp } from '../lib/ip/address.ts';
 import { parseCidr } from '../lib/ip/cidr.ts';
-import { chooseUnderlay, lookupRoute, type UnderlayChoice, type UnderlayFacts } from './underlay.ts';
+import { chooseUnderlay, type UnderlayChoice, type UnderlayFacts } from './underlay.ts';
 
 const link = (index: number, name: string, mtu = 1500, up = true) => ({ index, name, mtu, up });
 const addr = (index: number, cidr: string, extra: { scope?: 'universe' | 'link' | 'host'; secondary?: boolean } = {}) =>
@@ -34,15 +34,6 @@ function pick(choice: UnderlayChoice, facts = host, publicIp?: string) {
   return { name: u.name, mtu: u.mtu, address: formatIp(u.address) };
 }
 
-describe('lookupRoute', () => {
-  it('takes the longest prefix, then the lowest metric, and skips non-unicast routes', () => {
-    expect(lookupRoute(host.routes, parseIp('192.168.9.1'))?.link).toBe(2);
-    expect(lookupRoute(host.routes, parseIp('192.168.200.1'))?.link).toBe(3);
-    expect(lookupRoute(host.routes, parseIp('172.16.0.1'))?.dst.prefix).toBe(0);
-    expect(lookupRoute([route('10.0.0.0/8', 2)], parseIp('2001:db8::1'))).toBeUndefined();
-  });
-});
-
 describe('chooseUnderlay', () => {
   it('takes the default route\'s interface and source address', () => {
     expect(pick({ by: 'default-route' })).toEqual({ name: 'eth0', mtu: 9000, address: '10.0.0.5' });
@@ -53,9 +44,13 @@ describe('chooseUnderlay', () => {
     expect(pick({ by: 'name', name: 'enp5s0' })).toEqual({ name: 'enp5s0', mtu: 1500, address: '2001:db8::5' });
   });
 
-  it('takes the interface that reaches an address', () => {
-    expect(pick({ by: 'reach', address: parseIp('192.168.8.50') })).toEqual({ name: 'eth1', mtu: 1500, address: '192.168.8.2' });
-    expect(pick({ by: 'reach', address: parseIp('192.168.9.9') }).name).toBe('eth0');
+  it('takes the interface of the kernel’s own route to an address, and the source it would use', () => {
+    // As a policy rule may choose it: eth1, though the main table's default leaves by eth0.
+    expect(pick({ by: 'reach', address: parseIp('198.51.100.7') }, { ...host, reach: { link: 3, src: parseIp('192.168.8.2') } }))
+      .toEqual({ name: 'eth1', mtu: 1500, address: '192.168.8.2' });
+    // Without a source in the answer: the link's address in the target's subnet.
+    expect(pick({ by: 'reach', address: parseIp('192.168.8.50') }, { ...host, reach: { link: 3 } }))
+      .toEqual({ name: 'eth1', mtu: 1500, address: '192.168.8.2' });
   });
 
   it('takes the one interface that is up and matches a pattern', () => {
@@ -70,10 +65,10 @@ describe('chooseUnderlay', () => {
     ['a missing interface', { by: 'name', name: 'eth9' }, host, /there is no interface eth9 \(interfaces: lo, eth0, eth1, enp5s0, enp6s0\)/],
     ['several addresses', { by: 'name', name: 'eth1' }, host, /eth1 has 2 IPv4 addresses \(192\.168\.7\.2\/24, 192\.168\.8\.2\/24\): set "underlay\.publicIp"/],
     ['no address', { by: 'name', name: 'enp6s0' }, host, /enp6s0 has no global address/],
-    ['an off-link target with several addresses', { by: 'reach', address: parseIp('192.168.100.1') }, host, /eth1 has 2 IPv4 addresses/],
+    ['an off-link target with several addresses', { by: 'reach', address: parseIp('192.168.100.1') }, { ...host, reach: { link: 3 } }, /eth1 has 2 IPv4 addresses/],
     ['several pattern matches', { by: 'regex', pattern: /^eth/ }, host, /2 interfaces match \/\^eth\/ \(eth0, eth1\): name one/],
     ['no pattern match', { by: 'regex', pattern: /^wl/ }, host, /no interface that is up matches \/\^wl\//],
-    ['no route', { by: 'reach', address: parseIp('2001:db8:1::1') }, host, /no route reaches 2001:db8:1::1/],
+    ['no route', { by: 'reach', address: parseIp('2001:db8:1::1') }, { ...host, reach: null }, /no route reaches 2001:db8:1::1/],
     ['no default route', { by: 'default-route' }, { ...host, routes: host.routes.slice(1) }, /there is no default route/],
     ['two default routes', { by: 'default-route' }, { ...host, routes: [...host.routes, route('0.0.0.0/0', 3, { metric: 200 })] },
       /default routes leave by eth0 and eth1: name the underlay/],

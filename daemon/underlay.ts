@@ -2,7 +2,7 @@
 // name, by a regular expression, as the interface that reaches a given address, or (by default) as the
 // interface of the default route; never guessed: when several interfaces or addresses fit, the error
 // lists them and says which option settles it.
-import { Netlink, type Address, type Link, type Route } from '../lib/netlink/index.ts';
+import { Netlink, NetlinkError, type Address, type Link, type Route } from '../lib/netlink/index.ts';
 import { formatIp, type IpAddress, type IpFamily } from '../lib/ip/address.ts';
 import { formatCidr, netContains } from '../lib/ip/cidr.ts';
 import { CniError, ErrorCode } from '../lib/cni/errors.ts';
@@ -21,11 +21,19 @@ export interface Underlay {
   readonly address: IpAddress;
 }
 
+type RouteFacts = Pick<Route, 'dst' | 'link' | 'src' | 'metric' | 'type'>;
+
 /** What the choice is made from: the kernel's links, addresses and main-table routes. */
 export interface UnderlayFacts {
   readonly links: readonly Pick<Link, 'index' | 'name' | 'mtu' | 'up'>[];
   readonly addresses: readonly Pick<Address, 'link' | 'address' | 'scope' | 'secondary'>[];
-  readonly routes: readonly Pick<Route, 'dst' | 'link' | 'src' | 'metric' | 'type'>[];
+  readonly routes: readonly RouteFacts[];
+  /**
+   * For a `reach` choice: the route the kernel itself picks toward that address (policy rules and every
+   * table considered, as `ip route get`: a copy of the main table's choice would miss a host's policy
+   * routing), with the source address it would use; null when nothing reaches it.
+   */
+  readonly reach?: Pick<Route, 'link' | 'src'> | null;
 }
 
 function refuse(detail: string): CniError {
@@ -39,17 +47,6 @@ export function describeChoice(choice: UnderlayChoice): string {
     case 'reach': return `the interface that reaches ${formatIp(choice.address)}`;
     case 'default-route': return 'the interface of the default route';
   }
-}
-
-/** The route the kernel's main table would pick for `dst`: longest prefix, then lowest metric. */
-export function lookupRoute(routes: UnderlayFacts['routes'], dst: IpAddress): UnderlayFacts['routes'][number] | undefined {
-  let best: UnderlayFacts['routes'][number] | undefined;
-  for (const route of routes) {
-    if (route.type !== 'unicast' || route.link === undefined || !netContains(route.dst, dst)) continue;
-    if (!best || route.dst.prefix > best.dst.prefix ||
-      (route.dst.prefix === best.dst.prefix && (route.metric ?? 0) < (best.metric ?? 0))) best = route;
-  }
-  return best;
 }
 
 /**
@@ -94,7 +91,7 @@ export function chooseUnderlay(choice: UnderlayChoice, facts: UnderlayFacts, pub
       break;
     }
     case 'reach': {
-      const route = lookupRoute(facts.routes, choice.address);
+      const route = facts.reach;
       if (!route) throw refuse(`no route reaches ${formatIp(choice.address)}`);
       link = facts.links.find((l) => l.index === route.link);
       address = route.src;
@@ -103,7 +100,7 @@ export function chooseUnderlay(choice: UnderlayChoice, facts: UnderlayFacts, pub
     case 'default-route': {
       const defaults = facts.routes.filter((r) => r.dst.prefix === 0 && r.type === 'unicast' && r.link !== undefined);
       const family: IpFamily = defaults.some((r) => r.dst.address.family === 4) ? 4 : 6;
-      const best = new Map<number, UnderlayFacts['routes'][number]>();
+      const best = new Map<number, RouteFacts>();
       for (const route of defaults.filter((r) => r.dst.address.family === family)) best.set(route.link!, route);
       if (best.size === 0) throw refuse('there is no default route: choose the underlay with "underlay.interface", "underlay.interfaceRegex" or "underlay.reach"');
       if (best.size > 1) {
@@ -121,11 +118,19 @@ export function chooseUnderlay(choice: UnderlayChoice, facts: UnderlayFacts, pub
   return { name: link.name, index: link.index, mtu: link.mtu, address: chosen };
 }
 
-/** Reads the facts from this network namespace. */
-export function readUnderlayFacts(): UnderlayFacts {
-  const nl = Netlink.open();
+/** Reads the facts for `choice` from the network namespace at `netns` (this one when absent). */
+export function readUnderlayFacts(choice: UnderlayChoice, netns?: string): UnderlayFacts {
+  const nl = Netlink.open(netns);
   try {
-    return { links: nl.linkList(), addresses: nl.addrList(), routes: nl.routeList() };
+    const facts = { links: nl.linkList(), addresses: nl.addrList(), routes: nl.routeList() };
+    if (choice.by !== 'reach') return facts;
+    try {
+      return { ...facts, reach: nl.routeGet(choice.address) };
+    } catch (err) {
+      // No route, or one that refuses the destination (unreachable, prohibit): nothing reaches it.
+      if (err instanceof NetlinkError && ['ENETUNREACH', 'EHOSTUNREACH', 'EACCES'].includes(err.code)) return { ...facts, reach: null };
+      throw err;
+    }
   } finally {
     nl.close();
   }

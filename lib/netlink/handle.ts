@@ -1,7 +1,7 @@
 // The handle callers use: one per namespace, one method per operation. Changes are shared by the
 // handle (sent at once, one round trip each) and by a batch (sent together on commit).
 import { closeSync } from 'node:fs';
-import type { IpFamily } from '../ip/address.ts';
+import { formatIp, type IpAddress, type IpFamily } from '../ip/address.ts';
 import { type Address, type AddressSpec, addrDumpRequest, addrRequest, decodeAddress } from './address.ts';
 import type { BridgePortOptions } from './bridge-port.ts';
 import type { BridgeOptions } from './link-kinds.ts';
@@ -25,7 +25,7 @@ import {
 } from './link.ts';
 import { openNetnsFd } from './namespace.ts';
 import { type Neighbour, type NeighbourKey, type NeighbourSpec, decodeNeighbour, neighDelRequest, neighDumpRequest, neighSetRequest } from './neighbour.ts';
-import { type Route, type RouteSpec, decodeRoute, mainTable, routeDumpRequest, routeRequest } from './route.ts';
+import { type Route, type RouteSpec, decodeRoute, mainTable, readRoute, routeDumpRequest, routeGetRequest, routeRequest } from './route.ts';
 import { AF_BRIDGE, RTM_NEWADDR, RTM_NEWLINK, RTM_NEWNEIGH, RTM_NEWROUTE } from './rtnetlink.ts';
 import { NetlinkSocket, type Request } from './socket.ts';
 
@@ -237,6 +237,14 @@ export class Netlink extends Changes {
     return this.dump(routeDumpRequest(filter.family), RTM_NEWROUTE)
       .map((m) => decodeRoute(m.body))
       .filter((r): r is Route => r !== undefined && (table === 'all' || r.table === table) && (link === undefined || r.link === link));
+  }
+
+  /** The route the kernel would use for a packet to `dst` (`ip route get`), policy routing included. */
+  routeGet(dst: IpAddress): Route {
+    const [answer] = this.dump(routeGetRequest(dst), RTM_NEWROUTE);
+    // No route is an error from the kernel (ENETUNREACH, EHOSTUNREACH), thrown by the request.
+    if (!answer) throw new Error(`the kernel answered the route lookup for ${formatIp(dst)} with no route`);
+    return readRoute(answer.body);
   }
 
   neighList(filter: FamilyFilter = {}): Neighbour[] {

@@ -24,7 +24,8 @@
 //              nodad?, noPrefixRoute?, label? }), addrList({ link?, family? })
 //   routes     routeAdd / routeReplace / routeDel({ dst: IpNet (0.0.0.0/0 = default), gw?, link?, src?,
 //              onlink?, metric?, table?, scope?, protocol?, type?, mtu?, advmss? }),
-//              routeList({ family?, link?, table? (main by default, 'all') })
+//              routeList({ family?, link?, table? (main by default, 'all') }),
+//              routeGet(dst) → the route the kernel would use (`ip route get`: policy rules, all tables)
 //   neighbours neighSet({ link, ip, mac, state? = 'permanent' }), neighDel({ link, ip }), neighList
 //   fdb        fdbAppend / fdbSet / fdbDel({ link, mac, dst?, vni?, port?, vlan?, master? }), fdbList
 //              (NTF_SELF on the device by default: VXLAN remotes; zeroMac + append = flood list)

@@ -114,10 +114,24 @@ export function routeDumpRequest(family?: IpFamily): Request {
   return { message: w.finish(), operation: () => 'list routes' };
 }
 
+/** The kernel's choice for a packet to `dst` (`ip route get`): policy rules, every table, the source it would use. */
+export function routeGetRequest(dst: IpAddress): Request {
+  const w = new MessageWriter(RTM_GETROUTE, 0)
+    .u8(addressFamily(dst.family))
+    .u8(dst.family === 4 ? 32 : 128).u8(0).u8(0).u8(0).u8(0).u8(0).u8(0)
+    .u32(0)
+    .attrBytes(RTA_DST, ipToBytes(dst));
+  return { message: w.finish(), operation: () => `look up the route to ${formatIp(dst)}` };
+}
+
 /** Decodes a RTM_NEWROUTE body; undefined for cached clones (not configuration). */
 export function decodeRoute(body: Buffer): Route | undefined {
+  return readU32(body, 8) & RTM_F_CLONED ? undefined : readRoute(body);
+}
+
+/** Decodes a RTM_NEWROUTE body, the kernel's answer to a route lookup (a clone) included. */
+export function readRoute(body: Buffer): Route {
   const flags = readU32(body, 8);
-  if (flags & RTM_F_CLONED) return undefined;
   const family: IpFamily = body[0] === AF_INET ? 4 : 6;
   const a = new Attrs(body, 12);
   const ip = (type: number): IpAddress | undefined => {
