@@ -17,7 +17,7 @@ import {
   nftAddChain, nftAddRule, nftAddTable, nftDeleteChain, nftFlushChain, type NftBaseChain, type NftExpr,
 } from '../netlink/nftables.ts';
 import type { Request } from '../netlink/socket.ts';
-import { applyNftables, listChains, type NftTarget } from './nftables.ts';
+import { applyNftables, kernelRefusal, listChains, type NftTarget } from './nftables.ts';
 import { nftComment, tableName, type TableFamily } from './ruleset.ts';
 import { sha256Hex } from './sha256.ts';
 
@@ -86,7 +86,7 @@ export class AttachmentChains {
       applyNftables(this.replaceChanges(key, base, rules), target);
     } catch (err) {
       // E2BIG from the hook registration is the kernel's cap on base chains per hook, not a bad rule.
-      if (err instanceof CniError && err.details?.includes('(E2BIG)')) {
+      if (err instanceof CniError && kernelRefusal(err)?.code === 'E2BIG') {
         throw new CniError(
           err.code,
           `too many ${this.kind.purpose} chains: the kernel allows at most 1024 chains on one hook`,

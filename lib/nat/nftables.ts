@@ -19,14 +19,21 @@ export interface NftRuleset {
   readonly rules: NftRuleInfo[];
 }
 
+/** The kernel's refusal behind a failure of this module (the first one, for a transaction). */
+export function kernelRefusal(err: unknown): NetlinkError | undefined {
+  const cause = err instanceof CniError ? err.cause : err;
+  const first = cause instanceof NetlinkBatchError ? cause.failures[0]?.error : cause;
+  return first instanceof NetlinkError ? first : undefined;
+}
+
 function withNetfilterSocket<T>(target: NftTarget, what: string, fn: (socket: NetlinkSocket) => T): T {
   let socket: NetlinkSocket | undefined;
   try {
     socket = NetlinkSocket.open(target.netns, 'netfilter');
     return fn(socket);
   } catch (err) {
-    const first = err instanceof NetlinkBatchError ? err.failures[0]?.error : err;
-    if (!(first instanceof NetlinkError)) throw err;
+    const first = kernelRefusal(err);
+    if (!first) throw err;
     throw new CniError(ErrorCode.FirewallFailure, `${what} failed`, first.message, { cause: err });
   } finally {
     // Closed on the next turn of the event loop, not now: after a transaction that deleted a chain, closing
