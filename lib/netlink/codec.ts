@@ -235,6 +235,19 @@ export class Attrs {
     return b && b.length >= 2 ? b.readUInt16BE(0) : undefined;
   }
 
+  /** A 32-bit value in network byte order (nf_tables); `signed` for priorities. */
+  be32(type: number, signed = false): number | undefined {
+    const b = this.map.get(type);
+    if (!b || b.length < 4) return undefined;
+    return signed ? b.readInt32BE(0) : b.readUInt32BE(0);
+  }
+
+  /** A 64-bit value in network byte order (nf_tables handles). */
+  be64(type: number): bigint | undefined {
+    const b = this.map.get(type);
+    return b && b.length >= 8 ? b.readBigUInt64BE(0) : undefined;
+  }
+
   bool(type: number): boolean | undefined {
     const v = this.u8(type);
     return v === undefined ? undefined : v !== 0;

@@ -276,9 +276,9 @@ export interface NftRuleInfo {
   readonly comment?: string;
 }
 
-/** The family of a dumped object, after the netlink header: nfgenmsg's first byte. */
-function familyOf(m: Message): NftFamily | undefined {
-  return familyNames.get(m.body[0]!);
+/** A dumped object's family (nfgenmsg's first byte) and its attributes (after the 4-byte nfgenmsg). */
+function readObject(m: Message): { family: NftFamily | undefined; attrs: Attrs } {
+  return { family: familyNames.get(m.body[0]!), attrs: new Attrs(m.body, 4) };
 }
 
 function hookName(family: NftFamily, n: number): NftHook | undefined {
@@ -288,38 +288,35 @@ function hookName(family: NftFamily, n: number): NftHook | undefined {
 
 export function parseChains(messages: readonly Message[]): NftChainInfo[] {
   return messages.flatMap((m) => {
-    const family = familyOf(m);
-    // After the 4-byte nfgenmsg.
-    const attrs = new Attrs(m.body, 4);
+    const { family, attrs } = readObject(m);
     const table = attrs.string(NFTA_CHAIN_TABLE);
     const name = attrs.string(NFTA_CHAIN_NAME);
     if (family === undefined || table === undefined || name === undefined) return [];
     const hook = attrs.nested(NFTA_CHAIN_HOOK);
-    const hookNumber = hook?.bytes(NFTA_HOOK_HOOKNUM);
-    const priority = hook?.bytes(NFTA_HOOK_PRIORITY);
-    const policy = attrs.bytes(NFTA_CHAIN_POLICY);
+    const hookNumber = hook?.be32(NFTA_HOOK_HOOKNUM);
+    const priority = hook?.be32(NFTA_HOOK_PRIORITY, true);
+    const policy = attrs.be32(NFTA_CHAIN_POLICY);
     const type = attrs.string(NFTA_CHAIN_TYPE);
     return [{
       family,
       table,
       name,
       ...(type !== undefined && { type }),
-      ...(hookNumber && hookNumber.length >= 4 && { hook: hookName(family, hookNumber.readUInt32BE(0)) }),
-      ...(priority && priority.length >= 4 && { priority: priority.readInt32BE(0) }),
-      ...(policy && policy.length >= 4 && { policy: policy.readUInt32BE(0) === 1 ? 'accept' as const : 'drop' as const }),
+      ...(hookNumber !== undefined && { hook: hookName(family, hookNumber) }),
+      ...(priority !== undefined && { priority }),
+      ...(policy !== undefined && { policy: policy === 1 ? 'accept' as const : 'drop' as const }),
     }];
   });
 }
 
 export function parseRules(messages: readonly Message[]): NftRuleInfo[] {
   return messages.flatMap((m) => {
-    const family = familyOf(m);
-    const attrs = new Attrs(m.body, 4);
+    const { family, attrs } = readObject(m);
     const table = attrs.string(NFTA_RULE_TABLE);
     const chain = attrs.string(NFTA_RULE_CHAIN);
-    const handle = attrs.bytes(NFTA_RULE_HANDLE);
-    if (family === undefined || table === undefined || chain === undefined || !handle || handle.length < 8) return [];
+    const handle = attrs.be64(NFTA_RULE_HANDLE);
+    if (family === undefined || table === undefined || chain === undefined || handle === undefined) return [];
     const comment = userdataComment(attrs.bytes(NFTA_RULE_USERDATA));
-    return [{ family, table, chain, handle: handle.readBigUInt64BE(0), ...(comment !== undefined && { comment }) }];
+    return [{ family, table, chain, handle, ...(comment !== undefined && { comment }) }];
   });
 }
