@@ -183,6 +183,7 @@ export interface IpRoute {
   dst: string;
   gateway?: string;
   dev?: string;
+  flags?: string[];
 }
 
 export function routes(ns: Netns, family: '-4' | '-6'): IpRoute[] {
@@ -230,7 +231,11 @@ export function hostState(host: BridgeHost, container?: Netns): unknown {
   return {
     links: linkView(host.netns),
     addresses: addrView(host.netns),
-    routes: [...routes(host.netns, '-4'), ...routes(host.netns, '-6')].filter((r) => !r.dst.startsWith('fe80:')),
+    // `linkdown` is the device's carrier, not configuration: a bridge loses it when its last port goes, and
+    // the kernel reports that asynchronously (linkwatch), so it may flip between two snapshots on its own.
+    routes: [...routes(host.netns, '-4'), ...routes(host.netns, '-6')]
+      .filter((r) => !r.dst.startsWith('fe80:'))
+      .map((r) => ({ ...r, flags: (r.flags ?? []).filter((f) => f !== 'linkdown') })),
     nft: weftChains(host.netns),
     allocations: host.allocations(),
     ...(container && { container: { links: linkView(container), addresses: addrView(container) } }),
