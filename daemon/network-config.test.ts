@@ -24,7 +24,7 @@ describe('parseNetworkConfig defaults', () => {
     const config = parseNetworkConfig({ network: '10.244.0.0/16' });
     expect(networkConfigJson(config)).toEqual({
       network: '10.244.0.0/16', subnetLen: 24, subnetMin: '10.244.1.0', subnetMax: '10.244.255.0',
-      vni: 1, port: 4789, directRouting: false, ipMasq: true, ttl: 3600,
+      vni: 1, port: 4789, probePort: 4799, directRouting: false, ipMasq: true, ttl: 3600,
     });
     expect(subnetCount(config)).toBe(255);
   });
@@ -39,9 +39,9 @@ describe('parseNetworkConfig defaults', () => {
   it('keeps explicit values', () => {
     const config = parseNetworkConfig({
       network: '10.244.0.0/16', subnetLen: 26, subnetMin: '10.244.8.0', subnetMax: '10.244.9.192', vni: 42, port: 8472,
-      mtu: 1400, directRouting: true, ipMasq: false, ttl: 60, ipv6Network: 'fd00:10::/48', ipv6SubnetLen: 64,
+      probePort: 4800, mtu: 1400, directRouting: true, ipMasq: false, ttl: 60, ipv6Network: 'fd00:10::/48', ipv6SubnetLen: 64,
     });
-    expect(config).toMatchObject({ subnetLen: 26, vni: 42, port: 8472, mtu: 1400, directRouting: true, ipMasq: false, ttlSeconds: 60 });
+    expect(config).toMatchObject({ subnetLen: 26, vni: 42, port: 8472, probePort: 4800, mtu: 1400, directRouting: true, ipMasq: false, ttlSeconds: 60 });
     expect(subnetCount(config)).toBe(8);
     expect(formatCidr(config.ipv6!.network)).toBe('fd00:10::/48');
   });
@@ -63,6 +63,8 @@ describe('parseNetworkConfig refusals', () => {
     ['vni 0', { network: '10.244.0.0/16', vni: 0 }, /"vni" must be at least 1/],
     ['vni over 24 bits', { network: '10.244.0.0/16', vni: 2 ** 24 }, /"vni" must be at most 16777215/],
     ['port 0', { network: '10.244.0.0/16', port: 0 }, /"port" must be at least 1/],
+    ['a probe port past 65535', { network: '10.244.0.0/16', probePort: 65536 }, /"probePort" must be at most 65535/],
+    ['the probe port on the VXLAN port', { network: '10.244.0.0/16', port: 8472, probePort: 8472 }, /"probePort" must differ from "port" \(the VXLAN port\), got 8472/],
     ['a string ttl', { network: '10.244.0.0/16', ttl: '1h' }, /"ttl" must be an integer/],
     ['a typo', { network: '10.244.0.0/16', subnetlen: 24 }, /"subnetlen" is not a known field \(did you mean "subnetLen"\?\)/],
     ['an unknown field', { network: '10.244.0.0/16', backend: 'vxlan' }, /"backend" is not a known field; known fields: network/],

@@ -27,6 +27,8 @@ export interface NetworkConfig {
   readonly vni: number;
   /** VXLAN UDP destination port. */
   readonly port: number;
+  /** UDP port of the overlay health probes (daemon/datapath/probe.ts): every node sends to it. */
+  readonly probePort: number;
   /** Overlay MTU; absent means the underlay MTU minus the encapsulation overhead. */
   readonly mtu?: number;
   /** Peers on the same L2 segment are reached by a plain route, without encapsulation. */
@@ -37,6 +39,7 @@ export interface NetworkConfig {
 }
 
 export const defaultVxlanPort = 4789;
+export const defaultProbePort = 4799;
 export const defaultTtlSeconds = 3600;
 // Renewal runs at half-life on a timer; Node timers stop at 2^31-1 ms (24.8 days).
 export const maxTtlSeconds = 30 * 24 * 3600;
@@ -44,7 +47,7 @@ const maxVni = 2 ** 24 - 1;
 
 const knownFields = [
   'network', 'subnetLen', 'subnetMin', 'subnetMax', 'ipv6Network', 'ipv6SubnetLen',
-  'vni', 'port', 'mtu', 'directRouting', 'ipMasq', 'ttl',
+  'vni', 'port', 'probePort', 'mtu', 'directRouting', 'ipMasq', 'ttl',
 ] as const;
 
 /** A code-7 error for the network config with a precise detail. */
@@ -157,13 +160,18 @@ export function parseNetworkConfig(raw: JsonValue | undefined, path = ''): Netwo
 
   const mtu = root.field('mtu').optionalInteger({ min: 68, max: 65535 });
   if (mtu !== undefined && ipv6 && mtu < 1280) throw root.field('mtu').invalid(`must be at least 1280 with "ipv6Network" (IPv6's minimum), got ${mtu}`);
+  const port = root.field('port').optionalInteger({ min: 1, max: 65535 }) ?? defaultVxlanPort;
+  const probePort = root.field('probePort').optionalInteger({ min: 1, max: 65535 }) ?? defaultProbePort;
+  // Both are bound on the underlay address: the kernel's VTEP on one, the probe socket on the other.
+  if (probePort === port) throw root.field('probePort').invalid(`must differ from "port" (the VXLAN port), got ${probePort}`);
   const config: NetworkConfig = {
     network,
     subnetLen,
     subnetMin,
     subnetMax,
     vni: root.field('vni').optionalInteger({ min: 1, max: maxVni }) ?? 1,
-    port: root.field('port').optionalInteger({ min: 1, max: 65535 }) ?? defaultVxlanPort,
+    port,
+    probePort,
     directRouting: root.field('directRouting').optionalBoolean() ?? false,
     ipMasq: root.field('ipMasq').optionalBoolean() ?? true,
     ttlSeconds: root.field('ttl').optionalInteger({ min: 1, max: maxTtlSeconds }) ?? defaultTtlSeconds,
@@ -181,6 +189,7 @@ export function networkConfigJson(config: NetworkConfig): Record<string, JsonVal
     ...(config.ipv6 ? { ipv6Network: formatCidr(config.ipv6.network), ipv6SubnetLen: config.ipv6.subnetLen } : {}),
     vni: config.vni,
     port: config.port,
+    probePort: config.probePort,
     ...(config.mtu !== undefined ? { mtu: config.mtu } : {}),
     directRouting: config.directRouting,
     ipMasq: config.ipMasq,

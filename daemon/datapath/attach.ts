@@ -12,7 +12,7 @@ export function dataPathAttachment(): Attach {
     const { config, underlay, log, leases } = context;
     const own = leases.lease;
     if (!own) throw new Error('the data path needs the lease first');
-    const prober = new OverlayProber({ vni: config.vni, vxlanPort: config.port, log });
+    const prober = new OverlayProber({ vni: config.vni, vxlanPort: config.port, probePort: config.probePort, log });
     // Binding follows programming: the overlay sockets need the device's addresses in place.
     let configuring: Promise<void> = Promise.resolve();
     const follow = (desired: DesiredDataPath) => {

@@ -16,8 +16,6 @@ import type { Logger } from '../log.ts';
 import type { Peer } from './desired-state.ts';
 import { decodeProbe, encodeProbe, verdict, type PeerVerdict, type ProbeMessage, type ProbePath } from './probe-message.ts';
 
-/** UDP port of the probes, on the underlay and the overlay addresses; every node must use the same. */
-export const defaultProbePort = 4799;
 export const defaultProbeIntervalMs = 5000;
 export const defaultProbeTimeoutMs = 1000;
 
@@ -25,7 +23,8 @@ export interface ProberOptions {
   readonly vni: number;
   /** The VXLAN UDP port peers' VTEPs listen on. */
   readonly vxlanPort: number;
-  readonly probePort?: number;
+  /** UDP port of the probes, on the underlay and the overlay addresses: the network config's, shared by every node. */
+  readonly probePort: number;
   readonly intervalMs?: number;
   readonly timeoutMs?: number;
   readonly log: Logger;
@@ -122,7 +121,7 @@ export class OverlayProber {
   private readonly log: Logger;
 
   constructor(private readonly options: ProberOptions) {
-    this.probePort = options.probePort ?? defaultProbePort;
+    this.probePort = options.probePort;
     this.log = options.log.child({ component: 'probe' });
   }
 

@@ -20,7 +20,9 @@ cleanupAfterAll();
 
 const vni = 42;
 const ttl = 4;
-const network = { network: '10.244.0.0/16', vni, ttl };
+// Not the default probe port: the rule that breaks the local entry below drops this one.
+const probePort = 4800;
+const network = { network: '10.244.0.0/16', vni, ttl, probePort };
 
 /** The subnet a node's daemon wrote to its subnet file, as the network CIDR ("10.244.7.0/24"). */
 function subnetOf(root: string, node: string): string {
@@ -96,7 +98,7 @@ describeAsRoot('weftd on three hosts with etcd', () => {
     const verdictFor = (expected: string) => eventually(`node-2 seen as ${expected}`, () =>
       metric(h1, `weft_peer_path_verdict{peer="${node(1)}",verdict="${expected}"}`) === 1, 20_000, 500);
     // Host 1 drops what it sends into the overlay to host 2's subnet: its own path to host 2 is broken.
-    nftScript(h1, `add table inet wtest\nadd chain inet wtest out { type filter hook output priority 0; }\nadd rule inet wtest out ip daddr ${subnets[1]} udp dport 4799 drop\n`);
+    nftScript(h1, `add table inet wtest\nadd chain inet wtest out { type filter hook output priority 0; }\nadd rule inet wtest out ip daddr ${subnets[1]} udp dport ${probePort} drop\n`);
     await verdictFor('local-entry');
     nftScript(h1, 'delete table inet wtest\n');
     // Host 2 drops VXLAN: its VTEP is deaf, its underlay still answers.
