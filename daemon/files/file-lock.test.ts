@@ -1,6 +1,6 @@
 // Other processes are util-linux flock(1), which takes the same kernel lock.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,9 +12,13 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let serial = 0;
 const lockPath = () => join(dir, `l${serial++}.lock`);
 
-/** Starts `flock PATH sleep N` and resolves once it holds the lock; only flock itself holds it (--close). */
-async function holder(path: string, seconds: number): Promise<{ exited: Promise<void>; kill: () => void }> {
-  const child = spawn('flock', ['--exclusive', '--close', path, 'sh', '-c', `echo held; exec sleep ${seconds}`], { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+/**
+ * Starts `flock PATH sh -c 'sleep N; …'` and resolves once it holds the lock; only flock itself holds it
+ * (--close). With `done`, the shell writes that file as the last thing it does under the lock.
+ */
+async function holder(path: string, seconds: number, done?: string): Promise<{ exited: Promise<void>; kill: () => void }> {
+  const last = done ? `sleep ${seconds}; echo done > "$0"` : `exec sleep ${seconds}`;
+  const child = spawn('flock', ['--exclusive', '--close', path, 'sh', '-c', `echo held; ${last}`, done ?? 'sh'], { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
   await new Promise<void>((resolve, reject) => {
     child.stdout!.once('data', () => resolve());
     child.once('error', reject);
@@ -47,10 +51,12 @@ describe('withFileLock', () => {
 
   it('waits for another process to release the lock', async () => {
     const lock = lockPath();
-    const other = await holder(lock, 0.4);
-    const started = Date.now();
-    await withFileLock(lock, async () => undefined);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(300);
+    const done = join(dir, 'holder-done');
+    const other = await holder(lock, 0.2, done);
+    // Taken only after the holder's last step under the lock.
+    await withFileLock(lock, async () => {
+      expect(existsSync(done)).toBe(true);
+    });
     await other.exited;
   });
 
@@ -59,9 +65,9 @@ describe('withFileLock', () => {
     const other = await holder(lock, 30);
     other.kill();
     await other.exited;
-    const started = Date.now();
-    await withFileLock(lock, async () => undefined);
-    expect(Date.now() - started).toBeLessThan(200);
+    // Free the moment its holder is gone (a 30 s holder): no stale lock to wait out or guess about.
+    expect(spawnSync('flock', ['--nonblock', lock, 'true']).status).toBe(0);
+    expect(await withFileLock(lock, async () => 'taken')).toBe('taken');
   });
 
   it('releases the lock when the critical section throws', async () => {

@@ -112,8 +112,7 @@ describeAsRoot('overlay data path on three hosts', () => {
   it('removes a peer whose lease went, on a live change', async () => {
     const h2 = hosts[1]!.netns;
     paths[1]!.update(lease(2), [lease(1), lease(2)]);
-    const took = await eventually('host 3 removed from host 2', () => !routesOf(h2).some((r) => r.startsWith('10.244.3.0/24')));
-    expect(took).toBeLessThan(1000);
+    await eventually('host 3 removed from host 2', () => !routesOf(h2).some((r) => r.startsWith('10.244.3.0/24')));
     expect(neighboursOf(h2)).toEqual(['10.244.1.0 02:77:00:00:00:01']);
     expect(fdbOf(h2)).toEqual(['02:77:00:00:00:01 192.0.2.1']);
     expect(pingOk(containers[1]!.netns, containers[0]!.address)).toBe(true);

@@ -27,7 +27,7 @@ export class AdsStream<Request, Response> {
   }
 
   /** The next response, failing after `timeoutMs`. */
-  async next(timeoutMs = 2_000): Promise<Response> {
+  async next(timeoutMs = 5_000): Promise<Response> {
     const deadline = Date.now() + timeoutMs;
     while (this.queue.length === 0) {
       const left = deadline - Date.now();

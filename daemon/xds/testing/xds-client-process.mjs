@@ -1,8 +1,9 @@
 // A proxyless gRPC client in its own process: @grpc/grpc-js-xds resolves `xds:///<service>` (argv[2]) with
 // the bootstrap in GRPC_XDS_BOOTSTRAP_CONFIG, which it reads once, at registration; hence one process per
 // client. The parent drives it over IPC:
-//   { id, cmd: 'calls', count }       -> { id, results: [backend name or "error <code>", ...] }
-//   { id, cmd: 'watch', durationMs }  -> { id, results: [{ at: epoch ms, who }, ...] } (calls back to back)
+//   { id, cmd: 'calls', count }  -> { id, results: [backend name or "error <code>", ...] }
+//   { id, cmd: 'watch' }         -> { id, results: [] }, then calls back to back until
+//   { id, cmd: 'stop' }          -> { id, results: [what those calls returned, ...] }
 // Calls go to /weft.test.Backend/Who, which each test backend answers with its own name.
 // Plain JavaScript: the parent's TypeScript runs under vitest; a child Node process cannot load .ts files.
 import grpc from '@grpc/grpc-js';
@@ -20,6 +21,8 @@ function call() {
   });
 }
 
+let watching;
+
 async function run(message) {
   if (message.cmd === 'calls') {
     const results = [];
@@ -27,13 +30,21 @@ async function run(message) {
     return results;
   }
   if (message.cmd === 'watch') {
-    const results = [];
-    const end = Date.now() + message.durationMs;
-    while (Date.now() < end) {
-      const who = await call();
-      results.push({ at: Date.now(), who });
-    }
-    return results;
+    if (watching) throw new Error('already watching');
+    const current = { results: [], stopped: false };
+    current.done = (async () => {
+      while (!current.stopped) current.results.push(await call());
+    })();
+    watching = current;
+    return [];
+  }
+  if (message.cmd === 'stop') {
+    if (!watching) throw new Error('not watching');
+    const current = watching;
+    watching = undefined;
+    current.stopped = true;
+    await current.done;
+    return current.results;
   }
   throw new Error(`unknown command ${message.cmd}`);
 }

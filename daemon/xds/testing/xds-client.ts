@@ -5,11 +5,6 @@ import { fileURLToPath } from 'node:url';
 
 const script = fileURLToPath(new URL('./xds-client-process.mjs', import.meta.url));
 
-export interface WatchedCall {
-  readonly at: number;
-  readonly who: string;
-}
-
 export class XdsClientProcess {
   private nextId = 0;
   private readonly pending = new Map<number, { resolve: (r: unknown) => void; reject: (e: Error) => void }>();
@@ -54,9 +49,24 @@ export class XdsClientProcess {
     return this.request({ cmd: 'calls', count }) as Promise<string[]>;
   }
 
-  /** Calls back to back for `durationMs`, each result stamped with the time it came back. */
-  watch(durationMs: number): Promise<WatchedCall[]> {
-    return this.request({ cmd: 'watch', durationMs }) as Promise<WatchedCall[]>;
+  /**
+   * Calls in batches of `batch` until a batch satisfies `done`; every result until then, in order. The
+   * deadline only bounds a failing test: how fast changes reach clients is bench/xds's to measure.
+   */
+  async callsUntil(done: (batch: readonly string[]) => boolean, batch = 20, deadlineMs = 15_000): Promise<string[]> {
+    const results: string[] = [];
+    for (const deadline = Date.now() + deadlineMs; ;) {
+      const next = await this.calls(batch);
+      results.push(...next);
+      if (done(next)) return results;
+      if (Date.now() > deadline) throw new Error(`calls did not settle within ${deadlineMs} ms: ${JSON.stringify(results.slice(-2 * batch))}`);
+    }
+  }
+
+  /** Calls back to back, in this process's own time, until `stop()` returns what they all answered. */
+  async watch(): Promise<{ stop: () => Promise<string[]> }> {
+    await this.request({ cmd: 'watch' });
+    return { stop: () => this.request({ cmd: 'stop' }) as Promise<string[]> };
   }
 
   async stop(): Promise<void> {
