@@ -23,8 +23,6 @@ export const ErrorCode = {
   Internal: 199,
 } as const;
 
-export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
-
 /** The spec's error object, as printed on stdout. */
 export interface CniErrorJson {
   cniVersion: string;

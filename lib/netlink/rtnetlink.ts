@@ -1,11 +1,7 @@
 // rtnetlink numbers shared by several object kinds (linux/netlink.h, linux/rtnetlink.h, linux/socket.h).
 // Numbers that belong to one object kind live in that kind's module.
 
-export const NLMSG_ERROR = 2;
-export const NLMSG_DONE = 3;
-
 export const NLM_F_REQUEST = 0x1;
-export const NLM_F_ACK = 0x4;
 export const NLM_F_DUMP = 0x300;
 export const NLM_F_REPLACE = 0x100;
 export const NLM_F_EXCL = 0x200;
