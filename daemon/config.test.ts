@@ -30,7 +30,12 @@ describe('parseDaemonOptions', () => {
       listen: { host: '127.0.0.1', port: 9475 },
       logLevel: 'info',
       api: { socket: '/run/weft/weftd.sock', overlayDataDir: '/var/lib/cni/weft/overlay' },
+      intervals: { reconcileMs: 5000, firewallMs: 60_000, probeMs: 5000 },
     });
+  });
+
+  it('reads the data path intervals in seconds, each defaulted alone', () => {
+    expect(parseDaemonOptions({ intervals: { reconcile: 30, probe: 2 } }).intervals).toEqual({ reconcileMs: 30_000, firewallMs: 60_000, probeMs: 2000 });
   });
 
   it('reads a full etcd configuration', () => {
@@ -73,6 +78,10 @@ describe('parseDaemonOptions', () => {
     ['a listen port too large', { listen: '127.0.0.1:70000' }, /"listen" must be HOST:PORT/],
     ['a bad log level', { logLevel: 'verbose' }, /"logLevel" must be one of debug, info, warn, error/],
     ['a network that is not an object', { network: '10.244.0.0/16' }, /"network" must be an object/],
+    ['a zero reconcile interval', { intervals: { reconcile: 0 } }, /"intervals\.reconcile" must be at least 1/],
+    ['a probe interval within the answer timeout', { intervals: { probe: 1 } }, /"intervals\.probe" must be at least 2/],
+    ['an interval in ms', { intervals: { firewall: 60_000 } }, /"intervals\.firewall" must be at most 3600/],
+    ['an unknown interval', { intervals: { nat: 5 } }, /"intervals\.nat" is not a known field in "intervals"; known fields: reconcile, firewall, probe/],
   ])('refuses %s', (_name, raw, message) => {
     expect(refusal(raw)).toMatch(message);
   });

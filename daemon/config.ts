@@ -16,6 +16,8 @@
 //     "api": { "socket": "/run/weft/weftd.sock",        local API for the overlay plugin (daemon/api/)
 //              "overlayDataDir": "/var/lib/cni/weft/overlay" },  the plugin's saved attachments, read at start
 //     "xds": { "listen": "127.0.0.1:18000" },         xDS (ADS) server, or "unix:/path"; off when absent
+//     "intervals": { "reconcile": 5, "firewall": 60, "probe": 5 },  seconds between the data path's full
+//                  runs (what repairs a changed kernel), its firewall rule checks, and peer probe rounds
 //     "network": { "network": "10.244.0.0/16", ... }
 //   }
 import { hostname } from 'node:os';
@@ -55,6 +57,14 @@ export interface DaemonOptions {
   readonly xds?: { readonly listen: string };
   /** The network config as written, when this file gives one (validated by parseNetworkConfig). */
   readonly network?: JsonObject;
+  readonly intervals: DataPathIntervals;
+}
+
+/** How often the data path checks the kernel against what it should be, in ms. */
+export interface DataPathIntervals {
+  readonly reconcileMs: number;
+  readonly firewallMs: number;
+  readonly probeMs: number;
 }
 
 export const defaultStateDir = '/var/lib/weft';
@@ -64,7 +74,7 @@ export const defaultListen = '127.0.0.1:9475';
 export const defaultApiSocket = '/run/weft/weftd.sock';
 export const defaultOverlayDataDir = '/var/lib/cni/weft/overlay';
 
-const topFields = ['nodeName', 'stateDir', 'subnetFile', 'store', 'underlay', 'listen', 'logLevel', 'api', 'xds', 'network'];
+const topFields = ['nodeName', 'stateDir', 'subnetFile', 'store', 'underlay', 'listen', 'logLevel', 'api', 'xds', 'network', 'intervals'];
 
 /** The flags of `weftd`, each overriding the file's field of the same meaning. */
 export interface DaemonFlags {
@@ -227,6 +237,18 @@ function parseXds(field: ConfigValue): DaemonOptions['xds'] {
   return { listen: `${host.includes(':') ? `[${host}]` : host}:${port}` };
 }
 
+function parseIntervals(field: ConfigValue): DataPathIntervals {
+  if (field.present) rejectUnknownFields(field, ['reconcile', 'firewall', 'probe']);
+  const seconds = (name: string, fallback: number, min: number) =>
+    (field.field(name).optionalInteger({ min, max: 3600 }) ?? fallback) * 1000;
+  return {
+    reconcileMs: seconds('reconcile', 5, 1),
+    firewallMs: seconds('firewall', 60, 1),
+    // A round waits a second for its answers before the next may start.
+    probeMs: seconds('probe', 5, 2),
+  };
+}
+
 function parseNodeName(field: ConfigValue): string {
   const name = field.optionalString() ?? hostname();
   // Names appear in store values, logs and metric labels: keep them to what host names use.
@@ -259,6 +281,7 @@ export function parseDaemonOptions(raw: JsonObject): DaemonOptions {
       api: parseApi(root.field('api')),
       ...(xds ? { xds } : {}),
       ...(network ? { network } : {}),
+      intervals: parseIntervals(root.field('intervals')),
     };
   } catch (err) {
     throw daemonConfigError(err);

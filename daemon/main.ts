@@ -25,7 +25,7 @@ async function attachmentsFor(options: DaemonOptions): Promise<Attach[]> {
   const endpoints = new EndpointSet();
   const shared = new SharedEndpoints(options.nodeName, endpoints);
   const attachments: Attach[] = [
-    dataPathAttachment(),
+    dataPathAttachment(options.intervals),
     apiAttachment({ socketPath: options.api.socket, overlayDataDir: options.api.overlayDataDir, endpoints }),
     sharedEndpointsAttachment(shared),
   ];

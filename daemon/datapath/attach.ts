@@ -1,18 +1,19 @@
 // The data path as a daemon attachment (daemon.ts): once the lease is held, program the kernel, follow
 // the lease set, probe the peers, and publish metrics and status. Stopping ends the timers and sockets and leaves the
 // kernel state in place.
+import type { DataPathIntervals } from '../config.ts';
 import type { Attach, Attachment, DaemonContext } from '../daemon.ts';
 import { DataPath } from './data-path.ts';
 import type { DesiredDataPath } from './desired-state.ts';
 import { registerDataPathMetrics } from './metrics.ts';
 import { OverlayProber } from './probe.ts';
 
-export function dataPathAttachment(): Attach {
+export function dataPathAttachment(intervals: DataPathIntervals): Attach {
   return (context: DaemonContext): Attachment => {
     const { config, underlay, log, leases } = context;
     const own = leases.lease;
     if (!own) throw new Error('the data path needs the lease first');
-    const prober = new OverlayProber({ vni: config.vni, vxlanPort: config.port, probePort: config.probePort, log });
+    const prober = new OverlayProber({ vni: config.vni, vxlanPort: config.port, probePort: config.probePort, intervalMs: intervals.probeMs, log });
     // Binding follows programming: the overlay sockets need the device's addresses in place.
     let configuring: Promise<void> = Promise.resolve();
     const follow = (desired: DesiredDataPath) => {
@@ -23,7 +24,9 @@ export function dataPathAttachment(): Attach {
         }, desired.peers))
         .catch((err: unknown) => log.error('the overlay probe could not bind its sockets', { error: err }));
     };
-    const dataPath = new DataPath({ config, underlay, log, onProgrammed: follow });
+    const dataPath = new DataPath({
+      config, underlay, log, onProgrammed: follow, intervalMs: intervals.reconcileMs, natIntervalMs: intervals.firewallMs,
+    });
     dataPath.start(own, leases.leases());
     const unsubscribe = leases.subscribe((event) => dataPath.update(event.own, event.leases));
     prober.start();

@@ -20,17 +20,16 @@ import { desiredDataPath, type DesiredDataPath } from './desired-state.ts';
 import { describeStep } from './plan.ts';
 import { ensureForwarding, readUnderlayState, reconcileKernel, type ReconcileOutcome } from './reconcile.ts';
 
-export const defaultReconcileIntervalMs = 5000;
-export const defaultNatIntervalMs = 60_000;
-
 export interface DataPathOptions {
   readonly config: NetworkConfig;
   readonly underlay: Underlay;
   readonly log: Logger;
   /** The namespace to program (a path); the daemon's own when absent. Tests drive a simulated host. */
   readonly netns?: string;
-  readonly intervalMs?: number;
-  readonly natIntervalMs?: number;
+  /** Between full runs (what repairs a kernel changed behind the daemon's back). */
+  readonly intervalMs: number;
+  /** Between checks of the firewall rules, which runs between them skip. */
+  readonly natIntervalMs: number;
   /** Called after each run with the state it programmed (the prober follows the peers). */
   readonly onProgrammed?: (desired: DesiredDataPath) => void;
 }
@@ -87,7 +86,7 @@ export class DataPath {
     this.nl = Netlink.open(this.options.netns);
     const outcome = this.runOnce();
     if (!outcome) throw new Error(`the data path could not be programmed: ${this.stats.lastError}`);
-    this.timer = setInterval(() => this.run(), this.options.intervalMs ?? defaultReconcileIntervalMs);
+    this.timer = setInterval(() => this.run(), this.options.intervalMs);
     this.timer.unref();
     return outcome;
   }
@@ -171,7 +170,7 @@ export class DataPath {
 
   private maybeUpdateRules(desired: DesiredDataPath): void {
     const networks = desired.networks.map(formatCidr).join(',');
-    const due = Date.now() - this.natAt >= (this.options.natIntervalMs ?? defaultNatIntervalMs);
+    const due = Date.now() - this.natAt >= this.options.natIntervalMs;
     if (networks !== this.natNetworks || due) this.natWanted = true;
     if (!this.natWanted || this.natRunning) return;
     this.natWanted = false;

@@ -16,7 +16,6 @@ import type { Logger } from '../log.ts';
 import type { Peer } from './desired-state.ts';
 import { decodeProbe, encodeProbe, verdict, type PeerVerdict, type ProbeMessage, type ProbePath } from './probe-message.ts';
 
-export const defaultProbeIntervalMs = 5000;
 export const defaultProbeTimeoutMs = 1000;
 
 export interface ProberOptions {
@@ -25,7 +24,8 @@ export interface ProberOptions {
   readonly vxlanPort: number;
   /** UDP port of the probes, on the underlay and the overlay addresses: the network config's, shared by every node. */
   readonly probePort: number;
-  readonly intervalMs?: number;
+  /** Between rounds. */
+  readonly intervalMs: number;
   readonly timeoutMs?: number;
   readonly log: Logger;
 }
@@ -145,10 +145,9 @@ export class OverlayProber {
 
   /** Probes every interval until stopped. */
   start(): void {
-    const interval = this.options.intervalMs ?? defaultProbeIntervalMs;
     this.timer = setInterval(() => {
       if (!this.rounds) this.rounds = this.round().finally(() => (this.rounds = undefined));
-    }, interval);
+    }, this.options.intervalMs);
     this.timer.unref();
   }
 

@@ -37,6 +37,7 @@ function dataPathFor(host: OverlayHost, config: NetworkConfig): DataPath {
     // Links, routes and nftables rules all inside the simulated host, never the root namespace.
     netns: host.netns.path,
     intervalMs: 200,
+    natIntervalMs: 60_000,
   });
 }
 

@@ -33,7 +33,9 @@ describeAsRoot('weftd on one host with the embedded store', () => {
   const storePath = () => join(nodeFiles(root, 'solo').stateDir, 'leases.json');
 
   async function start(): Promise<void> {
-    daemon = await startWeftd(host.netns, { nodeName: 'solo', store: { type: 'embedded' }, network: { network: '10.244.0.0/16', vni }, root });
+    // Short periods: the tests below wait for a periodic run and a probe round.
+    const intervals = { reconcile: 1, probe: 2 };
+    daemon = await startWeftd(host.netns, { nodeName: 'solo', store: { type: 'embedded' }, network: { network: '10.244.0.0/16', vni }, root, intervals });
     await weftdReady(host.netns, daemon);
   }
 
@@ -78,6 +80,16 @@ describeAsRoot('weftd on one host with the embedded store', () => {
     expect(host.netns.ipJson('neigh', 'show', 'dev', device, 'nud', 'permanent')).toEqual([]);
   });
 
+  it('puts back a device deleted behind its back on its next periodic run, address and all', async () => {
+    const creations = metric(host.netns, 'weft_vxlan_device_creations_total')!;
+    host.netns.ip('link', 'del', device);
+    const deviceAddresses = () => host.netns.ipJson<Array<{ ifname: string; addr_info: Array<{ local: string }> }>>('addr', 'show')
+      .filter((l) => l.ifname === device).flatMap((l) => l.addr_info.map((a) => a.local));
+    await eventually('the device back', () => deviceAddresses().includes(gateway));
+    expect(metric(host.netns, 'weft_vxlan_device_creations_total')).toBe(creations + 1);
+    expect(pingOk(container.netns, gateway)).toBe(true);
+  });
+
   it('`weft node-status` in the host names the node, its lease, and a peer with its probe verdict', async () => {
     // A peer with no daemon behind it: nothing answers its probes, so its verdict becomes "underlay".
     const peer = { nodeName: 'ghost2', subnet: subnet === '10.244.202.0/24' ? '10.244.203.0/24' : '10.244.202.0/24', publicIp: '192.0.2.51', vtepMac: '02:00:00:00:00:51' };
@@ -91,7 +103,7 @@ describeAsRoot('weftd on one host with the embedded store', () => {
     try {
       let out = '';
       const peerLine = () => out.split('\n').find((l) => l.startsWith('ghost2 '));
-      // The first probe round after the peer appears decides its verdict (every 5 s).
+      // The first probe round after the peer appears decides its verdict.
       await eventually('the peer probed', () => {
         out = nodeStatus();
         return / underlay /.test(peerLine() ?? '');

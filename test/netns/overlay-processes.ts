@@ -128,6 +128,8 @@ export interface WeftdOptions {
   readonly root: string;
   /** Turns on the xDS server at this address ("unix:/path" reaches it from outside the host's namespace). */
   readonly xdsListen?: string;
+  /** The config's "intervals" (seconds). */
+  readonly intervals?: Record<string, number>;
 }
 
 export interface NodeFiles {
@@ -161,6 +163,7 @@ export async function startWeftd(host: Netns, options: WeftdOptions): Promise<Ne
     network: options.network,
     api: { socket, overlayDataDir },
     ...(options.xdsListen ? { xds: { listen: options.xdsListen } } : {}),
+    ...(options.intervals ? { intervals: options.intervals } : {}),
   };
   const file = join(stateDir, 'weftd.json');
   writeFileSync(file, JSON.stringify(config));
