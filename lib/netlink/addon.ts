@@ -40,6 +40,18 @@ export interface NativeNetlink {
   transaction(fd: number, messages: Buffer): NativeFailure[];
   /** flock(2), blocking until held: 0 or errno. */
   flock(fd: number, exclusive: boolean): number;
+  /**
+   * Joins the socket to multicast `groups` and calls back from the event loop with the notifications that
+   * arrived (a Buffer of messages) or -errno (-ENOBUFS: some were lost). A handle for unwatch, or -errno.
+   */
+  watch(fd: number, groups: readonly number[], callback: (data: Buffer | number) => void): NativeWatch | number;
+  /** Stops a watch's callbacks; the socket stays the caller's to close. */
+  unwatch(handle: NativeWatch): void;
+}
+
+/** An addon watch, opaque to JavaScript. */
+export interface NativeWatch {
+  readonly __nativeWatch: never;
 }
 
 /** Where bundled executables put the addon (lib/run-dir.ts). */

@@ -85,6 +85,7 @@ export type { Scope } from './rtnetlink.ts';
 export { formatMac, parseMac, zeroMac } from './mac.ts';
 export { netnsDirectory, netnsPath, openNetnsFd, withNetnsFd } from './namespace.ts';
 export { sysctlGet, sysctlPath, sysctlSet } from './sysctl.ts';
+export { KernelWatch, type ChangeHandlers, type ChangeKind, type KernelChange } from './monitor.ts';
 export {
   NetlinkBatchError,
   NetlinkError,

@@ -18,6 +18,15 @@ const protocolNumbers: Record<NetlinkProtocol, number> = { route: 0, netfilter: 
 // A dump that the kernel flags as inconsistent (the table changed meanwhile) is repeated this often.
 const dumpAttempts = 5;
 
+/** A netlink socket's descriptor, made inside the namespace at `nsPath`; a NetlinkError naming it if not. */
+export function openNetlinkFd(nsPath: string | undefined, protocol: NetlinkProtocol): number {
+  const fd = nativeNetlink().openNetlink(nsPath, protocolNumbers[protocol]);
+  if (fd >= 0) return fd;
+  // setns answers EINVAL for a file that is not a network namespace.
+  const what = nsPath === undefined ? 'open netlink socket' : `open netlink socket in network namespace ${nsPath}`;
+  throw new NetlinkError(what, -fd, -fd === 22 && nsPath !== undefined ? 'not a network namespace' : undefined);
+}
+
 export class NetlinkSocket {
   private fd: number;
   private seq = 0;
@@ -32,13 +41,7 @@ export class NetlinkSocket {
 
   /** Opens a socket inside the namespace at `nsPath` (a /run/netns or /proc/PID/ns/net path). */
   static open(nsPath?: string, protocol: NetlinkProtocol = 'route'): NetlinkSocket {
-    const fd = nativeNetlink().openNetlink(nsPath, protocolNumbers[protocol]);
-    if (fd < 0) {
-      // setns answers EINVAL for a file that is not a network namespace.
-      const what = nsPath === undefined ? 'open netlink socket' : `open netlink socket in network namespace ${nsPath}`;
-      throw new NetlinkError(what, -fd, -fd === 22 && nsPath !== undefined ? 'not a network namespace' : undefined);
-    }
-    return new NetlinkSocket(fd, nsPath);
+    return new NetlinkSocket(openNetlinkFd(nsPath, protocol), nsPath);
   }
 
   get closed(): boolean {

@@ -5,6 +5,8 @@
 // - request(fd, message)          one request, synchronously: every reply until its ACK/DONE
 // - batch(fd, messages)           many requests without a round trip each; failures only
 // - transaction(fd, messages)     an nfnetlink batch (begin … end) in one send; failures only
+// - watch(fd, groups, callback)   joins multicast groups; the event loop hands their notifications to
+//                                 callback as they come (libuv poll); unwatch(handle) stops it
 //
 // setns(CLONE_NEWNET) moves only the calling thread, and a thread born while switched stays in the
 // other namespace for good. So the switch, the socket()/open() and the switch back all happen here,
@@ -17,6 +19,7 @@
 #define _GNU_SOURCE
 #define NAPI_VERSION 8
 #include <node_api.h>
+#include <uv.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -554,6 +557,168 @@ static napi_value transaction(napi_env env, napi_callback_info info) {
   return failures;
 }
 
+// ---- change notifications ------------------------------------------------------------------------
+
+// Notifications read in one turn of the event loop are handed over together, up to this many bytes; the
+// rest waits for the next turn (the poll is level-triggered).
+#define NOTIFICATIONS_PER_CALL (1 << 20)
+
+struct watch {
+  uv_poll_t poll;
+  napi_env env;
+  napi_ref callback;
+  napi_async_context context;
+  int fd;
+  int stopped;
+  int holders;  // the poll handle until closed, and the JavaScript handle until collected
+};
+
+static void watch_release(struct watch *w) {
+  if (--w->holders == 0) free(w);
+}
+
+static void watch_closed(uv_handle_t *handle) {
+  watch_release(handle->data);
+}
+
+static void watch_stop(napi_env env, struct watch *w) {
+  if (w->stopped) return;
+  w->stopped = 1;
+  uv_poll_stop(&w->poll);
+  napi_delete_reference(env, w->callback);
+  napi_async_destroy(env, w->context);
+  uv_close((uv_handle_t *)&w->poll, watch_closed);
+}
+
+// A handle collected without unwatch stops its watch: nothing could stop it any more.
+static void watch_collected(napi_env env, void *data, void *hint) {
+  (void)hint;
+  watch_stop(env, data);
+  watch_release(data);
+}
+
+// Calls back with a Buffer of every notification queued on the socket, or with -errno: -ENOBUFS when the
+// kernel dropped notifications because the socket's buffer was full (the caller must look at everything
+// again), another -errno when reading failed.
+static void watch_readable(uv_poll_t *poll, int status, int events) {
+  (void)events;
+  struct watch *w = poll->data;
+  napi_env env = w->env;
+  struct state *st = state_of(env);
+  if (w->stopped || st == NULL) return;
+  uint8_t *data = NULL;
+  size_t len = 0;
+  ssize_t failure = 0;
+  if (status < 0) {
+    // libuv reports a socket error (POLLERR) as EBADF and stops polling. The error is the kernel's
+    // ENOBUFS after an overflow; reading it clears it, and polling starts again.
+    int error = 0;
+    socklen_t size = sizeof error;
+    failure = getsockopt(w->fd, SOL_SOCKET, SO_ERROR, &error, &size) == 0 && error != 0 ? -error : status;
+    int restarted = uv_poll_start(&w->poll, UV_READABLE, watch_readable);
+    if (restarted != 0) failure = restarted;
+  }
+  while (failure == 0 && len < NOTIFICATIONS_PER_CALL) {
+    ssize_t n = receive_datagram(w->fd, st, MSG_DONTWAIT);
+    if (n == -EAGAIN) break;
+    if (n < 0) {
+      failure = n;
+      break;
+    }
+    uint8_t *grown = realloc(data, len + (size_t)n);
+    if (grown == NULL) {
+      failure = -ENOMEM;
+      break;
+    }
+    data = grown;
+    memcpy(data + len, st->receive, (size_t)n);
+    len += (size_t)n;
+  }
+  if (failure != 0 || len > 0) {
+    napi_handle_scope scope;
+    if (napi_open_handle_scope(env, &scope) == napi_ok) {
+      napi_value arg, callback, receiver;
+      void *copy;
+      int ready = failure != 0 ? (arg = int_value(env, failure)) != NULL
+                               : napi_create_buffer_copy(env, len, data, &copy, &arg) == napi_ok;
+      // make_callback wants an object to call on: the global one, as for a plain function call.
+      if (ready && napi_get_reference_value(env, w->callback, &callback) == napi_ok && napi_get_global(env, &receiver) == napi_ok) {
+        napi_make_callback(env, w->context, receiver, callback, 1, &arg, NULL);
+      }
+      // An exception in the callback is the process's, as any event handler's would be.
+      bool pending = false;
+      napi_value error;
+      if (napi_is_exception_pending(env, &pending) == napi_ok && pending && napi_get_and_clear_last_exception(env, &error) == napi_ok) {
+        napi_fatal_exception(env, error);
+      }
+      napi_close_handle_scope(env, scope);
+    }
+  }
+  free(data);
+}
+
+// watch(fd, groups: number[], callback): handle | -errno. The socket (from openNetlink) joins the groups
+// and is read only here from then on. The poll does not keep the process alive by itself.
+static napi_value watch(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  int32_t fd;
+  uint32_t count;
+  bool is_array;
+  napi_valuetype type;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 3 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || napi_is_array(env, argv[1], &is_array) != napi_ok ||
+      !is_array || napi_get_array_length(env, argv[1], &count) != napi_ok || napi_typeof(env, argv[2], &type) != napi_ok ||
+      type != napi_function) {
+    return args_error(env, "watch(fd, groups, callback)");
+  }
+  for (uint32_t i = 0; i < count; i++) {
+    napi_value item;
+    uint32_t group;
+    CHECK(napi_get_element(env, argv[1], i, &item));
+    if (napi_get_value_uint32(env, item, &group) != napi_ok) return args_error(env, "watch(fd, groups, callback)");
+    if (setsockopt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &group, sizeof group) != 0) return int_value(env, -errno);
+  }
+  uv_loop_t *loop;
+  CHECK(napi_get_uv_event_loop(env, &loop));
+  struct watch *w = calloc(1, sizeof *w);
+  if (w == NULL) return int_value(env, -ENOMEM);
+  w->env = env;
+  w->fd = fd;
+  w->poll.data = w;
+  w->holders = 1;
+  int err = uv_poll_init(loop, &w->poll, fd);
+  if (err != 0) {
+    free(w);
+    return int_value(env, err);
+  }
+  napi_value name, handle;
+  if (napi_create_reference(env, argv[2], 1, &w->callback) != napi_ok ||
+      napi_create_string_utf8(env, "weft:netlink-watch", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_async_init(env, NULL, name, &w->context) != napi_ok ||
+      (err = uv_poll_start(&w->poll, UV_READABLE, watch_readable)) != 0 ||
+      napi_create_external(env, w, watch_collected, NULL, &handle) != napi_ok) {
+    // Only the poll handle needs closing; the reference and context go with the process's failure.
+    w->stopped = 1;
+    uv_close((uv_handle_t *)&w->poll, watch_closed);
+    return err != 0 ? int_value(env, err) : NULL;
+  }
+  w->holders++;
+  uv_unref((uv_handle_t *)&w->poll);
+  return handle;
+}
+
+// unwatch(handle): stops the callbacks at once. The socket stays open: closing it is the caller's.
+static napi_value unwatch(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  void *data;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 1 || napi_get_value_external(env, argv[0], &data) != napi_ok) return args_error(env, "unwatch(handle)");
+  watch_stop(env, data);
+  return NULL;
+}
+
 // ---- module --------------------------------------------------------------------------------------
 
 static void free_state(napi_env env, void *data, void *hint) {
@@ -584,6 +749,8 @@ NAPI_MODULE_INIT() {
       {"batch", batch},
       {"transaction", transaction},
       {"flock", file_lock},
+      {"watch", watch},
+      {"unwatch", unwatch},
   };
   for (size_t i = 0; i < sizeof functions / sizeof functions[0]; i++) {
     napi_value fn;
