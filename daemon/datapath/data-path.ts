@@ -1,22 +1,26 @@
-// The data path over time: every lease change and every tick of a timer reconciles the kernel with the
-// current leases (reconcile.ts), one run at a time, changes arriving during a run coalesced into the next.
+// The data path over time: every lease change, every kernel change to what it programmed and every tick
+// of a timer reconciles the kernel with the current leases (reconcile.ts), one run at a time, changes
+// arriving during a run coalesced into the next.
 //
-// Why a timer as well as the lease events: the kernel can change under the daemon (an operator deletes
-// the device or a route, a host firewall reloads), and lib/netlink has no change notifications to watch.
-// A run that finds nothing to do costs a few netlink dumps (about a millisecond for a hundred peers), so
-// every 5 s by default; the nftables rules, which need a listing of the host's whole ruleset (other
-// software's included), are rewritten when the networks change and every minute.
+// Kernel changes come from rtnetlink's notifications (lib/netlink KernelWatch): an operator deleting the
+// device or a route is answered at once, not at the next tick. The timer stays for what notifications do
+// not tell (IPv4 routes that go with their link are not announced; notifications lost to an overflow are
+// answered with a run, but a lost one is a lost one) and as a floor. A run that finds nothing to do costs
+// a few netlink dumps (about a millisecond for a hundred peers), so every 5 s by default; the nftables
+// rules, which need a listing of the host's whole ruleset (other software's included), are rewritten when
+// the networks change and every minute.
 //
 // Stopping leaves the kernel as it is: containers keep talking while the daemon restarts, and the next
 // start reconciles whatever changed meanwhile.
 import { formatCidr } from '../../lib/ip/cidr.ts';
 import { setOverlayRules } from '../../lib/nat/overlay.ts';
-import { Netlink } from '../../lib/netlink/index.ts';
+import { KernelWatch, Netlink, type KernelChange } from '../../lib/netlink/index.ts';
 import type { LeaseSpec } from '../lease/lease.ts';
 import type { Logger } from '../log.ts';
 import type { NetworkConfig } from '../network-config.ts';
 import type { Underlay } from '../underlay.ts';
-import { desiredDataPath, type DesiredDataPath } from './desired-state.ts';
+import { desiredDataPath, deviceName, type DesiredDataPath } from './desired-state.ts';
+import { concernsDataPath } from './kernel-changes.ts';
 import { describeStep } from './plan.ts';
 import { ensureForwarding, readUnderlayState, reconcileKernel, type ReconcileOutcome } from './reconcile.ts';
 
@@ -48,19 +52,34 @@ export interface DataPathStats {
   lastError: string | undefined;
   natRuns: number;
   natFailures: number;
+  /** Runs started by a kernel change to what the data path programmed. */
+  kernelRuns: number;
+  /** Times kernel change notifications were lost (each answered with a run). */
+  notificationsLost: number;
 }
+
+// Kernel changes are answered this soon, to take a burst (a deleted device takes its entries along) in one
+// run, and at most one run per this many of the last run's durations: a change that never settles must
+// not keep the daemon busy.
+const kernelDelayMs = 20;
+const kernelSpacing = 10;
 
 export class DataPath {
   readonly stats: DataPathStats = {
     runs: 0, failedRuns: 0, changes: 0, deviceCreations: 0, lastRunAt: undefined, lastRunMs: undefined, lastError: undefined,
-    natRuns: 0, natFailures: 0,
+    natRuns: 0, natFailures: 0, kernelRuns: 0, notificationsLost: 0,
   };
 
   private leases: { own: LeaseSpec; all: readonly LeaseSpec[] } | undefined;
   private programmed: DesiredDataPath | undefined;
   private nl: Netlink | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private pending: NodeJS.Immediate | undefined;
+  private watch: KernelWatch | undefined;
+  private deviceIndex: number | undefined;
+  /** The next run, and when it is due; a sooner request replaces a later one. */
+  private pending: { timer: NodeJS.Timeout; at: number } | undefined;
+  private kernelWanted = false;
+  private lastRunEnd = 0;
   private natWanted = true;
   private natAt = 0;
   private natRunning: Promise<void> | undefined;
@@ -84,8 +103,23 @@ export class DataPath {
   start(own: LeaseSpec, leases: readonly LeaseSpec[]): ReconcileOutcome {
     this.leases = { own, all: leases };
     this.nl = Netlink.open(this.options.netns);
+    // Watching from before the first run: nothing that happens meanwhile goes unseen.
+    const name = deviceName(this.options.config.vni);
+    this.watch = KernelWatch.open(this.options.netns, ['link', 'address', 'route', 'neighbour', 'fdb'], {
+      onChanges: (changes) => {
+        if (changes.some((c) => this.concerns(c, name))) this.kernelChanged();
+      },
+      onLost: (reason) => {
+        this.stats.notificationsLost++;
+        this.log.warn('kernel change notifications were lost; checking everything', { reason });
+        this.kernelChanged();
+      },
+    });
     const outcome = this.runOnce();
-    if (!outcome) throw new Error(`the data path could not be programmed: ${this.stats.lastError}`);
+    if (!outcome) {
+      this.watch.close();
+      throw new Error(`the data path could not be programmed: ${this.stats.lastError}`);
+    }
     this.timer = setInterval(() => this.run(), this.options.intervalMs);
     this.timer.unref();
     return outcome;
@@ -94,19 +128,41 @@ export class DataPath {
   /** The leases changed: reconcile right after the current event-loop turn (changes in between coalesce). */
   update(own: LeaseSpec, leases: readonly LeaseSpec[]): void {
     this.leases = { own, all: leases };
-    if (this.pending || this.stopped || !this.nl) return;
-    this.pending = setImmediate(() => {
+    this.schedule(0);
+  }
+
+  private concerns(change: KernelChange, name: string): boolean {
+    return concernsDataPath(change, { desired: this.programmed, deviceName: name, deviceIndex: this.deviceIndex, underlayIndex: this.options.underlay.index });
+  }
+
+  private kernelChanged(): void {
+    this.kernelWanted = true;
+    const spacing = (this.stats.lastRunMs ?? 0) * kernelSpacing;
+    this.schedule(Math.max(kernelDelayMs, this.lastRunEnd + spacing - Date.now()));
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped || !this.nl) return;
+    const at = Date.now() + delayMs;
+    if (this.pending && this.pending.at <= at) return;
+    if (this.pending) clearTimeout(this.pending.timer);
+    const timer = setTimeout(() => {
       this.pending = undefined;
+      if (this.kernelWanted) this.stats.kernelRuns++;
+      this.kernelWanted = false;
       this.run();
-    });
+    }, delayMs);
+    this.pending = { timer, at };
   }
 
   /** Stops the timer and waits for a rule update in flight. The kernel keeps the data path. */
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
-    if (this.pending) clearImmediate(this.pending);
+    if (this.pending) clearTimeout(this.pending.timer);
     this.pending = undefined;
+    this.watch?.close();
+    this.watch = undefined;
     await this.natRunning;
     this.nl?.close();
     this.nl = undefined;
@@ -129,6 +185,7 @@ export class DataPath {
       const underlay = readUnderlayState(nl, this.options.underlay);
       const desired = desiredDataPath({ config: this.options.config, own, leases: all, underlay });
       outcome = reconcileKernel(nl, desired);
+      this.deviceIndex = outcome.deviceIndex;
       const forwarding = ensureForwarding(nl, desired.networks.map((n) => n.address.family));
       if (forwarding.length > 0) this.log.info('turned on forwarding', { sysctls: forwarding });
       this.report(desired, outcome);
@@ -141,6 +198,7 @@ export class DataPath {
       this.log.error('reconciling the data path failed; retrying on the next run', { error: err });
     } finally {
       this.stats.lastRunMs = performance.now() - started;
+      this.lastRunEnd = Date.now();
     }
     return outcome;
   }

@@ -9,9 +9,11 @@ const verdicts: readonly PeerVerdict[] = ['healthy', 'local-entry', 'vtep', 'und
 
 export function registerDataPathMetrics(registry: MetricsRegistry, dataPath: DataPath, prober: OverlayProber): void {
   const { stats } = dataPath;
-  registry.counter('weft_reconcile_runs_total', 'Data path reconcile runs (lease changes and the periodic check).', () => stats.runs);
+  registry.counter('weft_reconcile_runs_total', 'Data path reconcile runs (lease changes, kernel changes and the periodic check).', () => stats.runs);
   registry.counter('weft_reconcile_failures_total', 'Reconcile runs that failed or had kernel changes refused.', () => stats.failedRuns);
   registry.counter('weft_datapath_changes_total', 'Kernel changes applied (addresses, routes, neighbours, FDB entries).', () => stats.changes);
+  registry.counter('weft_reconcile_kernel_runs_total', 'Reconcile runs started by a kernel change to what the data path programmed.', () => stats.kernelRuns);
+  registry.counter('weft_kernel_notifications_lost_total', 'Times kernel change notifications were lost (each answered with a full run).', () => stats.notificationsLost);
   registry.counter('weft_vxlan_device_creations_total', 'Times the VXLAN device was created or recreated.', () => stats.deviceCreations);
   registry.gauge('weft_reconcile_last_duration_seconds', 'How long the last reconcile run took.', () =>
     (stats.lastRunMs === undefined ? undefined : stats.lastRunMs / 1000));

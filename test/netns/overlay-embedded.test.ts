@@ -33,8 +33,9 @@ describeAsRoot('weftd on one host with the embedded store', () => {
   const storePath = () => join(nodeFiles(root, 'solo').stateDir, 'leases.json');
 
   async function start(): Promise<void> {
-    // Short periods: the tests below wait for a periodic run and a probe round.
-    const intervals = { reconcile: 1, probe: 2 };
+    // An hour between full runs: whatever is repaired is repaired because the kernel said so. Probe
+    // rounds every 2 s: a test below waits for one.
+    const intervals = { reconcile: 3600, probe: 2 };
     daemon = await startWeftd(host.netns, { nodeName: 'solo', store: { type: 'embedded' }, network: { network: '10.244.0.0/16', vni }, root, intervals });
     await weftdReady(host.netns, daemon);
   }
@@ -80,13 +81,15 @@ describeAsRoot('weftd on one host with the embedded store', () => {
     expect(host.netns.ipJson('neigh', 'show', 'dev', device, 'nud', 'permanent')).toEqual([]);
   });
 
-  it('puts back a device deleted behind its back on its next periodic run, address and all', async () => {
+  it('puts back a device deleted behind its back as soon as the kernel says so, address and all', async () => {
     const creations = metric(host.netns, 'weft_vxlan_device_creations_total')!;
+    const kernelRuns = metric(host.netns, 'weft_reconcile_kernel_runs_total')!;
     host.netns.ip('link', 'del', device);
     const deviceAddresses = () => host.netns.ipJson<Array<{ ifname: string; addr_info: Array<{ local: string }> }>>('addr', 'show')
       .filter((l) => l.ifname === device).flatMap((l) => l.addr_info.map((a) => a.local));
     await eventually('the device back', () => deviceAddresses().includes(gateway));
     expect(metric(host.netns, 'weft_vxlan_device_creations_total')).toBe(creations + 1);
+    expect(metric(host.netns, 'weft_reconcile_kernel_runs_total')).toBeGreaterThan(kernelRuns);
     expect(pingOk(container.netns, gateway)).toBe(true);
   });
 
