@@ -59,10 +59,10 @@ export interface DataPathStats {
 }
 
 // Kernel changes are answered this soon, to take a burst (a deleted device takes its entries along) in one
-// run, and at most one run per this many of the last run's durations: a change that never settles must
-// not keep the daemon busy.
+// run. A run they start that has to change something again doubles the wait before the next, up to the
+// period: another program undoing what weft does (two controllers of one device) ends up at the pace of
+// the timer, not in a loop as fast as the two can go.
 const kernelDelayMs = 20;
-const kernelSpacing = 10;
 
 export class DataPath {
   readonly stats: DataPathStats = {
@@ -79,7 +79,7 @@ export class DataPath {
   /** The next run, and when it is due; a sooner request replaces a later one. */
   private pending: { timer: NodeJS.Timeout; at: number } | undefined;
   private kernelWanted = false;
-  private lastRunEnd = 0;
+  private kernelDelay = kernelDelayMs;
   private natWanted = true;
   private natAt = 0;
   private natRunning: Promise<void> | undefined;
@@ -137,8 +137,22 @@ export class DataPath {
 
   private kernelChanged(): void {
     this.kernelWanted = true;
-    const spacing = (this.stats.lastRunMs ?? 0) * kernelSpacing;
-    this.schedule(Math.max(kernelDelayMs, this.lastRunEnd + spacing - Date.now()));
+    this.schedule(this.kernelDelay);
+  }
+
+  /** After a run the kernel started: back off while such runs keep finding work, reset once one does not. */
+  private paceKernelRuns(outcome: ReconcileOutcome | undefined): void {
+    if (outcome && outcome.steps.length === 0) {
+      this.kernelDelay = kernelDelayMs;
+      return;
+    }
+    const capped = this.kernelDelay * 2 >= this.options.intervalMs;
+    if (capped && this.kernelDelay < this.options.intervalMs) {
+      this.log.warn('what the data path programs keeps changing under it; answering kernel changes at the pace of the period', {
+        hint: 'another program may manage the same device or routes',
+      });
+    }
+    this.kernelDelay = Math.min(this.kernelDelay * 2, this.options.intervalMs);
   }
 
   private schedule(delayMs: number): void {
@@ -148,9 +162,11 @@ export class DataPath {
     if (this.pending) clearTimeout(this.pending.timer);
     const timer = setTimeout(() => {
       this.pending = undefined;
-      if (this.kernelWanted) this.stats.kernelRuns++;
+      const byKernel = this.kernelWanted;
       this.kernelWanted = false;
-      this.run();
+      if (byKernel) this.stats.kernelRuns++;
+      const outcome = this.run();
+      if (byKernel) this.paceKernelRuns(outcome);
     }, delayMs);
     this.pending = { timer, at };
   }
@@ -198,7 +214,6 @@ export class DataPath {
       this.log.error('reconciling the data path failed; retrying on the next run', { error: err });
     } finally {
       this.stats.lastRunMs = performance.now() - started;
-      this.lastRunEnd = Date.now();
     }
     return outcome;
   }
