@@ -13,7 +13,7 @@
 // must be root's alone (lib/run-dir.ts), or no cache is used. WEFT_CODE_CACHE=off runs without one.
 import { lstatSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { Script } from 'node:vm';
+import { constants, Script } from 'node:vm';
 import { checkPrivate, privateDirectory, writeWhole } from '../run-dir.ts';
 
 export interface CachedCode {
@@ -81,6 +81,8 @@ export function runCached(code: CachedCode, options: CacheOptions): void {
   const cachedData = file === undefined ? undefined : readCache(file);
   const script = new Script(code.source, {
     filename: code.filename,
+    // import() inside the code loads as it would in a plain CommonJS file (vm.Script has no loader of its own).
+    importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
     ...(cachedData && { cachedData }),
   });
   const used = cachedData !== undefined && !script.cachedDataRejected;

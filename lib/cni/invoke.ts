@@ -86,7 +86,8 @@ const TEXT_BUSY_RETRIES = 5;
 const TEXT_BUSY_WAIT_MS = 1000;
 
 async function spawnOnce(pluginPath: string, stdin: string, env: Environment): Promise<RawOutput> {
-  const { spawn } = await import('node:child_process');
+  // Loaded here, when a delegate really runs: node:child_process costs a start that does not need it.
+  const { spawn } = process.getBuiltinModule('node:child_process');
   return new Promise((resolve, reject) => {
     const child = spawn(pluginPath, [], { env: env as NodeJS.ProcessEnv, stdio: ['pipe', 'pipe', 'pipe'] });
     const stdout: Buffer[] = [];

@@ -123,4 +123,26 @@ describeAsRoot('bridge: sharing a host with the reference plugin', () => {
     expect(referenceHost.allocations()).toEqual([]);
     expect(ports(referenceHost.netns)).toEqual([]);
   });
+
+  // An IPAM plugin weft does not carry runs as its own process, as the spec says: here the reference's
+  // host-local, found before weft's in CNI_PATH, and its static plugin.
+  it.skipIf(!haveReference)('executes an IPAM plugin it does not carry, for ADD, CHECK and DEL', () => {
+    const host = new BridgeHost(weftBinDir);
+    const path = `${referenceBinDir}:${weftBinDir}`;
+    const container = createContainer();
+    const config = host.config(fields, '1.0.0');
+    const result = host.add({ containerId: 'hl', netns: container }, config, { path });
+    expect(result.ips!.map((ip) => ip.address)).toEqual(['10.88.0.2/24', 'fd88::2/64']);
+    expect(host.allocations()).toEqual(['10.88.0.2', 'fd88::2']);
+    host.ok('CHECK', { containerId: 'hl', netns: container }, { ...config, prevResult: result }, { path });
+    host.ok('DEL', { containerId: 'hl', netns: container }, config, { path });
+    expect(host.allocations()).toEqual([]);
+
+    const fixed = host.config({ ...fields, ipam: { type: 'static', addresses: [{ address: '10.88.0.77/24' }] } }, '1.0.0');
+    const other = createContainer();
+    expect(host.add({ containerId: 'st', netns: other }, fixed, { path }).ips!.map((ip) => ip.address)).toEqual(['10.88.0.77/24']);
+    expect(pings(other, '10.88.0.1')).toBe(true);
+    host.ok('DEL', { containerId: 'st', netns: other }, fixed, { path });
+    expect(ports(host.netns)).toEqual([]);
+  });
 });
