@@ -9,7 +9,9 @@
 // fresh namespace, by weft's reconcile (read the kernel, plan, one netlink batch) and by `ip -batch` plus
 // `bridge -batch` writing the same state from a file (process start included: that is what a script
 // pays). Latency: weftd (dist/bin/weftd) in a namespace with an embedded store, then with a one-member etcd
-// in the same namespace; the writer runs in that namespace too and polls the node's routes.
+// in the same namespace; the writer runs in that namespace too and polls the node's routes. Repair: in
+// the same runs, the device deleted behind weftd's back until every route is back, beside the time weft's
+// reconcile takes to program as many peers from nothing (the least a repair can take).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -118,6 +120,7 @@ function comparePrograms() {
   console.log(`  then, with ${PEERS} peers in place: a run with nothing to do ${fmt(median(weft.map((x) => x.idleMs)))}, ` +
     `one peer more ${fmt(median(weft.map((x) => x.addOneMs)))} (${weft[0].addOneSteps} changes), ` +
     `one peer less ${fmt(median(weft.map((x) => x.removeOneMs)))} (${weft[0].removeOneSteps} changes)`);
+  return w;
 }
 
 function startInNamespace(name, argv) {
@@ -176,22 +179,29 @@ async function latency(kind, peers) {
   }
 }
 
-async function latencies() {
+async function latencies(programMs) {
   console.log(`\nNew lease in the store → route on the node, through weftd (${ROUNDS} leases, one at a time):`);
   console.log(`  ${'store, peers already held'.padEnd(30)} ${'p50'.padStart(9)} ${'p90'.padStart(9)} ${'max'.padStart(9)}   store write p50`);
+  const repairs = [];
   for (const kind of values['no-etcd'] ? ['embedded'] : ['embedded', 'etcd']) {
     for (const peers of [0, PEERS]) {
       const r = await latency(kind, peers);
       console.log(`  ${`${kind}, ${peers}`.padEnd(30)} ${fmt(median(r.totalMs)).padStart(9)} ${fmt(pct(r.totalMs, 0.9)).padStart(9)} ` +
         `${fmt(Math.max(...r.totalMs)).padStart(9)}   ${fmt(median(r.writeMs))}`);
+      if (kind === 'embedded') repairs.push({ held: peers + ROUNDS, ms: r.repairMs });
     }
   }
+  console.log(`\nDevice deleted behind weftd's back → every route back (embedded store, ${ROUNDS} times):`);
+  for (const { held, ms } of repairs) {
+    console.log(`  ${`${held} peers`.padEnd(12)} p50 ${fmt(median(ms))}  p90 ${fmt(pct(ms, 0.9))}  max ${fmt(Math.max(...ms))}`);
+  }
+  console.log(`  for scale: programming ${PEERS} peers from nothing (weft reconcile, above) ${fmt(programMs)}; ` +
+    `repair / that ${(median(repairs.at(-1).ms) / programMs).toFixed(2)}x`);
 }
 
 try {
   await bundle({ entryPoints: { measure: join(root, 'bench/overlay/measure.ts') }, outdir: out, embedAddon: true });
-  comparePrograms();
-  await latencies();
+  await latencies(comparePrograms());
 } finally {
   for (const child of children) child.kill('SIGKILL');
   for (const name of namespaces) spawnSync('ip', ['netns', 'delete', name]);

@@ -29,6 +29,15 @@ describe('ConfigValue', () => {
     expect(root.field('missing').present).toBe(false);
   });
 
+  it('reads a null member as absent, as Go\'s encoding/json does, and a null where a value must be as wrong', () => {
+    const nulls = new ConfigValue({ mtu: null, args: null, list: [null] });
+    expect(nulls.field('mtu').optionalInteger()).toBeUndefined();
+    expect(nulls.field('args').field('cni').field('mac').optionalString()).toBeUndefined();
+    expect(nulls.field('args').present).toBe(false);
+    expect(() => nulls.field('mtu').integer()).toThrow(/missing "mtu"/);
+    expect(catchCniError(() => nulls.field('list').list()[0]!.object()).details).toBe('"list[0]" must be an object, got null');
+  });
+
   it('names nested fields by path', () => {
     const ranges = root.field('ipam').field('ranges').list();
     const subnet = ranges[1]!.list()[0]!.field('subnet');

@@ -62,12 +62,15 @@ export class ConfigValue {
     return this.value;
   }
 
-  /** A member of this object (absent when this value is absent). */
+  /**
+   * A member of this object (absent when this value is absent). A member that is null is absent too, as
+   * Go's encoding/json (the reference plugins, runtimes writing configs from structs) reads it.
+   */
   field(key: string): ConfigValue {
     const path = this.path === '' ? key : `${this.path}.${key}`;
     if (this.value === undefined) return this.child(undefined, path);
     const object = this.object();
-    return this.child(Object.hasOwn(object, key) ? object[key] : undefined, path);
+    return this.child(Object.hasOwn(object, key) && object[key] !== null ? object[key] : undefined, path);
   }
 
   object(): JsonObject {
