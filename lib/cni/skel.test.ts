@@ -318,10 +318,12 @@ describe('dispatch', () => {
     expect(errorOf(output)).toEqual({ cniVersion: '1.1.0', code: 199, msg: 'boom' });
   });
 
-  it('reports a result the config version cannot express', async () => {
-    const plugin = definePlugin({ about: 'x', verbs: { add: () => ({ cniVersion: '1.1.0' }), del() {}, check() {} } });
+  it('reports a result the config version cannot express, and undoes the ADD with a DEL', async () => {
+    const calls: string[] = [];
+    const plugin = definePlugin({ about: 'x', verbs: { add: () => (calls.push('add'), { cniVersion: '1.1.0' }), del: () => void calls.push('del'), check() {} } });
     const error = errorOf(await run({ CNI_COMMAND: 'ADD', ...attachmentEnv }, conf({ cniVersion: '0.2.0' }), plugin));
     expect(error).toMatchObject({ cniVersion: '0.2.0', code: 1, msg: 'cannot convert: no valid IP addresses' });
+    expect(calls).toEqual(['add', 'del']);
   });
 });
 

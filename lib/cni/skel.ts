@@ -227,8 +227,20 @@ async function dispatch<C extends NetConf>(
   const ctx: VerbContext<C> = { conf, args, log };
   const { verbs } = plugin;
   switch (command) {
-    case 'ADD':
-      return resultToJson(convertResult(await verbs.add(ctx), cniVersion));
+    case 'ADD': {
+      const result = await verbs.add(ctx);
+      try {
+        return resultToJson(convertResult(result, cniVersion));
+      } catch (err) {
+        // The attachment exists but this version cannot express it: a failed ADD leaves nothing behind.
+        try {
+          await verbs.del(ctx);
+        } catch (cleanup) {
+          log(`undoing the ADD failed: ${cleanup instanceof Error ? cleanup.message : String(cleanup)}`);
+        }
+        throw err;
+      }
+    }
     case 'DEL':
       await verbs.del(ctx);
       return '';

@@ -4,6 +4,7 @@
 import { CniError, ErrorCode } from '../../lib/cni/errors.ts';
 import { delegateAdd, delegateCheck, delegateDel, delegateGc, delegateStatus, type DelegateOptions } from '../../lib/cni/invoke.ts';
 import { ownInProcess } from '../../lib/cni/own-plugins.ts';
+import { convertResult } from '../../lib/cni/result.ts';
 import { definePlugin, type VerbContext } from '../../lib/cni/skel.ts';
 import { runAll, runSteps, type StepOptions } from '../../lib/cni/steps.ts';
 import type { Interface, Result } from '../../lib/cni/types.ts';
@@ -64,6 +65,8 @@ async function add(ctx: Context): Promise<Result> {
   const { conf, args } = ctx;
   const settings = conf.settings;
   checkAddSettings(settings);
+  // Without IPAM the result has no address, which results before 0.3.0 cannot say: refused before anything is made.
+  if (!settings.layer3) convertResult({ cniVersion: CURRENT_VERSION }, conf.cniVersion);
   const mac = containerMac(settings, args.args);
   if (settings.ipMasqBackend === 'iptables' && settings.ipMasq) {
     ctx.log('bridge: ipMasqBackend "iptables": weft masquerades with nftables (the kernel tables iptables-nft uses too)');

@@ -115,6 +115,14 @@ describeAsRoot('bridge: a failed ADD leaves nothing behind', () => {
     expect(host.netns.ipJson<Array<{ addr_info: Array<{ local: string }> }>>('addr', 'show', 'dev', bridgeName)[0]!.addr_info.map((a) => a.local)).not.toContain('192.168.78.1');
   });
 
+  it('report the result: a 0.2.0 result cannot say that an attachment has no address (no IPAM)', () => {
+    const host = new BridgeHost();
+    expectFailureLeavesNothing(host, { containerId: 'c', netns: createContainer() }, host.config({}, '0.2.0'), {
+      code: 1,
+      msg: 'cannot convert: no valid IP addresses',
+    });
+  });
+
   it('enable IP forwarding: the sysctl is read-only', () => {
     const host = new BridgeHost();
     expectFailureLeavesNothing(host, { containerId: 'c', netns: createContainer() }, host.config(masqueraded('10.67.0.0/24')), {
