@@ -40,13 +40,13 @@ describe('parseHostLocalConf', () => {
     expect(conf.routes).toEqual([]);
   });
 
-  it('collects requested addresses from args.cni.ips and runtimeConfig.ips, unmapping IPv4-mapped ones', () => {
+  it('collects requested addresses from args.cni.ips and runtimeConfig.ips, with or without a prefix, unmapping IPv4-mapped ones', () => {
     const conf = parse({
-      args: { cni: { ips: ['10.1.0.7', '::ffff:10.1.0.8'] } },
+      args: { cni: { ips: ['10.1.0.7', '::ffff:10.1.0.8', '10.1.0.72/24'] } },
       runtimeConfig: { ips: ['fd00::9/64', '10.1.0.10'] },
       ipam: { ranges: [[{ subnet: '10.1.0.0/24' }], [{ subnet: 'fd00::/64' }]] },
     });
-    expect(conf.requestedIps.map(formatIp)).toEqual(['10.1.0.7', '10.1.0.8', 'fd00::9', '10.1.0.10']);
+    expect(conf.requestedIps.map(formatIp)).toEqual(['10.1.0.7', '10.1.0.8', '10.1.0.72', 'fd00::9', '10.1.0.10']);
   });
 
   it.each<[string, JsonObject, number, string]>([

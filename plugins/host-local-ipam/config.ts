@@ -48,10 +48,10 @@ function readRangeSets(value: ConfigValue): RangeSpec[][] {
   return value.optionalList()?.map((set) => set.list().map(readRangeSpec)) ?? [];
 }
 
-/** "10.1.0.5" or, in runtimeConfig.ips, also "10.1.0.5/24" (the address is what counts). */
-function readRequestedIp(value: ConfigValue, allowCidr: boolean): IpAddress {
+/** "10.1.0.5" or "10.1.0.5/24", as the reference reads both lists (the address is what counts). */
+function readRequestedIp(value: ConfigValue): IpAddress {
   const text = value.string();
-  const ip = tryParseIp(allowCidr && text.includes('/') ? text.slice(0, text.indexOf('/')) : text);
+  const ip = tryParseIp(text.includes('/') ? text.slice(0, text.indexOf('/')) : text);
   if (!ip) throw value.invalid(`cannot understand ip: ${JSON.stringify(text)}`);
   return unmapIp(ip);
 }
@@ -105,8 +105,8 @@ export function parseHostLocalConf(base: NetConf, raw: ConfigValue): HostLocalCo
     routes: ipam.field('routes').optionalList()?.map(readRoute) ?? [],
     dataDir: ipam.field('dataDir').optionalString() || DEFAULT_DATA_DIR,
     requestedIps: [
-      ...(raw.field('args').field('cni').field('ips').optionalList()?.map((ip) => readRequestedIp(ip, false)) ?? []),
-      ...(runtimeConfig.field('ips').optionalList()?.map((ip) => readRequestedIp(ip, true)) ?? []),
+      ...(raw.field('args').field('cni').field('ips').optionalList()?.map(readRequestedIp) ?? []),
+      ...(runtimeConfig.field('ips').optionalList()?.map(readRequestedIp) ?? []),
     ],
   };
   const resolvConf = ipam.field('resolvConf').optionalString();
