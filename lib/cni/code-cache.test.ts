@@ -8,8 +8,8 @@ describe('cacheFileName', () => {
     expect(cacheFileName(code, 'ADD')).toBe('bridge-0123456789abcdef0123456789abcdef-ADD.v8');
   });
 
-  it('files anything but a plain command word under "other", so the name cannot leave the folder', () => {
-    for (const command of [undefined, '', 'add', '../../etc/x', 'ADD/..', 'A'.repeat(17)]) {
+  it('files anything but a CNI command under "other", so names stay few and inside the folder', () => {
+    for (const command of [undefined, '', 'add', 'FOO', 'BAR', 'hasOwnProperty', '../../etc/x', 'ADD/..', 'A'.repeat(17)]) {
       expect(cacheFileName(code, command)).toBe('bridge-0123456789abcdef0123456789abcdef-other.v8');
     }
   });

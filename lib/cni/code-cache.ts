@@ -15,6 +15,7 @@ import { lstatSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { constants, Script } from 'node:vm';
 import { checkPrivate, privateDirectory, writeWhole } from '../run-dir.ts';
+import { VERB_SINCE } from './version.ts';
 
 export interface CachedCode {
   /**
@@ -42,9 +43,9 @@ export interface CacheOptions {
 
 const purpose = 'use the code cache';
 
-/** `<name>-<hash>-<command>.v8`; a command that is not a plain word counts as `other`. */
+/** `<name>-<hash>-<command>.v8`; anything but a CNI command counts as `other` (a bounded set of files). */
 export function cacheFileName(code: Pick<CachedCode, 'name' | 'hash'>, command: string | undefined): string {
-  const verb = command !== undefined && /^[A-Z]{1,16}$/.test(command) ? command : 'other';
+  const verb = command !== undefined && Object.hasOwn(VERB_SINCE, command) ? command : 'other';
   return `${code.name}-${code.hash}-${verb}.v8`;
 }
 

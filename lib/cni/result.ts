@@ -81,7 +81,8 @@ export function readRoute(value: ConfigValue): Route {
     advmss: value.field('advmss').optionalInteger(UINT),
     priority: value.field('priority').optionalInteger(UINT),
     table: value.field('table').optionalInteger(UINT),
-    scope: value.field('scope').optionalInteger(UINT),
+    // rtm_scope is one byte.
+    scope: value.field('scope').optionalInteger({ min: 0, max: 255 }),
   });
 }
 

@@ -138,6 +138,7 @@ describe('environment checks', () => {
     ['ééééééééé', 'interface name is too long'],
     ['.', 'interface name is . or ..'],
     ['..', 'interface name is . or ..'],
+    ['e\uFFFD', 'interface name is not valid UTF-8'],
     ['eth/0', 'interface name contains / or : or whitespace characters'],
     ['eth:0', 'interface name contains / or : or whitespace characters'],
     ['eth 0', 'interface name contains / or : or whitespace characters'],

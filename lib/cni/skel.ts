@@ -146,6 +146,8 @@ export function validateInterfaceName(name: string): void {
   }
   if (name === '.' || name === '..') throw bad('interface name is . or ..');
   if (IFNAME_FORBIDDEN.test(name)) throw bad('interface name contains / or : or whitespace characters', JSON.stringify(name));
+  // Node decodes the environment as UTF-8, replacing bytes that are not; the link would get another name.
+  if (name.includes('\uFFFD')) throw bad('interface name is not valid UTF-8', JSON.stringify(name));
 }
 
 /** CNI_PATH entries (':'-separated), empty ones dropped so nothing resolves against the working directory. */

@@ -73,13 +73,17 @@ describe('bridge settings', () => {
     [{ vlan: 4095 }, '"vlan" must be at most 4094, got 4095'],
     [{ vlan: -1 }, '"vlan" must be at least 0, got -1'],
     [{ mtu: 70000 }, '"mtu" must be at most 65535, got 70000'],
+    [{ mtu: 10 }, '"mtu" must be 0 (the kernel\'s default) or at least 68, got 10'],
     [{ mtu: '1500' }, '"mtu" must be an integer, got string "1500"'],
     [{ hairpinMode: 'yes' }, '"hairpinMode" must be true or false, got string "yes"'],
     [{ bridge: 'a-bridge-name-too-long' }, '"bridge" must be an interface name of 1-15 characters without \'/\', \':\' or spaces, got "a-bridge-name-too-long"'],
     [{ bridge: '' }, '"bridge" must be an interface name of 1-15 characters without \'/\', \':\' or spaces, got ""'],
     [{ bridge: 'br 0' }, '"bridge" must be an interface name of 1-15 characters without \'/\', \':\' or spaces, got "br 0"'],
     [{ ipMasqBackend: 'pf' }, '"ipMasqBackend" must be "iptables" or "nftables", got "pf"'],
-    [{ runtimeConfig: { mac: 'zz:00:00:00:00:00' } }, '"runtimeConfig.mac" must be a MAC address such as 02:42:0a:58:00:05, got "zz:00:00:00:00:00"'],
+    [{ runtimeConfig: { mac: 'zz:00:00:00:00:00' } }, '"runtimeConfig.mac" must be a unicast MAC address such as 02:42:0a:58:00:05, got "zz:00:00:00:00:00"'],
+    [{ runtimeConfig: { mac: 'ff:ff:ff:ff:ff:ff' } }, '"runtimeConfig.mac" must be a unicast MAC address such as 02:42:0a:58:00:05, got "ff:ff:ff:ff:ff:ff"'],
+    [{ args: { cni: { mac: '01:00:5e:00:00:01' } } }, '"args.cni.mac" must be a unicast MAC address such as 02:42:0a:58:00:05, got "01:00:5e:00:00:01"'],
+    [{ runtimeConfig: { mac: '00:00:00:00:00:00' } }, '"runtimeConfig.mac" must be a unicast MAC address such as 02:42:0a:58:00:05, got "00:00:00:00:00:00"'],
     [{ bridge: 'abcdefghijklm', vlan: 100, isGateway: true }, '"bridge" with vlan 100 names the gateway interface "abcdefghijklm.100", longer than 15 characters'],
   ])('refuses %j with code 7', (fields, details) => {
     expect(failure(() => parse(fields as JsonObject))).toMatchObject({ code: ErrorCode.InvalidNetworkConfig, details });
@@ -108,5 +112,6 @@ describe('container MAC', () => {
     expect(failure(() => containerMac(parse({}), 'K8S_POD_NAME=web'))).toMatchObject({ code: ErrorCode.InvalidEnvironment });
     expect(containerMac(parse({}), 'IgnoreUnknown=true;K8S_POD_NAME=web')).toBeUndefined();
     expect(failure(() => containerMac(parse({ runtimeConfig: { mac: '02:00:00:00:00:03' } }), 'MAC=nonsense'))).toMatchObject({ code: 4 });
+    expect(failure(() => containerMac(parse({}), 'MAC=ff:ff:ff:ff:ff:ff'))).toMatchObject({ code: 4 });
   });
 });

@@ -11,6 +11,7 @@ export const DEFAULT_BRIDGE = 'cni0';
 const MAX_VLAN = 4094;
 // The kernel's largest MTU for a veth; 0 leaves the kernel's default.
 const MAX_MTU = 65535;
+const MIN_MTU = 68;
 export const IP_MASQ_BACKENDS = ['iptables', 'nftables'] as const;
 export type IpMasqBackend = (typeof IP_MASQ_BACKENDS)[number];
 
@@ -56,13 +57,20 @@ export function checkInterfaceName(value: ConfigValue, name: string): string {
   return name;
 }
 
+/** An interface's own address must be unicast (group bit clear) and not all zeros: the kernel refuses others. */
+function unicastMac(text: string): string {
+  const bytes = parseMac(text);
+  if ((bytes[0]! & 1) !== 0 || bytes.every((b) => b === 0)) throw new TypeError(`not a unicast MAC address: ${JSON.stringify(text)}`);
+  return formatMac(bytes);
+}
+
 function readMac(value: ConfigValue): string | undefined {
   const text = value.optionalString();
   if (text === undefined || text === '') return undefined;
   try {
-    return formatMac(parseMac(text));
+    return unicastMac(text);
   } catch {
-    throw value.invalid(`must be a MAC address such as 02:42:0a:58:00:05, got ${JSON.stringify(text)}`);
+    throw value.invalid(`must be a unicast MAC address such as 02:42:0a:58:00:05, got ${JSON.stringify(text)}`);
   }
 }
 
@@ -107,6 +115,8 @@ export function parseBridgeConf(base: NetConf, raw: ConfigValue): BridgeConf {
   }
   const isDefaultGateway = flag(raw, 'isDefaultGateway');
   const mtu = raw.field('mtu').optionalInteger({ min: 0, max: MAX_MTU }) ?? 0;
+  // 0 leaves the kernel's default; below IPv4's minimum the kernel refuses the link.
+  if (mtu !== 0 && mtu < MIN_MTU) throw raw.field('mtu').invalid(`must be 0 (the kernel's default) or at least ${MIN_MTU}, got ${mtu}`);
   const vlan = raw.field('vlan').optionalInteger({ min: 0, max: MAX_VLAN }) ?? 0;
   const settings: BridgeSettings = {
     bridgeName: bridge.present ? checkInterfaceName(bridge, bridge.string()) : DEFAULT_BRIDGE,
@@ -154,9 +164,6 @@ export function checkAddSettings(settings: BridgeSettings): void {
   }
 }
 
-function parseMacArg(text: string): string {
-  return formatMac(parseMac(text));
-}
 
 /**
  * The container interface's MAC: CNI_ARGS `MAC=` ranks lowest, then args.cni.mac, then runtimeConfig.mac
@@ -164,6 +171,6 @@ function parseMacArg(text: string): string {
  * IgnoreUnknown is set.
  */
 export function containerMac(settings: BridgeSettings, cniArgs: string): string | undefined {
-  const fromArgs = parseCniArgs(cniArgs, { MAC: parseMacArg }).MAC;
+  const fromArgs = parseCniArgs(cniArgs, { MAC: unicastMac }).MAC;
   return settings.mac ?? fromArgs;
 }

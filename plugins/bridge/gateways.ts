@@ -20,9 +20,10 @@ function defaultDst(family: IpFamily): string {
   return family === 4 ? '0.0.0.0/0' : '::/0';
 }
 
-function isDefaultRouteVia(route: Route, family: IpFamily): boolean {
+/** A default route of the family, with or without a gateway (without one, it goes via the address's gateway). */
+function isDefaultRoute(route: Route, family: IpFamily): boolean {
   const dst = parseCidr(route.dst);
-  return route.gw !== undefined && dst.prefix === 0 && dst.address.family === family;
+  return dst.prefix === 0 && dst.address.family === family;
 }
 
 /** The first address after the subnet's network address. */
@@ -41,7 +42,7 @@ export function planGateways(ipam: Result, options: { isGateway: boolean; isDefa
     const family = address.address.family;
     const gateway = ipc.gateway ?? (options.isGateway ? subnetGateway(address) : undefined);
     // isDefaultGateway implies isGateway, so the gateway is known here.
-    if (options.isDefaultGateway && gateway !== undefined && !routes.some((r) => isDefaultRouteVia(r, family))) {
+    if (options.isDefaultGateway && gateway !== undefined && !routes.some((r) => isDefaultRoute(r, family))) {
       routes.push({ dst: defaultDst(family), gw: gateway });
     }
     if (options.isGateway && gateway !== undefined) byFamily[family].push({ address: parseIp(gateway), prefix: address.prefix });

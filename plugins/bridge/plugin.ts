@@ -24,7 +24,7 @@ import { checkAddSettings, containerMac, parseBridgeConf, type BridgeConf, type 
 import { configureContainer } from './container.ts';
 import { collectFirewall, removeFirewall, type FirewallKinds } from './firewall.ts';
 import { planGateways } from './gateways.ts';
-import { attachPort, createVethPair, waitForPort } from './veth.ts';
+import { attachPort, checkInterfaceFree, createVethPair, waitForPort } from './veth.ts';
 
 type Context = VerbContext<BridgeConf>;
 
@@ -74,6 +74,7 @@ async function add(ctx: Context): Promise<Result> {
   const container = openContainer(args.netns);
   const host = Netlink.open();
   try {
+    checkInterfaceFree(container, args.ifName, args.netns);
     return await runSteps(stepOptions(ctx), async (step) => {
       const delegate = ipam(ctx);
       const allocated = delegate

@@ -13,6 +13,20 @@ export function randomVethName(): string {
   return `veth${randomBytes(4).toString('hex')}`;
 }
 
+function interfaceTaken(name: string, namespace: string | undefined, details: string, cause?: unknown): CniError {
+  const where = namespace ? ` in ${namespace}` : '';
+  return new CniError(ErrorCode.KernelFailure, `interface "${name}"${where} already exists`, details, cause === undefined ? undefined : { cause });
+}
+
+/**
+ * Refuses an ADD whose interface name the container already has, before anything is made: that interface
+ * is another attachment's (or the same one's, added twice), and undoing a failed ADD must not touch it.
+ */
+export function checkInterfaceFree(container: Netlink, name: string, namespace: string): void {
+  const existing = ignoreNotFound(() => container.linkByName(name));
+  if (existing) throw interfaceTaken(name, namespace, `a ${existing.kind === 'device' ? existing.infoKind ?? 'device' : existing.kind} link has that name`);
+}
+
 /**
  * Creates a veth pair: `peer` as given (the container end: its name, namespace, MAC) and a host end in the
  * handle's namespace under a fresh random name, retried when that name is taken. Returns the host end's
@@ -27,10 +41,7 @@ export function createVethPair(nl: Netlink, peer: VethPeer, mtu?: number): strin
     } catch (err) {
       if (!isNetlinkError(err, 'exists')) throw err;
       const hostClash = ignoreNotFound(() => nl.linkByName(name)) !== undefined;
-      if (!hostClash) {
-        const where = peer.namespace ? ` in ${peer.namespace}` : '';
-        throw new CniError(ErrorCode.KernelFailure, `interface "${peer.name}"${where} already exists`, err.message, { cause: err });
-      }
+      if (!hostClash) throw interfaceTaken(peer.name, peer.namespace, err.message, err);
       if (attempt === NAME_ATTEMPTS) {
         throw new CniError(ErrorCode.KernelFailure, 'failed to find a free veth name', `${NAME_ATTEMPTS} random names were taken`);
       }

@@ -60,6 +60,8 @@ describe('parseHostLocalConf', () => {
     ['a bad requested address', { args: { cni: { ips: ['10.0.0.300'] } }, ipam: { subnet: '10.0.0.0/24' } }, 7, 'invalid network config: "args.cni.ips[0]" cannot understand ip: "10.0.0.300"'],
     ['a bad route', { ipam: { subnet: '10.0.0.0/24', routes: [{ dst: 'default' }] } }, 7, 'invalid network config: "ipam.routes[0].dst" must be a CIDR such as 10.1.0.0/16, got string "default"'],
     ['a dataDir that is not text', { ipam: { subnet: '10.0.0.0/24', dataDir: 5 } }, 7, 'invalid network config: "ipam.dataDir" must be a string, got number 5'],
+    ['a relative dataDir', { ipam: { subnet: '10.0.0.0/24', dataDir: 'relative/dir' } }, 7, 'invalid network config: "ipam.dataDir" must be an absolute path, got "relative/dir"'],
+    ['a route scope past one byte', { ipam: { subnet: '10.0.0.0/24', routes: [{ dst: '10.50.0.0/16', scope: 300 }] } }, 7, 'invalid network config: "ipam.routes[0].scope" must be at most 255, got 300'],
   ])('refuses %s', (_, fields, code, message) => {
     expect(() => parse(fields)).toThrow(expect.objectContaining({ name: 'CniError', code, message }));
   });

@@ -48,6 +48,16 @@ function readRangeSets(value: ConfigValue): RangeSpec[][] {
   return value.optionalList()?.map((set) => set.list().map(readRangeSpec)) ?? [];
 }
 
+/**
+ * The store's folder. A relative one would be relative to wherever the runtime happens to run the plugin,
+ * so the DEL could look elsewhere than the ADD wrote: refused.
+ */
+function readDataDir(value: ConfigValue): string {
+  const dir = value.optionalString() || DEFAULT_DATA_DIR;
+  if (!dir.startsWith('/')) throw value.invalid(`must be an absolute path, got ${JSON.stringify(dir)}`);
+  return dir;
+}
+
 /** "10.1.0.5" or "10.1.0.5/24", as the reference reads both lists (the address is what counts). */
 function readRequestedIp(value: ConfigValue): IpAddress {
   const text = value.string();
@@ -103,7 +113,7 @@ export function parseHostLocalConf(base: NetConf, raw: ConfigValue): HostLocalCo
   const hostLocal: HostLocalIpam = {
     ranges,
     routes: ipam.field('routes').optionalList()?.map(readRoute) ?? [],
-    dataDir: ipam.field('dataDir').optionalString() || DEFAULT_DATA_DIR,
+    dataDir: readDataDir(ipam.field('dataDir')),
     requestedIps: [
       ...(raw.field('args').field('cni').field('ips').optionalList()?.map(readRequestedIp) ?? []),
       ...(runtimeConfig.field('ips').optionalList()?.map(readRequestedIp) ?? []),

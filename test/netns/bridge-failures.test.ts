@@ -68,7 +68,7 @@ describeAsRoot('bridge: a failed ADD leaves nothing behind', () => {
     });
   });
 
-  it('create the veth pair: the interface name is taken in the container; the bridge it made is removed', () => {
+  it('create the veth pair: the interface name is taken in the container; nothing is made', () => {
     const host = new BridgeHost();
     const container = createContainer();
     container.ip('link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'other0');
@@ -77,6 +77,18 @@ describeAsRoot('bridge: a failed ADD leaves nothing behind', () => {
       msg: `interface "eth0" in ${container.path} already exists`,
     });
     expect(host.netns.ipJson<Array<{ ifname: string }>>('link', 'show').map((l) => l.ifname)).toEqual(['lo']);
+  });
+
+  it('the same ADD twice: the second fails and leaves the first attachment as it was, masquerade and address included', () => {
+    const host = new BridgeHost();
+    const container = createContainer();
+    const config = host.config({ ...masqueraded('10.68.0.0/24'), macspoofchk: true });
+    host.add({ containerId: 'twice', netns: container }, config);
+    expectFailureLeavesNothing(host, { containerId: 'twice', netns: container }, config, {
+      code: 100,
+      msg: `interface "eth0" in ${container.path} already exists`,
+    });
+    expect(pings(container, '10.68.0.1')).toBe(true);
   });
 
   it('configure the container interface: a route via an unreachable gateway; then the same ADD, fixed, succeeds', () => {
