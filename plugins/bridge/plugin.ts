@@ -151,12 +151,16 @@ function deleteContainerLink(netns: string, ifName: string): void {
   try {
     container = Netlink.open(netns);
   } catch (err) {
-    // No such file, or a file that is no namespace any more (unmounted): the veth died with the namespace.
-    if (isNetlinkError(err, 'notFound') || isNetlinkError(err, 'invalid')) return;
+    // No such file, a file that is no network namespace (any more: unmounted), a path through a file: no
+    // namespace, so no veth in it either.
+    if (isNetlinkError(err, 'notFound') || isNetlinkError(err, 'invalid') || (isNetlinkError(err) && err.code === 'ENOTDIR')) return;
     throw err;
   }
   try {
-    ignoreNotFound(() => container.linkDel(ifName));
+    // Only a veth is this plugin's: a name the container holds otherwise (lo, what a refused ADD clashed
+    // with) is left alone, and the DEL succeeds.
+    const link = ignoreNotFound(() => container.linkByName(ifName));
+    if (link?.kind === 'veth') ignoreNotFound(() => container.linkDel(link.index));
   } finally {
     container.close();
   }

@@ -127,5 +127,8 @@ describe('DiskStore', () => {
   it('says whether the store can be written', () => {
     expect(storeWriteProblem(dataDir, 'not-yet-made')).toBeUndefined();
     expect(storeWriteProblem('/proc/sys', 'net1')).toMatch(/^cannot write to \/proc\/sys/);
+    const file = join(dataDir, 'a-file');
+    writeFileSync(file, '');
+    expect(storeWriteProblem(file, 'net1')).toBe(`${file} is not a directory`);
   });
 });

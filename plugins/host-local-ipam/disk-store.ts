@@ -46,14 +46,16 @@ export function storeDir(dataDir: string, network: string): string {
 export function storeWriteProblem(dataDir: string, network: string): string | undefined {
   // The nearest folder that exists: ADD creates the rest.
   let dir = storeDir(dataDir, network);
+  let isDirectory = true;
   while (dirname(dir) !== dir) {
     try {
-      statSync(dir);
+      isDirectory = statSync(dir).isDirectory();
       break;
     } catch {
       dir = dirname(dir);
     }
   }
+  if (!isDirectory) return `${dir} is not a directory`;
   try {
     accessSync(dir, constants.W_OK);
     const space = statfsSync(dir);

@@ -224,6 +224,16 @@ describeAsRoot('bridge: DEL', () => {
   it('succeeds for an attachment that never existed', () => {
     host.ok('DEL', { containerId: 'never', netns: createContainer() }, host.config(dualStack));
   });
+
+  it('succeeds for a name the container holds with a link that is no veth (lo), and leaves that link alone', () => {
+    const container = createContainer();
+    host.ok('DEL', { containerId: 'lo', netns: container, ifname: 'lo' }, host.config(dualStack));
+    expect(container.ipJson<Array<{ ifname: string }>>('link', 'show').map((l) => l.ifname)).toEqual(['lo']);
+  });
+
+  it('succeeds for a namespace path that runs through a file', () => {
+    host.ok('DEL', { containerId: 'file', netns: `${createContainer().path}/` }, host.config(dualStack));
+  });
 });
 
 describeAsRoot('bridge: IPv6 duplicate address detection', () => {
