@@ -4,7 +4,7 @@
 import { CniError, ErrorCode } from '../cni/errors.ts';
 import { NetlinkBatchError, NetlinkError } from '../netlink/errors.ts';
 import {
-  nftListChains, nftListRules, nftTransaction, parseChains, parseRules, type NftChainInfo, type NftFamily, type NftRuleInfo,
+  nftListChainRules, nftListChains, nftListRules, nftTransaction, parseChains, parseRules, type NftChainInfo, type NftFamily, type NftRuleInfo,
 } from '../netlink/nftables.ts';
 import { NetlinkSocket, type Request } from '../netlink/socket.ts';
 
@@ -53,6 +53,11 @@ export function applyNftables(changes: readonly Request[], target: NftTarget = {
 /** Every chain of `family` in the target namespace. */
 export function listChains(family: NftFamily, target: NftTarget = {}): NftChainInfo[] {
   return withNetfilterSocket(target, 'nftables listing', (socket) => parseChains(socket.request(nftListChains(family))));
+}
+
+/** The rules of one chain in the target namespace. */
+export function listChainRules(family: NftFamily, table: string, chain: string, target: NftTarget = {}): NftRuleInfo[] {
+  return withNetfilterSocket(target, 'nftables listing', (socket) => parseRules(socket.request(nftListChainRules(family, table, chain))));
 }
 
 /** Every chain and rule of every family in the target namespace. */

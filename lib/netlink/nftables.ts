@@ -7,7 +7,7 @@
 // that all work on register 1 (load, mask, compare) and end in a verdict or masquerade. Every integer
 // nf_tables takes is big-endian; the rules are encoded as nft 1.0 encodes the same text, so `nft list`
 // prints them back as that text.
-import { Attrs, MessageWriter, type Message } from './codec.ts';
+import { attrEntries, Attrs, MessageWriter, type Message } from './codec.ts';
 import { checkLinkName } from './link.ts';
 import { NLM_F_APPEND, NLM_F_CREATE, NLM_F_DUMP } from './rtnetlink.ts';
 import type { Request } from './socket.ts';
@@ -45,6 +45,12 @@ const NFTA_EXPR_DATA = 2;
 const NFTA_DATA_VALUE = 1;
 const NFTA_DATA_VERDICT = 2;
 const NFTA_VERDICT_CODE = 1;
+const NFTA_VERDICT_CHAIN = 2;
+// iptables-nft's matches (`-m comment`) are xtables extensions inside a `match` expression.
+const NFTA_MATCH_NAME = 1;
+const NFTA_MATCH_INFO = 3;
+const NFT_JUMP = -3;
+const NFT_GOTO = -4;
 
 // Expression attributes, in the order of each expression's enum.
 const NFTA_META_DREG = 1;
@@ -252,6 +258,12 @@ export function nftListChains(family?: NftFamily): Request {
   return request(message((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETCHAIN, NLM_F_DUMP, family ? familyNumbers[family] : 0), () => `list chains ${family ?? ''}`.trim());
 }
 
+/** A dump of the rules of one chain (the kernel filters): `parseRules` reads the answer. */
+export function nftListChainRules(family: NftFamily, table: string, chain: string): Request {
+  const w = nftMessage(NFT_MSG_GETRULE, NLM_F_DUMP, family).attrString(NFTA_RULE_TABLE, table).attrString(NFTA_RULE_CHAIN, chain);
+  return request(w, () => `list chain ${family} ${table} ${chain}`);
+}
+
 /** A dump of every rule of every family: `parseRules` reads the answer. */
 export function nftListRules(): Request {
   return request(message((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETRULE, NLM_F_DUMP, 0), () => 'list rules');
@@ -274,6 +286,10 @@ export interface NftRuleInfo {
   readonly chain: string;
   readonly handle: bigint;
   readonly comment?: string;
+  /** The chain the rule's verdict jumps (or goes) to. */
+  readonly jumpTo?: string;
+  /** The comment of an iptables-nft rule (`-m comment --comment`), an xtables match rather than nft's own. */
+  readonly xtComment?: string;
 }
 
 /** A dumped object's family (nfgenmsg's first byte) and its attributes (after the 4-byte nfgenmsg). */
@@ -309,6 +325,28 @@ export function parseChains(messages: readonly Message[]): NftChainInfo[] {
   });
 }
 
+/** What parseRules reads from a rule's expressions: where its verdict jumps, and an iptables comment. */
+function readExpressions(list: Buffer | undefined): { jumpTo?: string; xtComment?: string } {
+  const found: { jumpTo?: string; xtComment?: string } = {};
+  for (const [type, element] of list ? attrEntries(list) : []) {
+    if (type !== NFTA_LIST_ELEM) continue;
+    const expr = new Attrs(element, 0);
+    const data = expr.nested(NFTA_EXPR_DATA);
+    const name = expr.string(NFTA_EXPR_NAME);
+    if (name === 'immediate') {
+      const verdict = data?.nested(NFTA_IMMEDIATE_DATA)?.nested(NFTA_DATA_VERDICT);
+      const code = verdict?.be32(NFTA_VERDICT_CODE, true);
+      const chain = verdict?.string(NFTA_VERDICT_CHAIN);
+      if ((code === NFT_JUMP || code === NFT_GOTO) && chain !== undefined) found.jumpTo = chain;
+    } else if (name === 'match' && data?.string(NFTA_MATCH_NAME) === 'comment') {
+      // struct xt_comment_info: the text, NUL-padded.
+      const info = data.bytes(NFTA_MATCH_INFO);
+      if (info) found.xtComment = info.toString('utf8', 0, info.includes(0) ? info.indexOf(0) : info.length);
+    }
+  }
+  return found;
+}
+
 export function parseRules(messages: readonly Message[]): NftRuleInfo[] {
   return messages.flatMap((m) => {
     const { family, attrs } = readObject(m);
@@ -317,6 +355,6 @@ export function parseRules(messages: readonly Message[]): NftRuleInfo[] {
     const handle = attrs.be64(NFTA_RULE_HANDLE);
     if (family === undefined || table === undefined || chain === undefined || handle === undefined) return [];
     const comment = userdataComment(attrs.bytes(NFTA_RULE_USERDATA));
-    return [{ family, table, chain, handle, ...(comment !== undefined && { comment }) }];
+    return [{ family, table, chain, handle, ...(comment !== undefined && { comment }), ...readExpressions(attrs.bytes(NFTA_RULE_EXPRESSIONS)) }];
   });
 }

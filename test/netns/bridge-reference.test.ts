@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { beforeAll, expect, it } from 'vitest';
 import { cleanupAfterAll, describeAsRoot } from './harness/suite.ts';
 import type { Netns } from './harness/netns.ts';
+import { runChecked } from './harness/command.ts';
 import { pings } from './nat-fixtures.ts';
 import {
   BridgeHost, addresses, bridgeName, createContainer, errorOf, link, ports, referenceBinDir, routes, sysctl, weftBinDir,
@@ -122,6 +123,31 @@ describeAsRoot('bridge: sharing a host with the reference plugin', () => {
     referenceHost.ok('DEL', { containerId: 'theirs', netns: theirs }, config);
     expect(referenceHost.allocations()).toEqual([]);
     expect(ports(referenceHost.netns)).toEqual([]);
+  });
+
+  // A node that swaps plugins while containers run: weft's DEL of an attachment the reference made removes
+  // the reference's iptables masquerade (chain CNI-… and its POSTROUTING jump, IPv4 and IPv6) too, and only it.
+  it.skipIf(!haveReference)('removes the masquerade the reference made for an attachment it DELs, and nothing else', () => {
+    const referenceHost = new BridgeHost(referenceBinDir);
+    const weftHost = referenceHost.using(weftBinDir);
+    const config = referenceHost.config(fields, '1.0.0');
+    const natRules = (command: 'iptables-save' | 'ip6tables-save') =>
+      runChecked('ip', ['netns', 'exec', referenceHost.netns.name, command, '-t', 'nat']).split('\n').filter((l) => l.startsWith('-A') || l.startsWith(':CNI-'));
+    const [gone, kept] = [createContainer(), createContainer()];
+    referenceHost.add({ containerId: 'gone', netns: gone }, config);
+    referenceHost.add({ containerId: 'kept', netns: kept }, config);
+    const before = { v4: natRules('iptables-save'), v6: natRules('ip6tables-save') };
+    // The chain the reference made for "gone": the target of its POSTROUTING jump.
+    const goneChain = (lines: string[]) => lines.find((l) => l.startsWith('-A POSTROUTING') && l.includes('gone'))!.split(' -j ')[1]!;
+    gone.remove();
+    weftHost.ok('DEL', { containerId: 'gone', netns: gone.path }, config);
+    for (const [family, command] of [['v4', 'iptables-save'], ['v6', 'ip6tables-save']] as const) {
+      const chain = goneChain(before[family]);
+      // Its chain declaration, jump, accept and masquerade: four lines gone, every other line as it was.
+      expect(before[family].filter((l) => l.includes(chain))).toHaveLength(4);
+      expect(natRules(command)).toEqual(before[family].filter((l) => !l.includes(chain)));
+    }
+    referenceHost.ok('DEL', { containerId: 'kept', netns: kept }, config);
   });
 
   // An IPAM plugin weft does not carry runs as its own process, as the spec says: here the reference's
