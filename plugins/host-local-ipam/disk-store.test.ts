@@ -105,11 +105,12 @@ describe('DiskStore', () => {
     expect(existsSync(join(dataDir, 'absent'))).toBe(false);
   });
 
-  it('refuses network names that leave the data folder', () => {
-    for (const name of ['..', '.', '', 'a/b', '../../etc']) {
+  it('refuses network names that leave the data folder or cannot name a folder', () => {
+    for (const name of ['..', '.', '', 'a/b', '../../etc', 'n'.repeat(256)]) {
       expect(() => storeDir(dataDir, name)).toThrow(expect.objectContaining({ code: 7 }));
     }
     expect(storeDir('/var/lib/cni/networks/', 'net1')).toBe('/var/lib/cni/networks/net1');
+    expect(storeDir('/x', 'n'.repeat(255))).toBe(`/x/${'n'.repeat(255)}`);
   });
 
   it('holds an flock on <store>/lock that other processes see', () => {

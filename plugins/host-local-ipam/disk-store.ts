@@ -34,10 +34,16 @@ function ioFailure(what: string, err: unknown): CniError {
 // foreign files out of a scan; a name that passes is parsed only when its text matters.
 const ADDRESS_NAME = /^[0-9a-fA-F:.]+$/;
 
-/** The folder of one network's store; refuses names that would leave dataDir. */
+// A folder name's limit (NAME_MAX).
+const MAX_NAME_BYTES = 255;
+
+/** The folder of one network's store; refuses names that would leave dataDir or cannot name a folder. */
 export function storeDir(dataDir: string, network: string): string {
   if (network === '' || network === '.' || network === '..' || /[/\0]/.test(network)) {
     throw new CniError(ErrorCode.InvalidNetworkConfig, 'invalid network name for the store', JSON.stringify(network));
+  }
+  if (Buffer.byteLength(network) > MAX_NAME_BYTES) {
+    throw new CniError(ErrorCode.InvalidNetworkConfig, 'network name too long for the store', `${Buffer.byteLength(network)} bytes; the store's folder is named by it, at most ${MAX_NAME_BYTES}`);
   }
   return join(dataDir, network);
 }
