@@ -19,7 +19,7 @@ import {
 import type { Request } from '../netlink/socket.ts';
 import { applyNftables, kernelRefusal, listChains, type NftTarget } from './nftables.ts';
 import { nftComment, tableName, type TableFamily } from './ruleset.ts';
-import { sha256Hex } from './sha256.ts';
+import { sha256Hex } from '../sha256.ts';
 
 export interface AttachmentKey {
   /** The CNI network name. */

@@ -49,4 +49,15 @@ describe('parseOverlayConf', () => {
       expect(catchCniError(() => overlayConf(bad)).code).toBe(7);
     }
   });
+
+  it('checks the other delegate fields as the bridge does, naming them as the user wrote them', () => {
+    const bads: Array<[JsonObject, string]> = [
+      [{ bridge: 'a-name-longer-than-15' }, '"delegate.bridge" must be an interface name'],
+      [{ hairpinMode: 'yes' }, '"delegate.hairpinMode" must be true or false'],
+      [{ vlan: 5000 }, '"delegate.vlan" must be at most 4094'],
+    ];
+    for (const [delegate, details] of bads) {
+      expect(catchCniError(() => overlayConf({ delegate })), details).toMatchObject({ code: 7, details: expect.stringContaining(details) });
+    }
+  });
 });

@@ -6,7 +6,7 @@
 import type { JsonObject, JsonValue } from '../../lib/cni/types.ts';
 import { formatCidr, maskedNet } from '../../lib/ip/cidr.ts';
 import type { SubnetEnv } from '../../daemon/state/subnet-env.ts';
-import { defaultBridge, type OverlayConf } from './config.ts';
+import { delegateDefaults, type OverlayConf } from './config.ts';
 
 export function bridgeConfig(conf: OverlayConf, lease: SubnetEnv): JsonObject {
   const ranges: JsonValue[] = [[{ subnet: formatCidr(maskedNet(lease.subnet)) }]];
@@ -20,8 +20,7 @@ export function bridgeConfig(conf: OverlayConf, lease: SubnetEnv): JsonObject {
   return {
     cniVersion: conf.cniVersion,
     name: conf.name,
-    bridge: defaultBridge,
-    isGateway: true,
+    ...delegateDefaults,
     ipMasq: !lease.ipMasq,
     ...conf.overlay.delegate,
     type: 'bridge',

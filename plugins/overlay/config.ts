@@ -11,14 +11,17 @@
 //   }
 //
 // `delegate` holds bridge plugin fields laid over the generated ones, as flannel's `delegate` does; the
-// fields the overlay owns (type, name, cniVersion, ipam, mtu) cannot be set there.
-import type { ConfigValue } from '../../lib/cni/config-value.ts';
+// fields the overlay owns (type, name, cniVersion, ipam, mtu) cannot be set there. The bridge's own parser
+// checks the rest here, so an error names "delegate.bridge", not a "bridge" the user never wrote.
+import { ConfigValue } from '../../lib/cni/config-value.ts';
 import type { JsonObject, NetConf } from '../../lib/cni/types.ts';
+import { parseBridgeConf } from '../bridge/config.ts';
 
 export const defaultSubnetFile = '/run/weft/subnet.env';
 export const defaultDataDir = '/var/lib/cni/weft/overlay';
 export const defaultSocket = '/run/weft/weftd.sock';
-export const defaultBridge = 'weft0';
+/** The generated bridge fields `delegate` may override (and ipMasq, which follows the lease: bridge-config.ts). */
+export const delegateDefaults: JsonObject = { bridge: 'weft0', isGateway: true };
 
 const ownedDelegateFields = ['type', 'name', 'cniVersion', 'ipam', 'mtu'];
 
@@ -49,6 +52,7 @@ export function parseOverlayConf(base: NetConf, raw: ConfigValue): OverlayConf {
     if (key === 'type' && delegate.type === 'bridge') continue;
     if (Object.hasOwn(delegate, key)) throw delegateField.field(key).invalid('is set by the overlay plugin');
   }
+  parseBridgeConf(base, new ConfigValue({ ...delegateDefaults, ...delegate }, 'delegate'));
   const ipamDataDir = raw.field('ipamDataDir');
   const service = raw.field('service').optionalString();
   const overlay: OverlaySettings = {

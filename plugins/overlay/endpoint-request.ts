@@ -12,34 +12,63 @@
 // Labels: k8s.pod and k8s.namespace from the Kubernetes keys.
 // Address: the result's first IPv4 address, else its first address.
 //
-// weftd fills in the node; the plugin checks the rest with the daemon's own parser before anything changes.
+// ADD reads all of it before anything is made (`endpointPlan`), whether a service is named or not, each
+// value checked with the daemon's own parser: a bad one is code 4 naming the CNI_ARGS pair, or code 7
+// naming the config or runtimeConfig field. weftd fills in the node. DEL reads none of it, so an
+// attachment made with values an older version let through can still be deleted.
 import { K8S_ARGS, parseCniArgs } from '../../lib/cni/args.ts';
+import { ConfigValue } from '../../lib/cni/config-value.ts';
 import { CniError, ErrorCode } from '../../lib/cni/errors.ts';
 import type { JsonObject, JsonValue, Result } from '../../lib/cni/types.ts';
 import { endpointToJson, parseEndpoint } from '../../daemon/xds/endpoint.ts';
 import type { OverlayConf } from './config.ts';
 
-/** The CNI_ARGS keys the overlay reads itself (not passed on to the bridge and host-local). */
-export const OVERLAY_ARGS = { WEFT_SERVICE: String, WEFT_PORTS: String } as const;
 const serviceCapability = 'weft.dev/service';
-// A stand-in node for validating the plugin's part; weftd replaces it with its own name.
-const placeholderNode = 'this-node';
+// Stand-ins for what is not known yet (weftd replaces the node; the address comes with the bridge's
+// result), so that the daemon's parser checks the plugin's part before anything is made.
+const standIns = { service: 'stand-in', containerId: 'stand-in', node: 'this-node', address: '0.0.0.0' };
 
-function portsFromArgs(text: string): JsonValue[] {
-  return text.split(',').filter((entry) => entry !== '').map((entry) => {
-    const match = /^(?:([^:/]+):)?([0-9]{1,5})(?:\/([a-zA-Z]+))?$/.exec(entry);
-    if (!match) throw new CniError(ErrorCode.InvalidEnvironment, 'invalid CNI_ARGS', `WEFT_PORTS entry ${JSON.stringify(entry)}: expected [name:]port[/protocol]`);
-    return { name: match[1] ?? '', port: Number(match[2]), protocol: match[3] ?? 'tcp' };
-  });
+/** `part` as the daemon's parser reads it (JSON, without the node); a refusal goes through `refuse`, which names the source. */
+function checked(part: JsonObject, refuse: (err: CniError) => Error = (err) => err): JsonObject {
+  try {
+    const { node: _, ...endpoint } = endpointToJson(parseEndpoint({ ...standIns, ...part }));
+    return endpoint;
+  } catch (err) {
+    throw err instanceof CniError ? refuse(err) : err;
+  }
 }
 
-function portsFromMappings(runtimeConfig: JsonObject | undefined): JsonValue[] {
-  const mappings = runtimeConfig?.portMappings;
-  if (!Array.isArray(mappings)) return [];
-  return mappings.flatMap((m) => {
-    if (typeof m !== 'object' || m === null || Array.isArray(m) || typeof m.containerPort !== 'number') return [];
-    return [{ name: '', port: m.containerPort, protocol: typeof m.protocol === 'string' ? m.protocol : 'tcp' }];
-  });
+const refusedField = (field: ConfigValue) => (err: CniError) => field.invalid(`cannot be registered: ${err.details ?? err.msg}`);
+
+function checkedPort(port: JsonObject, refuse?: (err: CniError) => Error): JsonValue {
+  return (checked({ ports: [port] }, refuse).ports as JsonValue[])[0]!;
+}
+
+/** A WEFT_PORTS value; parseCniArgs turns what this throws into a code-4 error naming the pair. */
+function portsFromArgs(text: string): JsonValue[] {
+  return distinctPorts(text.split(',').filter((entry) => entry !== '').map((entry) => {
+    const match = /^(?:([^:/]+):)?([0-9]{1,5})(?:\/([a-zA-Z]+))?$/.exec(entry);
+    if (!match) throw new TypeError(`entry ${JSON.stringify(entry)}: expected [name:]port[/protocol]`);
+    return checkedPort({ name: match[1] ?? '', port: Number(match[2]), protocol: match[3] ?? 'tcp' });
+  }));
+}
+
+/** The CNI_ARGS keys the overlay reads itself (not passed on to the bridge and host-local). */
+export const OVERLAY_ARGS = {
+  WEFT_SERVICE: (text: string) => checked({ service: text }).service as string,
+  WEFT_PORTS: portsFromArgs,
+} as const;
+
+function portsFromMappings(mappings: ConfigValue): JsonValue[] {
+  return (mappings.optionalList() ?? []).map((mapping) => checkedPort({
+    port: mapping.field('containerPort').integer(),
+    protocol: mapping.field('protocol').optionalString() ?? 'tcp',
+  }, refusedField(mapping)));
+}
+
+function serviceOf(field: ConfigValue): string | undefined {
+  const service = field.optionalString();
+  return service === undefined ? undefined : checked({ service }, refusedField(field)).service as string;
 }
 
 /** Repeated protocol/port pairs (a port named in CNI_ARGS and mapped too) kept once, the first wins. */
@@ -47,11 +76,31 @@ function distinctPorts(ports: JsonValue[]): JsonValue[] {
   const seen = new Set<string>();
   return ports.filter((p) => {
     const { port, protocol } = p as { port: number; protocol: string };
-    const key = `${protocol.toLowerCase()}/${port}`;
+    const key = `${protocol}/${port}`;
     if (seen.has(key)) return false;
     seen.add(key);
     return true;
   });
+}
+
+/**
+ * The endpoint ADD is to register for this container, checked, with a stand-in address (see
+ * `endpointRequest`); undefined when no service is named.
+ */
+export function endpointPlan(conf: OverlayConf, cniArgs: string, containerId: string): JsonObject | undefined {
+  const args = parseCniArgs(cniArgs, { ...OVERLAY_ARGS, ...K8S_ARGS });
+  const runtimeConfig = new ConfigValue(conf.runtimeConfig, 'runtimeConfig');
+  const fromCapability = serviceOf(runtimeConfig.field(serviceCapability));
+  const fromConfig = serviceOf(new ConfigValue(conf.overlay.service, 'service'));
+  const mapped = portsFromMappings(runtimeConfig.field('portMappings'));
+  const k8s = args.K8S_POD_NAME && args.K8S_POD_NAMESPACE ? `${args.K8S_POD_NAME}.${args.K8S_POD_NAMESPACE}`.toLowerCase() : undefined;
+  const service = args.WEFT_SERVICE ?? fromCapability ?? fromConfig ?? k8s;
+  if (service === undefined) return undefined;
+  const labels: Record<string, string> = {};
+  if (args.K8S_POD_NAME) labels['k8s.pod'] = args.K8S_POD_NAME;
+  if (args.K8S_POD_NAMESPACE) labels['k8s.namespace'] = args.K8S_POD_NAMESPACE;
+  const ports = distinctPorts([...(args.WEFT_PORTS ?? []), ...mapped]);
+  return checked({ service, containerId, ports, labels, health: 'healthy' });
 }
 
 function resultAddress(result: Result): string | undefined {
@@ -59,24 +108,11 @@ function resultAddress(result: Result): string | undefined {
   return ips.find((ip) => !ip.includes(':')) ?? ips[0];
 }
 
-/**
- * The endpoint for this container in its JSON form without the node (weftd's to fill in), or undefined
- * when no service is named. Bad values are code 4 (CNI_ARGS) or 7 (config, runtimeConfig).
- */
-export function endpointRequest(conf: OverlayConf, cniArgs: string, containerId: string, result: Result): JsonObject | undefined {
-  const args = parseCniArgs(cniArgs, { ...OVERLAY_ARGS, ...K8S_ARGS });
-  const fromCapability = conf.runtimeConfig?.[serviceCapability];
-  const k8s = args.K8S_POD_NAME && args.K8S_POD_NAMESPACE ? `${args.K8S_POD_NAME}.${args.K8S_POD_NAMESPACE}`.toLowerCase() : undefined;
-  const service = args.WEFT_SERVICE ?? (typeof fromCapability === 'string' ? fromCapability : undefined) ?? conf.overlay.service ?? k8s;
-  if (service === undefined) return undefined;
+/** The planned endpoint with the container's address from the bridge's result: what ADD saves and registers. */
+export function endpointRequest(plan: JsonObject, result: Result): JsonObject {
   const address = resultAddress(result);
   if (address === undefined) throw new CniError(ErrorCode.DelegateFailure, 'the bridge plugin returned no address to register');
-  const labels: Record<string, string> = {};
-  if (args.K8S_POD_NAME) labels['k8s.pod'] = args.K8S_POD_NAME;
-  if (args.K8S_POD_NAMESPACE) labels['k8s.namespace'] = args.K8S_POD_NAMESPACE;
-  const ports = distinctPorts([...portsFromArgs(args.WEFT_PORTS ?? ''), ...portsFromMappings(conf.runtimeConfig)]);
-  const { node: _, ...endpoint } = endpointToJson(parseEndpoint({ service, containerId, node: placeholderNode, address, ports, labels, health: 'healthy' }));
-  return endpoint;
+  return checked({ ...plan, address });
 }
 
 /** CNI_ARGS without the overlay's own keys, for the delegates (which refuse keys they do not know). */

@@ -1,6 +1,8 @@
-// The overlay plugin's verbs that need no kernel, through the skeleton core: no lease yet, idempotent DEL,
-// bad input refused with nothing written. (Attaching containers: test/netns/overlay-plugin.test.ts.)
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+// The overlay plugin's verbs that need no kernel, through the skeleton core: no lease yet or an unusable one,
+// idempotent DEL whatever weftd answers, bad input refused with nothing written. (Attaching containers:
+// test/netns/overlay-plugin.test.ts; failures with containers: test/netns/overlay-plugin-failures.test.ts.)
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -43,13 +45,59 @@ describe('overlayPlugin without a lease', () => {
     expect(out.stderr).toMatch(/deregister the endpoint skipped: weftd is not reachable/);
   });
 
+  it('DEL succeeds, logging it, when weftd answers with an error or its socket path cannot be one', async () => {
+    const server = createServer((_, res) => res.writeHead(500).end('{"error":"internal error"}'));
+    const socket = join(dir, 'failing.sock');
+    await new Promise<void>((resolve) => server.listen(socket, resolve));
+    try {
+      const out = await invoke('DEL', { socket });
+      expect(out).toMatchObject({ exitCode: 0, stdout: '' });
+      expect(out.stderr).toMatch(/deregister the endpoint failed .*: internal error/);
+    } finally {
+      server.close();
+    }
+    writeFileSync(join(dir, 'regular'), '');
+    const notDir = await invoke('DEL', { socket: join(dir, 'regular', 'weftd.sock') });
+    expect(notDir).toMatchObject({ exitCode: 0, stdout: '' });
+    expect(notDir.stderr).toMatch(/ENOTDIR/);
+  });
+
+  it('DEL of a container ID longer than a file name may be succeeds', async () => {
+    mkdirSync(join(dir, 'saved'));
+    expect(await invoke('DEL', {}, { CNI_CONTAINERID: 'x'.repeat(300) })).toMatchObject({ exitCode: 0, stdout: '' });
+  });
+
   it('GC needs the valid attachments', async () => {
     expect(errorOf((await invoke('GC')).stdout).code).toBe(7);
     expect((await invoke('GC', { 'cni.dev/valid-attachments': [] })).exitCode).toBe(0);
   });
 });
 
+describe('overlayPlugin with an unusable lease', () => {
+  const good = 'WEFT_NETWORK=10.244.0.0/16\nWEFT_SUBNET=10.244.3.1/24\nWEFT_MTU=1450\nWEFT_IPMASQ=true\n';
+  it.each([
+    ['empty', '', /WEFT_MTU is missing/],
+    ['corrupt', 'WEFT_NETWORK\n', /line 1: expected KEY=VALUE/],
+    ['WEFT_IPMASQ=yes', good.replace('=true', '=yes'), /WEFT_IPMASQ: expected true or false/],
+    ['a /32 subnet', good.replace('/24', '/32'), /WEFT_SUBNET 10\.244\.3\.1\/32 leaves no address/],
+    ['a /128 IPv6 subnet', `${good}WEFT_IPV6_NETWORK=fd00::/56\nWEFT_IPV6_SUBNET=fd00::1/128\n`, /WEFT_IPV6_SUBNET fd00::1\/128/],
+  ])('STATUS answers 50 saying the lease is unusable (%s)', async (_, text, details) => {
+    writeFileSync(join(dir, 'subnet.env'), text);
+    const out = await invoke('STATUS', { ipamDataDir: join(dir, 'ipam') });
+    expect(errorOf(out.stdout)).toMatchObject({ code: 50, msg: "weftd's subnet lease is unusable", details: expect.stringMatching(details) });
+  });
+});
+
 describe('overlayPlugin bad input', () => {
+  it('checks the endpoint\'s inputs before anything else, also when no service is named', async () => {
+    expect(errorOf((await invoke('ADD', {}, { CNI_ARGS: 'WEFT_PORTS=abc' })).stdout)).toMatchObject({ code: 4, details: expect.stringMatching(/WEFT_PORTS=abc/) });
+    expect(errorOf((await invoke('ADD', { runtimeConfig: { 'weft.dev/service': 5 } })).stdout))
+      .toMatchObject({ code: 7, details: expect.stringMatching(/"runtimeConfig\.weft\.dev\/service" must be a string/) });
+    expect(errorOf((await invoke('ADD', { runtimeConfig: { portMappings: [{ containerPort: '80' }] } })).stdout))
+      .toMatchObject({ code: 7, details: expect.stringMatching(/"runtimeConfig\.portMappings\[0\]\.containerPort"/) });
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
   it('answers with the spec\'s codes and writes nothing', async () => {
     expect(errorOf((await invoke('ADD', { subnetFile: 'relative' })).stdout).code).toBe(7);
     expect(errorOf((await invoke('ADD', { delegate: { ipam: { type: 'dhcp' } } })).stdout).code).toBe(7);

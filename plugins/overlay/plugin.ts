@@ -1,15 +1,14 @@
 // The overlay plugin (type "overlay"), in the manner of flannel's CNI plugin: it reads this node's lease from
-// weftd's state file, generates a bridge config for it (bridge-config.ts) and runs weft's bridge plugin
-// in-process with it (the bridge runs weft's host-local the same way). The generated config is saved per
-// attachment, so DEL and CHECK undo and check exactly what ADD did after the lease changed. Containers that
-// name a service are registered with weftd as endpoints (endpoint-request.ts), which serves them over xDS.
+// weftd's state file (lease.ts), generates a bridge config for it (bridge-config.ts) and runs weft's bridge
+// plugin in-process with it (the bridge runs weft's host-local the same way). The generated config is saved
+// per attachment, so DEL and CHECK undo and check exactly what ADD did after the lease changed. Containers
+// that name a service are registered with weftd as endpoints (endpoint-request.ts), which serves them over xDS.
 //
-// Without a lease (weftd has not started or not yet acquired one) ADD answers code 11 and STATUS code 50.
+// Without a usable lease (weftd has not started or not yet acquired one) ADD answers code 11 and STATUS code 50.
 // When weftd's socket does not answer, ADD still succeeds: the endpoint is in the saved file and weftd
 // registers the saved endpoints again when it starts (daemon/api/saved-endpoints.ts), so a daemon restart
-// never fails a container's start.
+// never fails a container's start. DEL likewise never waits on weftd to clean up: see `deregister`.
 import { ApiError, callApi, endpointPath } from '../../daemon/api/client.ts';
-import { readSubnetEnv, type SubnetEnv } from '../../daemon/state/subnet-env.ts';
 import { CniError, ErrorCode } from '../../lib/cni/errors.ts';
 import { delegateAdd, delegateCheck, delegateDel, delegateGc, delegateStatus, type DelegateOptions } from '../../lib/cni/invoke.ts';
 import { definePlugin, type VerbContext } from '../../lib/cni/skel.ts';
@@ -18,22 +17,11 @@ import type { JsonObject, JsonValue, Result } from '../../lib/cni/types.ts';
 import { bridgePlugin } from '../bridge/plugin.ts';
 import { bridgeConfig } from './bridge-config.ts';
 import { parseOverlayConf, type OverlayConf } from './config.ts';
-import { delegateCniArgs, endpointRequest } from './endpoint-request.ts';
-import { attachmentOfFile, readSaved, removeSaved, savedFiles, writeSaved, type AttachmentName } from './saved-attachment.ts';
+import { delegateCniArgs, endpointPlan, endpointRequest } from './endpoint-request.ts';
+import { readLease } from './lease.ts';
+import { readSaved, readSavedFile, removeSaved, savedFiles, savedPath, writeSaved, type AttachmentName } from './saved-attachment.ts';
 
 type Context = VerbContext<OverlayConf>;
-
-async function readLease(conf: OverlayConf, code: number): Promise<SubnetEnv> {
-  const path = conf.overlay.subnetFile;
-  let lease: SubnetEnv | undefined;
-  try {
-    lease = await readSubnetEnv(path);
-  } catch (err) {
-    throw new CniError(ErrorCode.IoFailure, `failed to read weftd's lease from ${path}`, (err as Error).message, { cause: err });
-  }
-  if (!lease) throw new CniError(code, 'weftd has not written a subnet lease yet: try again later', `no file ${path}`);
-  return lease;
-}
 
 /** The bridge plugin, in-process, with the caller's environment minus the overlay's own CNI_ARGS keys. */
 function bridgeOptions(ctx: Context, env: Record<string, string> = {}): DelegateOptions {
@@ -64,19 +52,34 @@ async function toWeftd(ctx: Context, what: string, call: () => Promise<unknown>)
   }
 }
 
+/**
+ * A saved attachment is live (or its DEL is still due): a second ADD for it is refused before anything, as
+ * the bridge refuses an interface the container already has, so undoing this ADD never touches it.
+ */
+async function refuseSaved(ctx: Context, name: AttachmentName): Promise<void> {
+  const { dataDir } = ctx.conf.overlay;
+  if (await readSaved(dataDir, name)) {
+    throw new CniError(ErrorCode.KernelFailure, `interface "${name.ifName}" in ${ctx.args.netns} already exists`,
+      `the overlay attachment ${name.containerId}/${name.ifName} is saved in ${savedPath(dataDir, name)}: DEL it first`);
+  }
+}
+
 async function add(ctx: Context): Promise<Result> {
   const { conf, args } = ctx;
-  const lease = await readLease(conf, ErrorCode.TryAgainLater);
-  const bridge = bridgeConfig(conf, lease);
-  const stdin = JSON.stringify(bridge);
   const { dataDir, socket } = conf.overlay;
   const name = attachmentName(ctx);
+  // Everything ADD reads is checked first: a bad value must not surface after the container is attached.
+  const plan = endpointPlan(conf, args.args, args.containerId);
+  await refuseSaved(ctx, name);
+  const lease = await readLease(conf.overlay.subnetFile, ErrorCode.TryAgainLater);
+  const bridge = bridgeConfig(conf, lease);
+  const stdin = JSON.stringify(bridge);
   return runSteps({ log: ctx.log }, async (step) => {
     await step.run('save the generated bridge config', () => writeSaved(dataDir, name, { bridge }), () => removeSaved(dataDir, name));
     const result = await step.run('attach to the bridge', () => delegateAdd('bridge', stdin, bridgeOptions(ctx)),
       () => delegateDel('bridge', stdin, bridgeOptions(ctx)));
-    const endpoint = endpointRequest(conf, args.args, args.containerId, result);
-    if (endpoint) {
+    if (plan) {
+      const endpoint = endpointRequest(plan, result);
       await step.run('save the endpoint', () => writeSaved(dataDir, name, { bridge, endpoint }));
       await step.run('register the endpoint', () => toWeftd(ctx, 'register the endpoint',
         () => callApi(socket, 'PUT', endpointPath(args.containerId), endpoint)));
@@ -85,11 +88,25 @@ async function add(ctx: Context): Promise<Result> {
   });
 }
 
+/**
+ * DEL's deregistration, which never keeps DEL from cleaning up or from succeeding. Whatever weftd answers,
+ * DEL removes the saved record, so no weftd (re)start registers the endpoint again: it restores only saved
+ * ones. A weftd that fails or hangs keeps serving it until it restarts or a GC collects it; that is logged,
+ * not an error: the attachment is gone, and a failing DEL would hold up the container's removal in retries.
+ */
+async function deregister(ctx: Context): Promise<void> {
+  try {
+    await callApi(ctx.conf.overlay.socket, 'DELETE', endpointPath(ctx.args.containerId));
+  } catch (err) {
+    const unreachable = err instanceof ApiError && err.failure.kind === 'unreachable';
+    ctx.log(`overlay: deregister the endpoint ${unreachable ? 'skipped' : 'failed (weftd serves it until it restarts or a GC)'}: ${(err as Error).message}`);
+  }
+}
+
 async function del(ctx: Context): Promise<void> {
-  const { conf, args } = ctx;
-  const { dataDir, socket } = conf.overlay;
+  const { dataDir } = ctx.conf.overlay;
   const name = attachmentName(ctx);
-  await toWeftd(ctx, 'deregister the endpoint', () => callApi(socket, 'DELETE', endpointPath(args.containerId)));
+  await deregister(ctx);
   const saved = await readSaved(dataDir, name);
   // No saved config: ADD never got as far, or DEL already ran. Either way there is nothing to undo.
   if (!saved) return;
@@ -121,13 +138,11 @@ async function gc(ctx: Context): Promise<void> {
   const valid = validKeys(conf);
   const validContainers = new Set(conf.validAttachments!.map((a) => a.containerID));
   for (const file of await savedFiles(dataDir)) {
-    const name = attachmentOfFile(file);
-    if (!name || valid.has(`${name.containerId}@${name.ifName}`)) continue;
-    const saved = await readSaved(dataDir, name);
-    if (saved) {
-      await delegateDel('bridge', JSON.stringify(saved.bridge),
-        bridgeOptions(ctx, { CNI_COMMAND: 'DEL', CNI_CONTAINERID: name.containerId, CNI_IFNAME: name.ifName, CNI_NETNS: '' }));
-    }
+    const found = await readSavedFile(dataDir, file);
+    if (!found || valid.has(`${found.name.containerId}@${found.name.ifName}`)) continue;
+    const { name, saved } = found;
+    await delegateDel('bridge', JSON.stringify(saved.bridge),
+      bridgeOptions(ctx, { CNI_COMMAND: 'DEL', CNI_CONTAINERID: name.containerId, CNI_IFNAME: name.ifName, CNI_NETNS: '' }));
     await removeSaved(dataDir, name);
   }
   await toWeftd(ctx, 'collect stale endpoints', async () => {
@@ -137,14 +152,16 @@ async function gc(ctx: Context): Promise<void> {
       if (typeof id === 'string' && !validContainers.has(id)) await callApi(socket, 'DELETE', endpointPath(id));
     }
   });
-  const lease = await readSubnetEnv(conf.overlay.subnetFile).catch(() => undefined);
+  const lease = await readLease(conf.overlay.subnetFile, ErrorCode.PluginNotAvailable).catch((err: Error) => {
+    ctx.log(`overlay: the bridge's GC skipped: ${err.message}`);
+  });
   if (!lease) return;
   const bridge = { ...bridgeConfig(conf, lease), 'cni.dev/valid-attachments': conf.validAttachments as unknown as JsonValue };
   await delegateGc('bridge', JSON.stringify(bridge), bridgeOptions(ctx));
 }
 
 async function status(ctx: Context): Promise<void> {
-  const lease = await readLease(ctx.conf, ErrorCode.PluginNotAvailable);
+  const lease = await readLease(ctx.conf.overlay.subnetFile, ErrorCode.PluginNotAvailable);
   await delegateStatus('bridge', JSON.stringify(bridgeConfig(ctx.conf, lease)), bridgeOptions(ctx));
 }
 

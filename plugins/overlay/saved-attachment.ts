@@ -3,9 +3,15 @@
 // generated, so that DEL and CHECK use the lease the container was attached with even after the node's
 // lease changed, and the endpoint it registered, so weftd can register it again after a restart
 // (daemon/api/saved-endpoints.ts).
+//
+// A container ID has no length limit, a file name has (255 bytes, and writeFileAtomic's temporary name is
+// longer still): a name that would not fit becomes `<the ID's first 64 characters>~<SHA-256 of the ID>@
+// <ifName>.json`, the same for ADD and DEL. '~' never occurs in a container ID, so no other attachment's
+// name looks like it. The file records its attachment, so GC finds it under either name.
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CniError, ErrorCode } from '../../lib/cni/errors.ts';
+import { sha256Hex } from '../../lib/sha256.ts';
 import type { JsonObject } from '../../lib/cni/types.ts';
 import { writeFileAtomic } from '../../daemon/files/atomic-write.ts';
 
@@ -21,29 +27,49 @@ export interface AttachmentName {
 }
 
 const suffix = '.json';
+// NAME_MAX (255) less what writeFileAtomic adds for its temporary name: `.<name>.tmp.<pid>.<8 hex digits>`.
+const maxNameBytes = 255 - 32;
+const keptIdLength = 64;
+const digestMark = '~';
 
-export function savedPath(dataDir: string, { containerId, ifName }: AttachmentName): string {
-  return join(dataDir, `${containerId}@${ifName}${suffix}`);
+export function savedFileName({ containerId, ifName }: AttachmentName): string {
+  const plain = `${containerId}@${ifName}${suffix}`;
+  if (Buffer.byteLength(plain) <= maxNameBytes) return plain;
+  const digest = sha256Hex(containerId);
+  return `${containerId.slice(0, keptIdLength)}${digestMark}${digest}@${ifName}${suffix}`;
+}
+
+export function savedPath(dataDir: string, name: AttachmentName): string {
+  return join(dataDir, savedFileName(name));
 }
 
 export function writeSaved(dataDir: string, name: AttachmentName, saved: SavedAttachment): Promise<void> {
-  return writeFileAtomic(savedPath(dataDir, name), `${JSON.stringify(saved)}\n`, 0o600);
+  const record = { containerId: name.containerId, ifName: name.ifName, ...saved };
+  return writeFileAtomic(savedPath(dataDir, name), `${JSON.stringify(record)}\n`, 0o600);
 }
 
 function isObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Parses a saved file's text; throws TypeError when it is not one. */
-export function parseSaved(text: string): SavedAttachment {
-  const json: unknown = JSON.parse(text);
-  if (!isObject(json) || !isObject(json.bridge)) throw new TypeError('not a saved overlay attachment');
-  return isObject(json.endpoint) ? { bridge: json.bridge, endpoint: json.endpoint } : { bridge: json.bridge };
+/** A saved file's content: what was saved, and the attachment it is for when the file records it. */
+export interface SavedRecord extends SavedAttachment {
+  readonly name?: AttachmentName;
 }
 
-/** The saved attachment, or undefined when ADD saved none (never ran, or DEL already removed it). */
-export async function readSaved(dataDir: string, name: AttachmentName): Promise<SavedAttachment | undefined> {
-  const path = savedPath(dataDir, name);
+/** Parses a saved file's text; throws TypeError when it is not one. */
+export function parseSaved(text: string): SavedRecord {
+  const json: unknown = JSON.parse(text);
+  if (!isObject(json) || !isObject(json.bridge)) throw new TypeError('not a saved overlay attachment');
+  const { containerId, ifName } = json;
+  return {
+    bridge: json.bridge,
+    ...(isObject(json.endpoint) ? { endpoint: json.endpoint } : {}),
+    ...(typeof containerId === 'string' && typeof ifName === 'string' ? { name: { containerId, ifName } } : {}),
+  };
+}
+
+async function readRecord(path: string): Promise<SavedRecord | undefined> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -56,6 +82,11 @@ export async function readSaved(dataDir: string, name: AttachmentName): Promise<
   } catch (err) {
     throw new CniError(ErrorCode.IoFailure, `failed to read ${path}`, (err as Error).message, { cause: err });
   }
+}
+
+/** The saved attachment, or undefined when ADD saved none (never ran, or DEL already removed it). */
+export function readSaved(dataDir: string, name: AttachmentName): Promise<SavedRecord | undefined> {
+  return readRecord(savedPath(dataDir, name));
 }
 
 export function removeSaved(dataDir: string, name: AttachmentName): Promise<void> {
@@ -72,10 +103,18 @@ export async function savedFiles(dataDir: string): Promise<string[]> {
   }
 }
 
-/** The attachment a saved file name stands for. */
+/** The attachment a plain file name stands for (files written before the record named its attachment). */
 export function attachmentOfFile(file: string): AttachmentName | undefined {
   const stem = file.slice(0, -suffix.length);
   const at = stem.indexOf('@');
   if (at <= 0 || at === stem.length - 1) return undefined;
-  return { containerId: stem.slice(0, at), ifName: stem.slice(at + 1) };
+  const containerId = stem.slice(0, at);
+  return containerId.includes(digestMark) ? undefined : { containerId, ifName: stem.slice(at + 1) };
+}
+
+/** One saved file with its attachment; undefined when it is gone or names no attachment. */
+export async function readSavedFile(dataDir: string, file: string): Promise<{ name: AttachmentName; saved: SavedAttachment } | undefined> {
+  const record = await readRecord(join(dataDir, file));
+  const name = record?.name ?? attachmentOfFile(file);
+  return record && name ? { name, saved: record } : undefined;
 }

@@ -63,11 +63,13 @@ describeAsRoot('overlay plugin with weftd', () => {
     expect(readdirSync(node.dataDir).sort()).toEqual(['ctr0@eth0.json', 'ctr1@eth0.json']);
   });
 
-  it('an ADD with a bad service name fails with code 7 and leaves nothing behind', async () => {
+  it('an ADD with a bad service name fails with code 4 (CNI_ARGS) or 7 (config) and leaves nothing behind', async () => {
     const container = createNetns('oc');
-    const out = runOverlay(node.host.netns, attachmentVars('ADD', 'bad', container, 'WEFT_SERVICE=Not_Valid'), overlayConfig(node));
-    expect(out.status).toBe(1);
-    expect(JSON.parse(out.stdout)).toMatchObject({ code: 7 });
+    const fromArgs = runOverlay(node.host.netns, attachmentVars('ADD', 'bad', container, 'WEFT_SERVICE=Not_Valid'), overlayConfig(node));
+    expect(fromArgs.status).toBe(1);
+    expect(JSON.parse(fromArgs.stdout)).toMatchObject({ code: 4 });
+    const fromConfig = runOverlay(node.host.netns, attachmentVars('ADD', 'bad', container), overlayConfig(node, { service: 'Not_Valid' }));
+    expect(JSON.parse(fromConfig.stdout)).toMatchObject({ code: 7 });
     expect(container.ipJson('link', 'show', 'type', 'veth')).toEqual([]);
     expect(readdirSync(node.dataDir).sort()).toEqual(['ctr0@eth0.json', 'ctr1@eth0.json']);
     expect((await registered(node)).map((e) => e.containerId)).toEqual(['ctr0', 'ctr1']);

@@ -1,6 +1,6 @@
-// SHA-256 (FIPS 180-4) of a short text, in JavaScript: chain names are hashes of attachment keys, and
-// loading node:crypto for that costs a plugin ~2.5 ms of start-up, far more than hashing a few dozen bytes
-// here. Same digest as node:crypto, so chain names do not change.
+// SHA-256 (FIPS 180-4) of a short text, in JavaScript: plugins name nftables chains and saved files by
+// hashes of attachment keys, and loading node:crypto for that costs a plugin ~2.5 ms of start-up, far more
+// than hashing a few dozen bytes here. Same digest as node:crypto, so names do not change.
 
 // The first 32 bits of the fractional parts of the cube roots of the first 64 primes.
 const K = new Uint32Array(64);
