@@ -59,9 +59,10 @@ export interface DataPathStats {
 }
 
 // Kernel changes are answered this soon, to take a burst (a deleted device takes its entries along) in one
-// run. A run they start that has to change something again doubles the wait before the next, up to the
-// period: another program undoing what weft does (two controllers of one device) ends up at the pace of
-// the timer, not in a loop as fast as the two can go.
+// run. A run they start, with no lease change behind it, that has to put something back doubles the wait
+// before the next, up to the period; any run that finds nothing to do resets it. Another program undoing
+// what weft does (two controllers of one device) thus ends up at the pace of the timer, not in a loop as
+// fast as the two can go, while a one-off repair (and the quiet run after it) keeps the short wait.
 const kernelDelayMs = 20;
 
 export class DataPath {
@@ -79,6 +80,7 @@ export class DataPath {
   /** The next run, and when it is due; a sooner request replaces a later one. */
   private pending: { timer: NodeJS.Timeout; at: number } | undefined;
   private kernelWanted = false;
+  private leasesChanged = false;
   private kernelDelay = kernelDelayMs;
   private natWanted = true;
   private natAt = 0;
@@ -128,6 +130,7 @@ export class DataPath {
   /** The leases changed: reconcile right after the current event-loop turn (changes in between coalesce). */
   update(own: LeaseSpec, leases: readonly LeaseSpec[]): void {
     this.leases = { own, all: leases };
+    this.leasesChanged = true;
     this.schedule(0);
   }
 
@@ -140,12 +143,13 @@ export class DataPath {
     this.schedule(this.kernelDelay);
   }
 
-  /** After a run the kernel started: back off while such runs keep finding work, reset once one does not. */
-  private paceKernelRuns(outcome: ReconcileOutcome | undefined): void {
+  /** After every run: back off while repairs the kernel asked for keep finding work, reset once a run finds none. */
+  private paceKernelRuns(outcome: ReconcileOutcome | undefined, repairing: boolean): void {
     if (outcome && outcome.steps.length === 0) {
       this.kernelDelay = kernelDelayMs;
       return;
     }
+    if (!repairing) return;
     const capped = this.kernelDelay * 2 >= this.options.intervalMs;
     if (capped && this.kernelDelay < this.options.intervalMs) {
       this.log.warn('what the data path programs keeps changing under it; answering kernel changes at the pace of the period', {
@@ -162,11 +166,7 @@ export class DataPath {
     if (this.pending) clearTimeout(this.pending.timer);
     const timer = setTimeout(() => {
       this.pending = undefined;
-      const byKernel = this.kernelWanted;
-      this.kernelWanted = false;
-      if (byKernel) this.stats.kernelRuns++;
-      const outcome = this.run();
-      if (byKernel) this.paceKernelRuns(outcome);
+      this.run();
     }, delayMs);
     this.pending = { timer, at };
   }
@@ -192,6 +192,11 @@ export class DataPath {
 
   private runOnce(): ReconcileOutcome | undefined {
     const started = performance.now();
+    // What this run answers, whichever timer started it: changes in between coalesce into it.
+    const repairing = this.kernelWanted && !this.leasesChanged;
+    if (this.kernelWanted) this.stats.kernelRuns++;
+    this.kernelWanted = false;
+    this.leasesChanged = false;
     this.stats.runs++;
     this.stats.lastRunAt = Date.now();
     let outcome: ReconcileOutcome | undefined;
@@ -215,6 +220,7 @@ export class DataPath {
     } finally {
       this.stats.lastRunMs = performance.now() - started;
     }
+    this.paceKernelRuns(outcome, repairing);
     return outcome;
   }
 
