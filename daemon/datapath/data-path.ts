@@ -59,11 +59,13 @@ export interface DataPathStats {
 }
 
 // Kernel changes are answered this soon, to take a burst (a deleted device takes its entries along) in one
-// run. A run they start, with no lease change behind it, that has to put something back doubles the wait
-// before the next, up to the period; any run that finds nothing to do resets it. Another program undoing
-// what weft does (two controllers of one device) thus ends up at the pace of the timer, not in a loop as
-// fast as the two can go, while a one-off repair (and the quiet run after it) keeps the short wait.
+// run. Runs they start, with no lease change behind them, that keep having to put something back (more
+// than a few in a row: a deletion still under way can take two or three) double the wait before the next,
+// up to the period; any run that finds nothing to do resets it. Another program undoing what weft does
+// (two controllers of one device) thus ends up at the pace of the timer, not in a loop as fast as the two
+// can go, while a one-off repair keeps the short wait.
 const kernelDelayMs = 20;
+const repairsBeforeBackoff = 3;
 
 export class DataPath {
   readonly stats: DataPathStats = {
@@ -82,6 +84,7 @@ export class DataPath {
   private kernelWanted = false;
   private leasesChanged = false;
   private kernelDelay = kernelDelayMs;
+  private repairsInARow = 0;
   private natWanted = true;
   private natAt = 0;
   private natRunning: Promise<void> | undefined;
@@ -147,9 +150,10 @@ export class DataPath {
   private paceKernelRuns(outcome: ReconcileOutcome | undefined, repairing: boolean): void {
     if (outcome && outcome.steps.length === 0) {
       this.kernelDelay = kernelDelayMs;
+      this.repairsInARow = 0;
       return;
     }
-    if (!repairing) return;
+    if (!repairing || ++this.repairsInARow <= repairsBeforeBackoff) return;
     const capped = this.kernelDelay * 2 >= this.options.intervalMs;
     if (capped && this.kernelDelay < this.options.intervalMs) {
       this.log.warn('what the data path programs keeps changing under it; answering kernel changes at the pace of the period', {
