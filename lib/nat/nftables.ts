@@ -55,9 +55,22 @@ export function listChains(family: NftFamily, target: NftTarget = {}): NftChainI
   return withNetfilterSocket(target, 'nftables listing', (socket) => parseChains(socket.request(nftListChains(family))));
 }
 
-/** The rules of one chain in the target namespace. */
-export function listChainRules(family: NftFamily, table: string, chain: string, target: NftTarget = {}): NftRuleInfo[] {
-  return withNetfilterSocket(target, 'nftables listing', (socket) => parseRules(socket.request(nftListChainRules(family, table, chain))));
+export interface NftChainRef {
+  readonly family: NftFamily;
+  readonly table: string;
+  readonly chain: string;
+}
+
+/** The rules of each chain in the target namespace (none for a chain or table that does not exist), over one socket. */
+export function listRulesOfChains(chains: readonly NftChainRef[], target: NftTarget = {}): NftRuleInfo[][] {
+  return withNetfilterSocket(target, 'nftables listing', (socket) => chains.map(({ family, table, chain }) => {
+    try {
+      return parseRules(socket.request(nftListChainRules(family, table, chain)));
+    } catch (err) {
+      if (err instanceof NetlinkError && err.kind === 'notFound') return [];
+      throw err;
+    }
+  }));
 }
 
 /** Every chain and rule of every family in the target namespace. */

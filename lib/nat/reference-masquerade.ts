@@ -4,34 +4,26 @@
 // both with the comment `name: "<network>" id: "<container>"`. A node that swapped in weft while containers
 // were running gets DELs for attachments the reference made; removing these is what the reference's own
 // DEL would have done. (Rules written by iptables-legacy are outside nf_tables, out of reach here.)
-import { nftDeleteChain, nftDeleteRule, nftFlushChain, type NftFamily } from '../netlink/nftables.ts';
+import { nftDeleteChain, nftDeleteRule, nftFlushChain } from '../netlink/nftables.ts';
 import type { Request } from '../netlink/socket.ts';
 import type { AttachmentKey } from './attachment-chain.ts';
-import { kernelRefusal, listChainRules, type NftTarget } from './nftables.ts';
+import { listRulesOfChains, type NftTarget } from './nftables.ts';
 
 const table = 'nat';
 const hookChain = 'POSTROUTING';
+const families = ['ip', 'ip6'] as const;
 
 /** The reference's comment on an attachment's rules (its utils.FormatComment). */
 export function referenceComment(key: Pick<AttachmentKey, 'network' | 'containerId'>): string {
   return `name: "${key.network}" id: "${key.containerId}"`;
 }
 
-function postroutingRules(family: NftFamily, target: NftTarget) {
-  try {
-    return listChainRules(family, table, hookChain, target);
-  } catch (err) {
-    // No such table or chain: nothing of the reference's here.
-    if (kernelRefusal(err)?.kind === 'notFound') return [];
-    throw err;
-  }
-}
-
-/** The changes that remove the reference's masquerade of the attachment, if it left any (a listing each family). */
+/** The changes that remove the reference's masquerade of the attachment, if it left any (one listing). */
 export function referenceMasqueradeChanges(key: Pick<AttachmentKey, 'network' | 'containerId'>, target: NftTarget = {}): Request[] {
   const comment = referenceComment(key);
-  return (['ip', 'ip6'] as const).flatMap((family) => {
-    const rules = postroutingRules(family, target).filter((r) => r.xtComment === comment && r.jumpTo?.startsWith('CNI-'));
+  const listed = listRulesOfChains(families.map((family) => ({ family, table, chain: hookChain })), target);
+  return families.flatMap((family, i) => {
+    const rules = listed[i]!.filter((r) => r.xtComment === comment && r.jumpTo?.startsWith('CNI-'));
     const chains = [...new Set(rules.map((r) => r.jumpTo!))];
     return [
       ...rules.map((r) => nftDeleteRule(family, table, hookChain, r.handle)),
