@@ -6,7 +6,7 @@ import type { GcAttachment } from '../../lib/cni/types.ts';
 import type { AttachmentKey } from '../../lib/nat/attachment-chain.ts';
 import { applyNftables } from '../../lib/nat/nftables.ts';
 import { gcContainerMasquerade, masqueradeChains } from '../../lib/nat/masquerade.ts';
-import { referenceMasqueradeChanges } from '../../lib/nat/reference-masquerade.ts';
+import { referenceRuleChanges } from '../../lib/nat/reference-rules.ts';
 import { gcMacSpoofCheck, spoofCheckChains } from '../../lib/nat/spoof-check.ts';
 
 /** Which kinds of entries a network's config asks for. */
@@ -16,16 +16,16 @@ export interface FirewallKinds {
 }
 
 /**
- * Removes the attachment's entries of the given kinds; succeeds when there are none. With masquerade, also
- * the reference plugin's, for an attachment it made before weft was swapped in (its own transaction: those
- * need a listing, and weft's own must go whatever became of them).
+ * Removes the attachment's entries of the given kinds; succeeds when there are none. Also the reference
+ * plugin's of the same kinds, for an attachment it made before weft was swapped in (their own transaction:
+ * those need a listing, and weft's own must go whatever became of them).
  */
 export function removeFirewall(key: AttachmentKey, kinds: FirewallKinds): void {
   applyNftables([
     ...(kinds.masquerade ? masqueradeChains.deleteChanges(key) : []),
     ...(kinds.spoofCheck ? spoofCheckChains.deleteChanges(key) : []),
   ]);
-  if (kinds.masquerade) applyNftables(referenceMasqueradeChanges(key));
+  applyNftables(referenceRuleChanges(key, kinds));
 }
 
 /** GC: removes the entries of the network's attachments that are not in `valid`. */

@@ -6,7 +6,7 @@ import { beforeAll, expect, it } from 'vitest';
 import { cleanupAfterAll, describeAsRoot } from './harness/suite.ts';
 import type { Netns } from './harness/netns.ts';
 import { runChecked } from './harness/command.ts';
-import { pings } from './nat-fixtures.ts';
+import { pings, ruleset } from './nat-fixtures.ts';
 import {
   BridgeHost, addresses, bridgeName, createContainer, errorOf, link, ports, referenceBinDir, routes, sysctl, weftBinDir,
   type AddResult,
@@ -126,17 +126,22 @@ describeAsRoot('bridge: sharing a host with the reference plugin', () => {
   });
 
   // A node that swaps plugins while containers run: weft's DEL of an attachment the reference made removes
-  // the reference's iptables masquerade (chain CNI-… and its POSTROUTING jump, IPv4 and IPv6) too, and only it.
-  it.skipIf(!haveReference)('removes the masquerade the reference made for an attachment it DELs, and nothing else', () => {
+  // the reference's iptables masquerade (chain CNI-… and its POSTROUTING jump, IPv4 and IPv6) and its MAC
+  // spoof check (table bridge nat) too, and only the attachment's.
+  it.skipIf(!haveReference)('removes the masquerade and spoof check the reference made for an attachment it DELs, and nothing else', () => {
     const referenceHost = new BridgeHost(referenceBinDir);
     const weftHost = referenceHost.using(weftBinDir);
-    const config = referenceHost.config(fields, '1.0.0');
+    const config = referenceHost.config({ ...fields, macspoofchk: true }, '1.0.0');
+    const spoofCheck = () => ruleset(referenceHost.netns);
     const natRules = (command: 'iptables-save' | 'ip6tables-save') =>
       runChecked('ip', ['netns', 'exec', referenceHost.netns.name, command, '-t', 'nat']).split('\n').filter((l) => l.startsWith('-A') || l.startsWith(':CNI-'));
     const [gone, kept] = [createContainer(), createContainer()];
     referenceHost.add({ containerId: 'gone', netns: gone }, config);
     referenceHost.add({ containerId: 'kept', netns: kept }, config);
     const before = { v4: natRules('iptables-save'), v6: natRules('ip6tables-save') };
+    const spoofBefore = spoofCheck();
+    const bridgeChains = (w: typeof spoofBefore) => w.chains.filter((c) => c.family === 'bridge').map((c) => c.name).sort();
+    expect(bridgeChains(spoofBefore)).toEqual(['PREROUTING', 'cni-br-iface-gone-eth0', 'cni-br-iface-gone-eth0-mac', 'cni-br-iface-kept-eth0', 'cni-br-iface-kept-eth0-mac']);
     // The chain the reference made for "gone": the target of its POSTROUTING jump.
     const goneChain = (lines: string[]) => lines.find((l) => l.startsWith('-A POSTROUTING') && l.includes('gone'))!.split(' -j ')[1]!;
     gone.remove();
@@ -147,6 +152,10 @@ describeAsRoot('bridge: sharing a host with the reference plugin', () => {
       expect(before[family].filter((l) => l.includes(chain))).toHaveLength(4);
       expect(natRules(command)).toEqual(before[family].filter((l) => !l.includes(chain)));
     }
+    const spoofAfter = spoofCheck();
+    expect(bridgeChains(spoofAfter)).toEqual(['PREROUTING', 'cni-br-iface-kept-eth0', 'cni-br-iface-kept-eth0-mac']);
+    const bridgeRules = (w: typeof spoofBefore) => w.rules.filter((r) => r.family === 'bridge').map((r) => `${r.chain} ${r.comment ?? ''}`).sort();
+    expect(bridgeRules(spoofAfter)).toEqual(bridgeRules(spoofBefore).filter((r) => !r.includes('gone')));
     referenceHost.ok('DEL', { containerId: 'kept', netns: kept }, config);
   });
 
