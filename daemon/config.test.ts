@@ -78,6 +78,7 @@ describe('parseDaemonOptions', () => {
     ['a listen port too large', { listen: '127.0.0.1:70000' }, /"listen" must be HOST:PORT/],
     ['a bad log level', { logLevel: 'verbose' }, /"logLevel" must be one of debug, info, warn, error/],
     ['a network that is not an object', { network: '10.244.0.0/16' }, /"network" must be an object/],
+    ['xDS on the health and metrics address', { xds: { listen: '127.0.0.1:9475' } }, /"xds\.listen" must differ from "listen" \(127\.0\.0\.1:9475/],
     ['a zero reconcile interval', { intervals: { reconcile: 0 } }, /"intervals\.reconcile" must be at least 1/],
     ['a probe interval within the answer timeout', { intervals: { probe: 1 } }, /"intervals\.probe" must be at least 2/],
     ['an interval in ms', { intervals: { firewall: 60_000 } }, /"intervals\.firewall" must be at most 3600/],

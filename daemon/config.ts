@@ -269,6 +269,9 @@ export function parseDaemonOptions(raw: JsonObject): DaemonOptions {
     const { choice, publicIp } = parseUnderlay(root.field('underlay'));
     const network = root.field('network').optionalObject();
     const xds = parseXds(root.field('xds'));
+    const listen = parseListen(root.field('listen'));
+    const opsAddress = `${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${listen.port}`;
+    if (xds?.listen === opsAddress) throw root.field('xds').field('listen').invalid(`must differ from "listen" (${opsAddress}, the health and metrics server)`);
     return {
       nodeName: parseNodeName(root.field('nodeName')),
       stateDir,
@@ -276,7 +279,7 @@ export function parseDaemonOptions(raw: JsonObject): DaemonOptions {
       store: parseStore(root.field('store'), stateDir),
       underlay: choice,
       ...(publicIp ? { publicIp } : {}),
-      listen: parseListen(root.field('listen')),
+      listen,
       logLevel: logLevel as LogLevel,
       api: parseApi(root.field('api')),
       ...(xds ? { xds } : {}),

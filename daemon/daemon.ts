@@ -24,6 +24,7 @@ import { startOpsServer, type OpsServer, type ProbeResult } from './ops/ops-serv
 import { gatewayForm, readSubnetEnv, writeSubnetEnv } from './state/subnet-env.ts';
 import { loadVtepMac } from './state/vtep-mac.ts';
 import { chooseUnderlay, describeChoice, readUnderlayFacts, type Underlay } from './underlay.ts';
+import { holdInstanceLock } from './files/instance-lock.ts';
 
 export interface DaemonContext {
   readonly log: Logger;
@@ -141,6 +142,7 @@ export class Daemon {
     this.cleanups.push(() => ops.close());
     log.info('weftd starting', { node: options.nodeName, listen: `${ops.host}:${ops.port}`, store: options.store.type });
     const local = options.network ? parseNetworkConfig(options.network, 'network') : undefined;
+    holdInstanceLock(options.stateDir);
     const vtep = await loadVtepMac(options.stateDir);
     if (vtep.created) log.info('generated the VTEP MAC', { vtepMac: vtep.mac, stateDir: options.stateDir });
     const underlay = chooseUnderlay(options.underlay, readUnderlayFacts(options.underlay), options.publicIp);

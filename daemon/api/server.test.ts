@@ -1,5 +1,6 @@
 // The local API over a real unix socket, through the plugin's client.
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -73,7 +74,9 @@ describe('local API', () => {
     server = undefined;
     expect(existsSync(socket)).toBe(false);
     expect(await failure(callApi(socket, 'GET', '/v1/lease'))).toMatchObject({ kind: 'unreachable' });
-    writeFileSync(socket, '');
+    // A daemon killed without its exit's clean-up leaves its socket behind, with nobody listening.
+    spawnSync(process.execPath, ['-e', `require('node:net').createServer().listen(${JSON.stringify(socket)}, () => process.kill(process.pid, 'SIGKILL'))`]);
+    expect(existsSync(socket)).toBe(true);
     expect(await failure(callApi(socket, 'GET', '/v1/lease'))).toMatchObject({ kind: 'unreachable' });
     server = await startApiServer({ socketPath: socket, node: 'node-a', endpoints, lease: () => ({ node: 'node-a' }), log });
     expect(await callApi(socket, 'GET', '/v1/lease')).toEqual({ node: 'node-a' });

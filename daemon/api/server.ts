@@ -6,11 +6,11 @@
 //   PUT    /v1/endpoints/<containerId> body: an Endpoint (daemon/xds/endpoint.ts) without "node": weftd sets
 //                                      its own; 200 with the stored endpoint, 400 with {error} when invalid
 //   DELETE /v1/endpoints/<containerId> 204, also when there was none (DEL is idempotent)
-import { chmod, mkdir, rm } from 'node:fs/promises';
+import { chmod } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { dirname } from 'node:path';
 import { CniError } from '../../lib/cni/errors.ts';
 import type { JsonObject, JsonValue } from '../../lib/cni/types.ts';
+import { claimSocketPath } from '../files/unix-socket.ts';
 import type { Logger } from '../log.ts';
 import type { EndpointSet } from '../xds/endpoint-set.ts';
 import { endpointToJson, parseEndpoint } from '../xds/endpoint.ts';
@@ -108,9 +108,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       send(res, 500, { error: 'internal error' });
     });
   });
-  await mkdir(dirname(options.socketPath), { recursive: true, mode: 0o755 });
-  // A socket file left by a daemon that did not stop cleanly would make listen fail.
-  await rm(options.socketPath, { force: true });
+  await claimSocketPath(options.socketPath, 'the local API socket');
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.socketPath, () => {

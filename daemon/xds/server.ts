@@ -15,6 +15,7 @@ import type { TypeUrl } from './resource-types.ts';
 import type { DeltaDiscoveryRequest, DeltaDiscoveryResponse, DiscoveryRequest, DiscoveryResponse } from './discovery-messages.ts';
 import { emptyStats, type NackReport, type SessionContext, type StreamStatus, type XdsStats } from './session.ts';
 import { SotwSession } from './sotw-session.ts';
+import { claimSocketPath } from '../files/unix-socket.ts';
 
 export interface XdsServerOptions {
   /** Where to listen: "host:port" ("127.0.0.1:0" picks a free port) or "unix:/path". */
@@ -91,6 +92,8 @@ export class XdsServer {
 
   /** Binds and serves; resolves to the bound address (with the port chosen when it was 0). */
   async start(): Promise<string> {
+    const { address } = this.options;
+    if (address.startsWith('unix:')) await claimSocketPath(address.slice('unix:'.length), 'the xDS socket');
     const port = await new Promise<number>((resolve, reject) => {
       this.server.bindAsync(this.options.address, ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
     });

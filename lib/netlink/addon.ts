@@ -38,8 +38,8 @@ export interface NativeNetlink {
   batch(fd: number, messages: Buffer): NativeFailure[];
   /** An nfnetlink batch (begin, changes, end) sent whole: applied all or nothing; the failures it reported. */
   transaction(fd: number, messages: Buffer): NativeFailure[];
-  /** flock(2), blocking until held: 0 or errno. */
-  flock(fd: number, exclusive: boolean): number;
+  /** flock(2), blocking until held unless `wait` is false (then EWOULDBLOCK, 11, when another holds it): 0 or errno. */
+  flock(fd: number, exclusive: boolean, wait?: boolean): number;
   /**
    * Joins the socket to multicast `groups` and calls back from the event loop with the notifications that
    * arrived (a Buffer of messages) or -errno (-ENOBUFS: some were lost). A handle for unwatch, or -errno.

@@ -125,19 +125,22 @@ static napi_value args_error(napi_env env, const char *what) {
 
 // ---- flock -----------------------------------------------------------------------------------
 
-// flock(fd, exclusive: boolean): 0 | errno. Blocks until the lock is held; retried on EINTR.
+// flock(fd, exclusive: boolean, wait = true): 0 | errno. Blocks until the lock is held (retried on EINTR),
+// or with wait false answers EWOULDBLOCK at once when another holds it.
 // The IPAM store is locked with flock(2) as the reference plugin locks it, so the two exclude each other.
 static napi_value file_lock(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
+  size_t argc = 3;
+  napi_value argv[3];
   int32_t fd;
   bool exclusive;
+  bool wait = true;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 2) return args_error(env, "flock(fd, exclusive)");
+  if (argc < 2) return args_error(env, "flock(fd, exclusive, wait?)");
   CHECK(napi_get_value_int32(env, argv[0], &fd));
   CHECK(napi_get_value_bool(env, argv[1], &exclusive));
+  if (argc > 2) CHECK(napi_get_value_bool(env, argv[2], &wait));
   int rc;
-  do rc = flock(fd, exclusive ? LOCK_EX : LOCK_SH);
+  do rc = flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | (wait ? 0 : LOCK_NB));
   while (rc != 0 && errno == EINTR);
   return int_value(env, rc == 0 ? 0 : errno);
 }
