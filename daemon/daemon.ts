@@ -25,6 +25,7 @@ import { gatewayForm, readSubnetEnv, writeSubnetEnv } from './state/subnet-env.t
 import { loadVtepMac } from './state/vtep-mac.ts';
 import { chooseUnderlay, describeChoice, readUnderlayFacts, type Underlay } from './underlay.ts';
 import { holdInstanceLock } from './files/instance-lock.ts';
+import { leaseReadiness } from './lease/lease-readiness.ts';
 
 export interface DaemonContext {
   readonly log: Logger;
@@ -117,6 +118,11 @@ export class Daemon {
     await this.cleanup();
   }
 
+  /** Start-up's phase until it is done; from then on, what the lease held now allows. */
+  private currentReadiness(): ProbeResult {
+    return this.readiness.ok ? leaseReadiness(this.manager?.lease, Date.now()) : this.readiness;
+  }
+
   private async cleanup(): Promise<void> {
     for (const undo of this.cleanups.splice(0).reverse()) {
       await undo().catch((err: unknown) => this.log.error('stopping a component failed', { error: err }));
@@ -129,10 +135,10 @@ export class Daemon {
       ...options.listen,
       metrics: this.metrics,
       health: () => (signal.aborted ? { ok: false, detail: 'stopping' } : { ok: true, detail: 'ok' }),
-      ready: () => this.readiness,
+      ready: () => this.currentReadiness(),
       status: () => nodeStatus({
         nodeName: options.nodeName,
-        readiness: this.readiness,
+        readiness: this.currentReadiness(),
         own: this.manager?.lease,
         leases: this.manager?.leases() ?? [],
         dataPath: this.statusSources.dataPath?.(),
@@ -166,7 +172,7 @@ export class Daemon {
     });
     this.manager = manager;
     this.cleanups.push(() => manager.stop());
-    registerLeaseMetrics(this.metrics, manager, errors, () => this.readiness.ok);
+    registerLeaseMetrics(this.metrics, manager, errors, () => this.currentReadiness().ok);
     this.readiness = { ok: false, detail: 'acquiring a subnet lease' };
     const lease = await persist('acquiring a subnet lease', log, signal, () => manager.start(), () => errors.acquire++);
     signal.throwIfAborted();
@@ -200,7 +206,7 @@ export class Daemon {
     });
     signal.throwIfAborted();
     this.context = context;
-    this.readiness = { ok: true, detail: `ready: ${lease.subnet}${lease.ipv6Subnet ? ` ${lease.ipv6Subnet}` : ''}` };
+    this.readiness = { ok: true, detail: 'ready' };
     log.info('weftd ready', { subnet: lease.subnet, ipv6Subnet: lease.ipv6Subnet, mtu, subnetFile: options.subnetFile });
     return context;
   }
