@@ -159,6 +159,24 @@ describe('a lease lost under a running daemon', () => {
     expect(logs.some((l) => l.level === 'error' && /moved to another subnet/.test(String(l.msg)))).toBe(true);
   });
 
+  it('backs off when another daemon with its name keeps taking the lease, and says so', async () => {
+    const m = manager();
+    const lease = await m.start();
+    const twin = (n: number) => store.put({ ...lease, publicIp: `203.0.113.${n}` }, 60);
+    // The twin rewrites the lease at once after every recovery: the first loss is answered at once,
+    // the next ones after growing delays (1 s, then 2 s with this TTL), not as fast as the store answers.
+    twin(1);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(m.stats.losses).toBe(1);
+    twin(2);
+    await vi.advanceTimersByTimeAsync(500);
+    expect(stored(lease.subnet)).toMatchObject({ publicIp: '203.0.113.2' });
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(stored(lease.subnet)).toMatchObject({ publicIp: '192.0.2.10' });
+    expect(m.stats.losses).toBe(2);
+    expect(logs.some((l) => /another daemon with this node's name \(public IP 203\.0\.113\.2\)/.test(String(l.reason)))).toBe(true);
+  });
+
   it('is noticed by a renewal that finds it rewritten, and repaired', async () => {
     const m = manager();
     const lease = await m.start();

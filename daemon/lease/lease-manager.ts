@@ -78,6 +78,8 @@ export class LeaseManager {
   private timer: NodeJS.Timeout | undefined;
   private readonly maintenance = new SerialTask(() => this.step());
   private lostReason: string | undefined;
+  private lastLossAt = -Infinity;
+  private lossesInARow = 0;
   private attempt = 0;
   private stopped = false;
   private readonly retry: BackoffPolicy;
@@ -268,13 +270,26 @@ export class LeaseManager {
     const held = this.set.get(own.subnet);
     if (!held) this.lose(`the store deleted lease ${own.subnet}`);
     else if (held.nodeName !== own.nodeName) this.lose(`the store gives ${own.subnet} to node ${held.nodeName}`);
-    else if (held.revision > own.revision && !sameSpec(held, own)) this.lose(`lease ${own.subnet} was rewritten in the store`);
+    else if (held.revision > own.revision && !sameSpec(held, own)) {
+      this.lose(held.publicIp === own.publicIp
+        ? `lease ${own.subnet} was rewritten in the store`
+        : `lease ${own.subnet} was rewritten by another daemon with this node's name (public IP ${held.publicIp}): give each node its own "nodeName"`);
+    }
   }
 
+  /**
+   * Recovers at once from a loss, but backs off when losses follow each other (within a quarter of the
+   * TTL): two daemons with one node name would otherwise take the lease from each other as fast as the
+   * store answers.
+   */
   private lose(reason: string): void {
+    const now = Date.now();
+    this.lossesInARow = now - this.lastLossAt < (this.options.config.ttlSeconds * 1000) / 4 ? this.lossesInARow + 1 : 0;
+    this.lastLossAt = now;
     this.markLost(reason);
     clearTimeout(this.timer);
-    this.kick();
+    if (this.lossesInARow === 0) this.kick();
+    else this.schedule(backoffDelay(this.retry, this.lossesInARow - 1, this.random));
   }
 
   private emit(reason: LeaseSetEvent['reason'], changes: LeaseChanges): void {
