@@ -55,7 +55,9 @@ function makeDir(dir: string): void {
   try {
     mkdirSync(dir, { recursive: true, mode: 0o755 });
   } catch (err) {
-    throw new CniError(ErrorCode.IoFailure, `creating ${dir}`, (err as Error).message, { cause: err });
+    // mkdir's EEXIST for an existing file does not say what is wrong with it.
+    const reason = (err as NodeJS.ErrnoException).code === 'EEXIST' ? 'exists and is not a directory' : (err as Error).message;
+    throw new CniError(ErrorCode.IoFailure, `creating ${dir}`, reason, { cause: err });
   }
 }
 

@@ -8,12 +8,12 @@
 //   weft node-status [--url URL] [--json]     weftd's lease, peers and probe verdicts on this node
 //   weft install [--bin-dir DIR] [--conf-dir DIR] [--force]
 //   weft version [--json]
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import packageJson from '../package.json' with { type: 'json' };
-import { defaultListen } from '../daemon/config.ts';
+import { defaultListen, oneValueFlagProblem, type ParserOptions } from '../daemon/config.ts';
 import { toCniError } from '../lib/cni/errors.ts';
 import { resultToJson } from '../lib/cni/result.ts';
 import { splitCniPath } from '../lib/cni/skel.ts';
@@ -54,18 +54,38 @@ function runAttachment<T>(verb: AttachmentVerb<T>, args: AttachmentArgs): Promis
 
 const COMMANDS = ['add', 'check', 'del', 'gc', 'status', 'node-status', 'install', 'version'];
 
+/** "weft" and the command the command line names, as messages begin. */
+function commandName(argv: readonly string[]): string {
+  const command = argv.find((word) => COMMANDS.includes(word));
+  return `weft${command ? ` ${command}` : ''}`;
+}
+
 /** Prints a failure as the spec's error JSON on stdout and a line on stderr; exit status 1. */
 function reportFailure(argv: readonly string[], err: unknown): void {
   const error = toCniError(err);
-  const command = argv.find((word) => COMMANDS.includes(word));
   process.stdout.write(`${JSON.stringify(error.toJson(CURRENT_VERSION), null, 4)}\n`);
-  process.stderr.write(`weft${command ? ` ${command}` : ''}: ${error.message}\n`);
+  process.stderr.write(`${commandName(argv)}: ${error.message}\n`);
   process.exitCode = 1;
+}
+
+/** A malformed command line: one line on stderr naming what is wrong, exit status 2. */
+function usageError(argv: readonly string[], message: string): never {
+  process.stderr.write(`${commandName(argv)}: ${message} (see ${commandName(argv)} --help)\n`);
+  process.exit(2);
 }
 
 async function main(): Promise<void> {
   const argv = hideBin(process.argv);
-  await yargs(argv)
+  try {
+    await parseAndRun(argv);
+  } catch (err) {
+    // A synchronous handler (install's) throws out of parseAsync instead of rejecting its promise.
+    reportFailure(argv, err);
+  }
+}
+
+function parseAndRun(argv: string[]): Promise<unknown> {
+  return yargs(argv)
     .scriptName('weft')
     .usage('$0 <command>\n\nRuns CNI network configurations against network namespaces, as cnitool does.')
     .epilogue(
@@ -73,8 +93,8 @@ async function main(): Promise<void> {
         'CNI_IFNAME (default eth0), CNI_ARGS (K=V;...), CAP_ARGS (capability arguments as JSON), ' +
         'WEFT_CACHE_DIR (result cache, default /var/lib/cni).',
     )
-    .option('ifname', { alias: 'i', type: 'string', describe: 'interface name (default: CNI_IFNAME, else eth0)' })
-    .option('cache-dir', { type: 'string', default: env.WEFT_CACHE_DIR || DEFAULT_CACHE_DIR, describe: 'result cache directory (results/ below it)' })
+    .option('ifname', { alias: 'i', type: 'string', requiresArg: true, describe: 'interface name (default: CNI_IFNAME, else eth0)' })
+    .option('cache-dir', { type: 'string', requiresArg: true, default: env.WEFT_CACHE_DIR || DEFAULT_CACHE_DIR, describe: 'result cache directory (results/ below it)' })
     .command(
       'add <network> <netns>',
       'add the network to the namespace and print the result',
@@ -127,7 +147,7 @@ async function main(): Promise<void> {
       'print what weftd on this node reports: its lease, the last reconcile, and each peer\'s probe verdict per path',
       (y) =>
         y
-          .option('url', { type: 'string', default: `http://${defaultListen}`, describe: 'weftd\'s operability address (its "listen")' })
+          .option('url', { type: 'string', requiresArg: true, default: `http://${defaultListen}`, describe: 'weftd\'s operability address (its "listen")' })
           .option('json', { type: 'boolean', default: false, describe: 'print the daemon\'s JSON' }),
       async (args) => {
         // Loaded only for this command: the others never talk to weftd.
@@ -141,15 +161,16 @@ async function main(): Promise<void> {
       'copy the plugins into a CNI bin directory and the example configs into a config directory',
       (y) =>
         y
-          .option('bin-dir', { type: 'string', default: DEFAULT_BIN_DIR, describe: 'CNI plugin directory' })
-          .option('conf-dir', { type: 'string', default: DEFAULT_CONF_DIR, describe: 'network configuration directory' })
+          .option('bin-dir', { type: 'string', requiresArg: true, default: DEFAULT_BIN_DIR, describe: 'CNI plugin directory' })
+          .option('conf-dir', { type: 'string', requiresArg: true, default: DEFAULT_CONF_DIR, describe: 'network configuration directory' })
           .option('force', { type: 'boolean', default: false, describe: 'replace configurations that exist' }),
       (args) => {
         const report = installSuite({
           sourceBinDir: ownDir,
           sourceConfDir: join(ownDir, '../../conf'),
-          binDir: args.binDir,
-          confDir: args.confDir,
+          // A runtime reads these paths as absolute ones; the report shows where the files went.
+          binDir: resolve(args.binDir),
+          confDir: resolve(args.confDir),
           force: args.force,
           interpreter: process.execPath,
         });
@@ -172,13 +193,15 @@ async function main(): Promise<void> {
     .version(false)
     .help()
     .alias('help', 'h')
-    .fail((message, err, y) => {
-      if (err) throw err;
-      process.stderr.write(`${y.help()}\n\n${message}\n`);
-      process.exit(2);
+    // One-value flags (requiresArg) given twice or empty are usage errors too.
+    .check((args, options) => oneValueFlagProblem(args, options as unknown as ParserOptions) ?? true)
+    .fail((message, err) => {
+      // yargs' own errors are YErrors and a check's are strings; anything else is a command failing, which
+      // also rejects parseAsync's promise and is reported there.
+      if (err instanceof Error && err.name !== 'YError') throw err;
+      usageError(argv, message);
     })
-    .parseAsync()
-    .catch((err: unknown) => reportFailure(argv, err));
+    .parseAsync();
 }
 
 void main();

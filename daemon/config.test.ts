@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { CniError, ErrorCode } from '../lib/cni/errors.ts';
 import type { JsonObject } from '../lib/cni/types.ts';
 import { formatIp } from '../lib/ip/address.ts';
-import { mergeFlags, parseConfigFile, parseDaemonOptions } from './config.ts';
+import { mergeFlags, parseConfigFile, parseDaemonOptions, storeFlagConflict } from './config.ts';
 import { parseNetworkConfig } from './network-config.ts';
 
 function refusal(raw: JsonObject): string {
@@ -109,6 +109,24 @@ describe('mergeFlags', () => {
   it('replaces the underlay choice but keeps the file\'s public IP unless a flag sets it', () => {
     expect(mergeFlags(file, { ifaceRegex: '^en' }).underlay).toEqual({ interfaceRegex: '^en', publicIp: '203.0.113.5' });
     expect(mergeFlags(file, { publicIp: '198.51.100.1' }).underlay).toEqual({ interface: 'eth0', publicIp: '198.51.100.1' });
+  });
+});
+
+describe('storeFlagConflict', () => {
+  const embedded: JsonObject = { store: { type: 'embedded' } };
+  it('lets flags pick or refine a store, or replace the file\'s', () => {
+    expect(storeFlagConflict({}, { etcdEndpoints: 'http://a:1', etcdPrefix: '/p' })).toBeUndefined();
+    expect(storeFlagConflict(embedded, { store: 'etcd', etcdPrefix: '/p' })).toBeUndefined();
+    expect(storeFlagConflict(embedded, { etcdEndpoints: 'http://a:1' })).toBeUndefined();
+    expect(storeFlagConflict({ store: { type: 'etcd' } }, { etcdPrefix: '/p' })).toBeUndefined();
+    expect(storeFlagConflict({ store: { type: 'etcd' } }, { storePath: '/x' })).toBeUndefined();
+  });
+
+  it('names flags meant for the other store type and what picked it', () => {
+    expect(storeFlagConflict({}, { etcdPrefix: '/p' })).toBe('--etcd-prefix is for an etcd store, but the store is embedded unless --store etcd');
+    expect(storeFlagConflict(embedded, { etcdPrefix: '/p' })).toBe('--etcd-prefix is for an etcd store, but the config file\'s store is "embedded" (--store changes it)');
+    expect(storeFlagConflict({}, { store: 'etcd', storePath: '/x' })).toBe('--store-path is for an embedded store, but --store is etcd');
+    expect(storeFlagConflict({}, { store: 'embedded', etcdEndpoints: 'http://a:1', etcdPrefix: '/p' })).toBe('--etcd-endpoints and --etcd-prefix are for an etcd store, but --store is embedded');
   });
 });
 

@@ -20,6 +20,7 @@
 //                  runs (what repairs a changed kernel), its firewall rule checks, and peer probe rounds
 //     "network": { "network": "10.244.0.0/16", ... }
 //   }
+import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { CniError, ErrorCode } from '../lib/cni/errors.ts';
@@ -101,7 +102,53 @@ function daemonConfigError(err: unknown): unknown {
     : err;
 }
 
-/** Lays flags over the file's JSON (absent flags leave the file's values). */
+/** What yargs passes a check as its second argument (typed there as the alias map): its parser's options. */
+export interface ParserOptions {
+  /** The flags declared with requiresArg: those that take exactly one value. */
+  readonly narg: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * A one-value flag given wrongly, described for a usage message; undefined when there is none. yargs turns a
+ * repeated flag into a list and takes `--flag ''` as given; neither means anything for these flags.
+ */
+export function oneValueFlagProblem(argv: Readonly<Record<string, unknown>>, options: ParserOptions): string | undefined {
+  for (const name of Object.keys(options.narg)) {
+    if (Array.isArray(argv[name])) return `--${name} is given more than once`;
+    if (argv[name] === '') return `--${name} needs a value`;
+  }
+  return undefined;
+}
+
+/** The store type the flags pick on their own, if any. */
+function flagStoreType(flags: DaemonFlags): string | undefined {
+  return flags.store ?? (flags.etcdEndpoints !== undefined ? 'etcd' : flags.storePath !== undefined ? 'embedded' : undefined);
+}
+
+function objectField(json: JsonObject, key: string): JsonObject {
+  const value = json[key];
+  return (typeof value === 'object' && value !== null && !Array.isArray(value) ? value : {}) as JsonObject;
+}
+
+/**
+ * Store flags that contradict each other or the file's store type, described for a usage message (a flag
+ * that picks another type replaces the file's store, so only the flags can be at odds); undefined when none.
+ */
+export function storeFlagConflict(file: JsonObject, flags: DaemonFlags): string | undefined {
+  const given = (pairs: [string, string | undefined][]) => pairs.filter(([, value]) => value !== undefined).map(([name]) => name);
+  const etcdFlags = given([['--etcd-endpoints', flags.etcdEndpoints], ['--etcd-prefix', flags.etcdPrefix]]);
+  const embeddedFlags = given([['--store-path', flags.storePath]]);
+  if (etcdFlags.length > 0 && embeddedFlags.length > 0) return `${[...embeddedFlags, ...etcdFlags].join(' and ')} are for different stores`;
+  const fileType = objectField(file, 'store').type;
+  const type = flagStoreType(flags) ?? fileType ?? 'embedded';
+  const source = flags.store !== undefined ? `--store is ${flags.store}`
+    : fileType !== undefined ? `the config file's store is ${JSON.stringify(fileType)} (--store changes it)` : 'the store is embedded unless --store etcd';
+  const misplaced = type === 'etcd' ? embeddedFlags : type === 'embedded' ? etcdFlags : [];
+  if (misplaced.length === 0) return undefined;
+  return `${misplaced.join(' and ')} ${misplaced.length > 1 ? 'are' : 'is'} for ${type === 'etcd' ? 'an embedded' : 'an etcd'} store, but ${source}`;
+}
+
+/** Lays flags over the file's JSON (absent flags leave the file's values); storeFlagConflict comes first. */
 export function mergeFlags(file: JsonObject, flags: DaemonFlags): JsonObject {
   const merged: JsonObject = { ...file };
   const set = (key: string, value: JsonValue | undefined) => {
@@ -112,11 +159,10 @@ export function mergeFlags(file: JsonObject, flags: DaemonFlags): JsonObject {
   set('subnetFile', flags.subnetFile);
   set('listen', flags.listen);
   set('logLevel', flags.logLevel);
-  const section = (key: string) => (typeof file[key] === 'object' && file[key] !== null && !Array.isArray(file[key]) ? file[key] : {}) as JsonObject;
-  if (flags.apiSocket !== undefined) merged.api = { ...section('api'), socket: flags.apiSocket };
-  if (flags.xdsListen !== undefined) merged.xds = { ...section('xds'), listen: flags.xdsListen };
-  const fileStore = (typeof file.store === 'object' && file.store !== null && !Array.isArray(file.store) ? file.store : {}) as JsonObject;
-  const storeType = flags.store ?? (flags.etcdEndpoints !== undefined ? 'etcd' : flags.storePath !== undefined ? 'embedded' : undefined);
+  if (flags.apiSocket !== undefined) merged.api = { ...objectField(file, 'api'), socket: flags.apiSocket };
+  if (flags.xdsListen !== undefined) merged.xds = { ...objectField(file, 'xds'), listen: flags.xdsListen };
+  const fileStore = objectField(file, 'store');
+  const storeType = flagStoreType(flags);
   if (storeType !== undefined || flags.storePath !== undefined || flags.etcdEndpoints !== undefined || flags.etcdPrefix !== undefined) {
     // A flag that picks another store type replaces the file's store; otherwise flags refine it.
     const store: JsonObject = storeType !== undefined && storeType !== fileStore.type ? { type: storeType } : { ...fileStore };
@@ -129,8 +175,7 @@ export function mergeFlags(file: JsonObject, flags: DaemonFlags): JsonObject {
     : flags.ifaceRegex !== undefined ? { interfaceRegex: flags.ifaceRegex }
       : flags.ifaceReach !== undefined ? { reach: flags.ifaceReach } : undefined;
   if (choice !== undefined || flags.publicIp !== undefined) {
-    const fileUnderlay = (typeof file.underlay === 'object' && file.underlay !== null && !Array.isArray(file.underlay) ? file.underlay : {}) as JsonObject;
-    const { publicIp, ...fileChoice } = fileUnderlay;
+    const { publicIp, ...fileChoice } = objectField(file, 'underlay');
     merged.underlay = { ...(choice ?? fileChoice), ...(flags.publicIp !== undefined ? { publicIp: flags.publicIp } : publicIp !== undefined ? { publicIp } : {}) };
   }
   return merged;
@@ -291,7 +336,20 @@ export function parseDaemonOptions(raw: JsonObject): DaemonOptions {
   }
 }
 
-/** Reads the config file's JSON; a missing or malformed file is a code-7 error naming it. */
+/** Reads the config file's JSON; a missing, unreadable or malformed file is a code-7 error naming it. */
+export async function readConfigFile(path: string): Promise<JsonObject> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const what = code === 'ENOENT' ? 'not found' : code === 'EISDIR' ? 'is a directory' : `unreadable: ${(err as Error).message}`;
+    throw new CniError(ErrorCode.InvalidNetworkConfig, 'invalid weftd config', `${path}: ${what}`, { cause: err });
+  }
+  return parseConfigFile(path, text);
+}
+
+/** The config file's JSON from its text; malformed JSON is a code-7 error naming the file. */
 export function parseConfigFile(path: string, text: string): JsonObject {
   let json: unknown;
   try {

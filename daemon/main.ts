@@ -2,12 +2,13 @@
 // lines on stderr. SIGTERM or SIGINT stop it cleanly: renewals end, the lease stays in the store until
 // its TTL (a restart takes it back), and the kernel state stays in place. Exit codes: 0 after a clean
 // stop, 1 when it could not start or stop, 2 for bad flags.
-import { readFile } from 'node:fs/promises';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { CniError } from '../lib/cni/errors.ts';
 import { apiAttachment } from './api/attachment.ts';
-import { mergeFlags, parseConfigFile, parseDaemonOptions, type DaemonFlags, type DaemonOptions } from './config.ts';
+import {
+  mergeFlags, oneValueFlagProblem, parseDaemonOptions, readConfigFile, storeFlagConflict, type DaemonFlags, type DaemonOptions, type ParserOptions,
+} from './config.ts';
 import { dataPathAttachment } from './datapath/attach.ts';
 import { Daemon, type Attach } from './daemon.ts';
 import { Logger, logLevels } from './log.ts';
@@ -37,47 +38,56 @@ async function attachmentsFor(options: DaemonOptions): Promise<Attach[]> {
   return attachments;
 }
 
+const flagOptions = {
+  config: { type: 'string', describe: 'JSON config file (flags override its fields)' },
+  'node-name': { type: 'string', describe: 'this node\'s name in the store (default: the host name)' },
+  'state-dir': { type: 'string', describe: 'directory kept across reboots: VTEP MAC, embedded store (default /var/lib/weft)' },
+  'subnet-file': { type: 'string', describe: 'state file for the overlay CNI plugin (default /run/weft/subnet.env)' },
+  store: { type: 'string', choices: ['embedded', 'etcd'], describe: 'lease store (default embedded)' },
+  'store-path': { type: 'string', describe: 'embedded store file (default <state-dir>/leases.json)' },
+  'etcd-endpoints': { type: 'string', describe: 'comma-separated etcd client URLs' },
+  'etcd-prefix': { type: 'string', describe: 'etcd key prefix (default /weft/network)' },
+  iface: { type: 'string', describe: 'underlay interface by name' },
+  'iface-regex': { type: 'string', describe: 'underlay interface by regular expression (exactly one may match)' },
+  'iface-reach': { type: 'string', describe: 'underlay interface: the one that reaches this address' },
+  'public-ip': { type: 'string', describe: 'address peers send VXLAN to (default: the underlay interface\'s)' },
+  listen: { type: 'string', describe: '/healthz, /readyz and /metrics address (default 127.0.0.1:9475)' },
+  'api-socket': { type: 'string', describe: 'local API socket for the overlay plugin (default /run/weft/weftd.sock)' },
+  'xds-listen': { type: 'string', describe: 'xDS (ADS) server address, HOST:PORT or unix:/path (default: no xDS server)' },
+  'log-level': { type: 'string', choices: [...logLevels], describe: 'least severe level logged (default info)' },
+} as const;
+
+/** A malformed command line: one log line naming the flags, exit status 2. */
+function badCommandLine(message: string): never {
+  new Logger('info').error('bad command line', { error: message });
+  process.exit(2);
+}
+
 async function main(): Promise<number> {
-  const bootLog = new Logger('info');
   const argv = await yargs(hideBin(process.argv))
     .scriptName('weftd')
     .usage('$0 [options]\n\nThe weft node daemon: holds this node\'s subnet lease and programs the VXLAN overlay.')
-    .options({
-      config: { type: 'string', describe: 'JSON config file (flags override its fields)' },
-      'node-name': { type: 'string', describe: 'this node\'s name in the store (default: the host name)' },
-      'state-dir': { type: 'string', describe: 'directory kept across reboots: VTEP MAC, embedded store (default /var/lib/weft)' },
-      'subnet-file': { type: 'string', describe: 'state file for the overlay CNI plugin (default /run/weft/subnet.env)' },
-      store: { type: 'string', choices: ['embedded', 'etcd'], describe: 'lease store (default embedded)' },
-      'store-path': { type: 'string', describe: 'embedded store file (default <state-dir>/leases.json)' },
-      'etcd-endpoints': { type: 'string', describe: 'comma-separated etcd client URLs' },
-      'etcd-prefix': { type: 'string', describe: 'etcd key prefix (default /weft/network)' },
-      iface: { type: 'string', describe: 'underlay interface by name' },
-      'iface-regex': { type: 'string', describe: 'underlay interface by regular expression (exactly one may match)' },
-      'iface-reach': { type: 'string', describe: 'underlay interface: the one that reaches this address' },
-      'public-ip': { type: 'string', describe: 'address peers send VXLAN to (default: the underlay interface\'s)' },
-      listen: { type: 'string', describe: '/healthz, /readyz and /metrics address (default 127.0.0.1:9475)' },
-      'api-socket': { type: 'string', describe: 'local API socket for the overlay plugin (default /run/weft/weftd.sock)' },
-      'xds-listen': { type: 'string', describe: 'xDS (ADS) server address, HOST:PORT or unix:/path (default: no xDS server)' },
-      'log-level': { type: 'string', choices: [...logLevels], describe: 'least severe level logged (default info)' },
-    })
+    .options(flagOptions)
+    // Every flag takes one value: a missing, empty or repeated one is a usage error, not a config error.
+    .requiresArg(Object.keys(flagOptions))
+    .check((args, options) => oneValueFlagProblem(args, options as unknown as ParserOptions) ?? true)
     .conflicts('iface', ['iface-regex', 'iface-reach'])
     .conflicts('iface-regex', 'iface-reach')
     .strict()
     .version(false)
     .help()
-    .fail((message, err) => {
-      bootLog.error('bad command line', { error: err ?? message });
-      process.exit(2);
-    })
+    .fail((message) => badCommandLine(message))
     .parseAsync();
 
-  const file = argv.config === undefined ? {} : parseConfigFile(argv.config, await readFile(argv.config, 'utf8'));
+  const file = argv.config === undefined ? {} : await readConfigFile(argv.config);
   const flags: DaemonFlags = {
     nodeName: argv['node-name'], stateDir: argv['state-dir'], subnetFile: argv['subnet-file'], store: argv.store,
     storePath: argv['store-path'], etcdEndpoints: argv['etcd-endpoints'], etcdPrefix: argv['etcd-prefix'],
     iface: argv.iface, ifaceRegex: argv['iface-regex'], ifaceReach: argv['iface-reach'], publicIp: argv['public-ip'],
     listen: argv.listen, logLevel: argv['log-level'], apiSocket: argv['api-socket'], xdsListen: argv['xds-listen'],
   };
+  const conflict = storeFlagConflict(file, flags);
+  if (conflict !== undefined) badCommandLine(conflict);
   const options = parseDaemonOptions(mergeFlags(file, flags));
   const log = new Logger(options.logLevel, undefined, { node: options.nodeName });
   const daemon = new Daemon(options, log, await attachmentsFor(options));
