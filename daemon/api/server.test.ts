@@ -1,5 +1,6 @@
 // The local API over a real unix socket, through the plugin's client.
 import { spawnSync } from 'node:child_process';
+import { request } from 'node:http';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -60,7 +61,25 @@ describe('local API', () => {
     expect(await failure(callApi(socket, 'PUT', endpointPath('c1'), { ...registration, padding: 'x'.repeat(70_000) }))).toMatchObject({ status: 413 });
     expect(await failure(callApi(socket, 'GET', '/v1/nothing'))).toMatchObject({ status: 404 });
     expect(await failure(callApi(socket, 'POST', endpointPath('c1')))).toMatchObject({ status: 405 });
+    expect(await failure(callApi(socket, 'POST', '/v1/lease'))).toMatchObject({ status: 405 });
+    expect(await failure(callApi(socket, 'PUT', '/v1/endpoints', registration))).toMatchObject({ status: 405 });
+    expect(await failure(callApi(socket, 'DELETE', '/v1/endpoints/%ZZ'))).toMatchObject({ status: 400 });
+    const long = await failure(callApi(socket, 'PUT', endpointPath('c'.repeat(5000)), registration));
+    expect(long).toMatchObject({ status: 400 });
+    expect(long.message).toMatch(/must be at most 1024 characters, got 5000/);
     expect(endpoints.size).toBe(0);
+  });
+
+  it('names the methods a known path allows', async () => {
+    const answer = await new Promise<{ status: number; allow: string | undefined }>((resolve, reject) => {
+      const req = request({ socketPath: socket, path: '/v1/lease', method: 'DELETE' }, (res) => {
+        res.resume();
+        resolve({ status: res.statusCode!, allow: res.headers.allow });
+      });
+      req.once('error', reject);
+      req.end();
+    });
+    expect(answer).toEqual({ status: 405, allow: 'GET' });
   });
 
   it('serves the lease once there is one', async () => {

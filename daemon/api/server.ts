@@ -32,14 +32,14 @@ export interface ApiServer {
 const maxBodyBytes = 64 * 1024;
 
 class HttpError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(readonly status: number, message: string, readonly allow?: string) {
     super(message);
   }
 }
 
-function send(res: ServerResponse, status: number, body?: JsonValue): void {
+function send(res: ServerResponse, status: number, body?: JsonValue, headers: Record<string, string> = {}): void {
   const text = body === undefined ? '' : `${JSON.stringify(body)}\n`;
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
   res.end(text);
 }
 
@@ -83,27 +83,35 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
 
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = (req.url ?? '/').split('?')[0]!;
-    if (path === '/v1/lease' && req.method === 'GET') {
+    const allow = (methods: string): void => {
+      if (!methods.split(', ').includes(req.method ?? '')) throw new HttpError(405, `${req.method ?? ''} is not allowed on ${path}`, methods);
+    };
+    if (path === '/v1/lease') {
+      allow('GET');
       const lease = options.lease();
       return lease ? send(res, 200, lease) : send(res, 503, { error: 'no lease held yet' });
     }
-    if (path === '/v1/endpoints' && req.method === 'GET') {
+    if (path === '/v1/endpoints') {
+      allow('GET');
       return send(res, 200, { endpoints: [...endpoints.endpoints()].map(endpointToJson) });
     }
     const match = /^\/v1\/endpoints\/([^/]+)$/.exec(path);
     if (!match) throw new HttpError(404, `no such resource: ${path}`);
-    const containerId = decodeURIComponent(match[1]!);
-    if (req.method === 'PUT') return send(res, 200, await putEndpoint(containerId, req));
-    if (req.method === 'DELETE') {
-      if (endpoints.delete(containerId)) log.info('endpoint deregistered', { containerId });
-      return send(res, 204);
+    allow('PUT, DELETE');
+    let containerId: string;
+    try {
+      containerId = decodeURIComponent(match[1]!);
+    } catch {
+      throw new HttpError(400, `the container ID in ${path} is not valid percent-encoding`);
     }
-    throw new HttpError(405, `${req.method ?? ''} is not allowed on ${path}`);
+    if (req.method === 'PUT') return send(res, 200, await putEndpoint(containerId, req));
+    if (endpoints.delete(containerId)) log.info('endpoint deregistered', { containerId });
+    return send(res, 204);
   };
 
   const server: Server = createServer((req, res) => {
     route(req, res).catch((err: unknown) => {
-      if (err instanceof HttpError) return send(res, err.status, { error: err.message });
+      if (err instanceof HttpError) return send(res, err.status, { error: err.message }, err.allow ? { allow: err.allow } : {});
       log.error('local API request failed', { error: err, method: req.method, url: req.url });
       send(res, 500, { error: 'internal error' });
     });

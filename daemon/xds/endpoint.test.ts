@@ -48,7 +48,7 @@ describe('parseEndpoint', () => {
   it.each([
     [{ ...valid, service: undefined }, 'missing "service"'],
     [{ ...valid, service: 'Echo' }, '"service" must be a lowercase DNS name'],
-    [{ ...valid, service: 'x'.repeat(254) }, '"service" must be a lowercase DNS name'],
+    [{ ...valid, service: 'x'.repeat(254) }, '"service" must be at most 253 characters, got 254'],
     [{ ...valid, containerId: 'has space' }, '"containerId" must be letters, digits'],
     [{ ...valid, node: '' }, '"node" must not be empty'],
     [{ ...valid, address: '10.0.0.256' }, '"address" must be an IP address'],

@@ -56,7 +56,8 @@ const maxLabels = 64;
 
 function matching(field: ConfigValue, pattern: RegExp, what: string, maxLength = 253): string {
   const text = field.nonEmptyString();
-  if (text.length > maxLength || !pattern.test(text)) throw field.invalid(`must be ${what}, got ${JSON.stringify(text)}`);
+  if (text.length > maxLength) throw field.invalid(`must be at most ${maxLength} characters, got ${text.length}`);
+  if (!pattern.test(text)) throw field.invalid(`must be ${what}, got ${JSON.stringify(text)}`);
   return text;
 }
 
