@@ -1,7 +1,7 @@
 // weftd: the node daemon. Flags override the JSON file given by --config (see config.ts); logs are JSON
-// lines on stderr. SIGTERM or SIGINT stop it cleanly: renewals end, the lease stays in the store until
-// its TTL (a restart takes it back), and the kernel state stays in place. Exit codes: 0 after a clean
-// stop, 1 when it could not start or stop, 2 for bad flags.
+// lines on stderr. SIGTERM, SIGINT or SIGHUP (its terminal gone) stop it cleanly: renewals end, the lease
+// stays in the store until its TTL (a restart takes it back), and the kernel state stays in place. Exit
+// codes: 0 after a clean stop, 1 when it could not start or stop, 2 for bad flags.
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { CniError } from '../lib/cni/errors.ts';
@@ -111,6 +111,7 @@ async function main(): Promise<number> {
   };
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
+  process.on('SIGHUP', shutdown);
 
   await daemon.start();
   await done;
