@@ -427,8 +427,16 @@ class PrefixWatch {
       if (res.events.length === 0) return;
       this.enqueue(() => this.handlers.onEvents(res.events, revisionOf(res.header)));
     });
+    // The client retries a lost stream again and again while etcd is away: one report per outage, not one
+    // per retry.
+    let connected = true;
+    watcher.on('connected', () => {
+      connected = true;
+    });
     watcher.on('disconnected', (err) => {
-      if (!this.closed) this.handlers.onRestart?.(`watch stream lost (${err.message}); resuming`);
+      if (this.closed || !connected) return;
+      connected = false;
+      this.handlers.onRestart?.(`watch stream lost (${err.message}); resuming`);
     });
     // etcd cancels a watch whose start revision it has compacted away (also when resuming after a
     // reconnect): list everything again and watch from there.
