@@ -72,6 +72,15 @@ describe('nodeStatus', () => {
     });
   });
 
+  it('matches peers by lease: a second, skipped lease of a programmed node is neither programmed nor probed', () => {
+    const second = lease('b', '10.244.9.0/24', '192.0.2.2', t0 + 1_800_000);
+    const status = nodeStatus({ nodeName: 'a', readiness: { ok: true, detail: 'ready' }, own, leases: [own, b, second], dataPath: report });
+    expect(status.peers.map((p) => [p.lease.subnet, p.via, p.probe?.verdict ?? null])).toEqual([
+      ['10.244.2.0/24', 'vxlan', 'vtep'],
+      ['10.244.9.0/24', null, null],
+    ]);
+  });
+
   it('reports a failed last run, and nothing of a data path that has not started', () => {
     const failed = nodeStatus({
       nodeName: 'a', readiness: { ok: true, detail: 'ready' }, own, leases: [own],

@@ -9,6 +9,7 @@ import type { DesiredDataPath } from '../datapath/desired-state.ts';
 import type { PeerHealth } from '../datapath/probe.ts';
 import type { PeerVerdict, ProbePath } from '../datapath/probe-message.ts';
 import type { Lease } from '../lease/lease.ts';
+import { formatCidr } from '../../lib/ip/cidr.ts';
 
 export interface LeaseStatus {
   readonly subnet: string;
@@ -132,13 +133,14 @@ function reconcileStatus(report: DataPathReport): ReconcileStatus {
 
 export function nodeStatus(input: NodeStatusInput): NodeStatus {
   const { own, dataPath } = input;
-  const programmed = new Map(dataPath?.desired?.peers.map((p) => [p.nodeName, p]) ?? []);
+  // By subnet: a node name may hold a second, skipped lease, which is neither programmed nor probed.
+  const programmed = new Map(dataPath?.desired?.peers.map((p) => [formatCidr(p.subnet), p]) ?? []);
   const probes = new Map(dataPath?.probes.map((h) => [h.nodeName, h]) ?? []);
   const peers = input.leases
     .filter((l) => l.subnet !== own?.subnet)
     .map((lease): PeerStatus => {
-      const peer = programmed.get(lease.nodeName);
-      const health = probes.get(lease.nodeName);
+      const peer = programmed.get(lease.subnet);
+      const health = peer && probes.get(lease.nodeName);
       return {
         nodeName: lease.nodeName,
         lease: leaseStatus(lease),
