@@ -48,8 +48,13 @@ export interface Attachment {
 
 export type Attach = (context: DaemonContext) => Promise<Attachment> | Attachment;
 
+/** Not ready, and why: the phase and its last failure. */
+function retrying(phase: string, err: unknown): ProbeResult {
+  return { ok: false, detail: `${phase} failed (retrying): ${err instanceof Error ? err.message : String(err)}` };
+}
+
 /** Retries `attempt` with backoff until it succeeds or `signal` aborts; config errors are not retried. */
-async function persist<T>(what: string, log: Logger, signal: AbortSignal, attempt: () => Promise<T>, onError?: () => void): Promise<T> {
+async function persist<T>(what: string, log: Logger, signal: AbortSignal, attempt: () => Promise<T>, onError?: (err: unknown) => void): Promise<T> {
   for (let n = 0; ; n++) {
     signal.throwIfAborted();
     try {
@@ -57,7 +62,7 @@ async function persist<T>(what: string, log: Logger, signal: AbortSignal, attemp
     } catch (err) {
       if (err instanceof CniError && err.code === ErrorCode.InvalidNetworkConfig) throw err;
       signal.throwIfAborted();
-      onError?.();
+      onError?.(err);
       const delay = backoffDelay({ initialMs: 500, maxMs: 15_000 }, n);
       log.error(`${what} failed; retrying`, { error: err, retryInMs: delay });
       await sleep(delay, undefined, { signal });
@@ -157,7 +162,10 @@ export class Daemon {
     const store = await openLeaseStore(options.store);
     this.cleanups.push(() => store.close());
     this.readiness = { ok: false, detail: 'reading the network config from the store' };
-    const config = await persist('reading the network config', log, signal, () => agreeOnConfig(store, local));
+    const config = await persist('reading the network config', log, signal, () => agreeOnConfig(store, local), (err) => {
+      // Why it is not ready yet: a broken store file or an unreachable etcd says so on /readyz.
+      this.readiness = retrying('reading the network config from the store', err);
+    });
     const mtu = overlayMtu(config, { mtu: underlay.mtu, family: underlay.address.family });
 
     const previous = await readSubnetEnv(options.subnetFile).catch((err: unknown) => {
@@ -174,7 +182,10 @@ export class Daemon {
     this.cleanups.push(() => manager.stop());
     registerLeaseMetrics(this.metrics, manager, errors, () => this.currentReadiness().ok);
     this.readiness = { ok: false, detail: 'acquiring a subnet lease' };
-    const lease = await persist('acquiring a subnet lease', log, signal, () => manager.start(), () => errors.acquire++);
+    const lease = await persist('acquiring a subnet lease', log, signal, () => manager.start(), (err) => {
+      errors.acquire++;
+      this.readiness = retrying('acquiring a subnet lease', err);
+    });
     signal.throwIfAborted();
 
     const context: DaemonContext = { log, metrics: this.metrics, config, underlay, vtepMac: vtep.mac, mtu, leases: manager, store, status: this.statusSources };

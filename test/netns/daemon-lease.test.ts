@@ -3,8 +3,8 @@
 // on addresses of the underlay namespace. Witnesses: each daemon's /readyz and /metrics (read with curl
 // inside its namespace), its subnet file and VTEP MAC file, and etcdctl against the cluster.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { EtcdCluster } from '../../daemon/lease/testing/etcd-cluster.ts';
 import { track } from './harness/cleanup.ts';
@@ -212,6 +212,19 @@ describeAsRoot('weftd subnet leases across simulated hosts', () => {
     expect(Object.values(table.leases).map((l) => l.nodeName).sort()).toEqual(['solo1', 'solo2']);
     await until('each to see the other', () => pair.every((d) => /\nweft_peers 1\n/.test(at9476(d, '/metrics'))));
     for (const d of pair) expect(await stop(d)).toBe(0);
+  });
+
+  it('stays not ready while its store cannot be read, and /readyz says why', async () => {
+    const embedded = join(dir, 'embedded-broken.json');
+    writeFileSync(embedded, JSON.stringify({ network: { network: '10.51.0.0/16', vni: 3 } }));
+    const storeFile = join(dir, 'broken', 'leases.json');
+    mkdirSync(dirname(storeFile), { recursive: true });
+    writeFileSync(storeFile, '{"format": "not a lease table"');
+    const broken = start('broken', hosts[2]!, ['--config', embedded, '--store-path', storeFile, '--listen', '127.0.0.1:9477']);
+    const readyz = () => run('ip', ['netns', 'exec', hosts[2]!.netns.name, 'curl', '-s', '--max-time', '2', '-w', '\n%{http_code}', 'http://127.0.0.1:9477/readyz']).stdout;
+    await until('the cause on /readyz', () => readyz().includes('reading the network config from the store failed (retrying): '));
+    expect(readyz().endsWith('\n503')).toBe(true);
+    expect(await stop(broken)).toBe(0);
   });
 
   it('refuses a bad config with a precise error and exit code 1, and bad flags with 2', async () => {
