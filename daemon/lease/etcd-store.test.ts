@@ -255,13 +255,13 @@ describe('EtcdStore on a 3-member cluster', () => {
     const seen = await watchAcrossOutage(async (writer) => {
       await writer.create(spec(2), 30);
       await writer.create(spec(3), 30);
-      // Long enough for the client to retry the stream many times.
-      await new Promise((resolve) => setTimeout(resolve, 3000));
+      // Long enough for the client to retry the stream dozens of times.
+      await new Promise((resolve) => setTimeout(resolve, 1000));
     }, (s) => s.events().length === 3);
     expect(seen.events().map((e) => e.type === 'put' && e.lease.nodeName)).toEqual(['n1', 'n2', 'n3']);
     expect(seen.restarts).toHaveLength(1);
     expect(seen.batches.every((b) => b.kind === 'events')).toBe(true);
-  });
+  }, 30_000);
 
   it('lists again when history was compacted while its member was away', async () => {
     const seen = await watchAcrossOutage(async (writer, first) => {
@@ -270,7 +270,7 @@ describe('EtcdStore on a 3-member cluster', () => {
       await compact([etcd().members[1]!.clientUrl], (await writer.list()).revision);
     }, (s) => s.batches.some((b) => b.kind === 'reset'));
     expect(seen.batches.find((b) => b.kind === 'reset')).toMatchObject({ kind: 'reset', snapshot: { leases: [{ nodeName: 'n2' }] } });
-  });
+  }, 30_000);
 
   it('goes on when the leader dies: renewals, creates and the watch keep working', async () => {
     prefixSerial++;
