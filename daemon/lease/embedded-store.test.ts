@@ -128,13 +128,15 @@ describe('EmbeddedStore between instances on one file', () => {
 });
 
 describe('EmbeddedStore watch', () => {
-  it('delivers puts and deletes written by another instance', async () => {
+  it('delivers puts and deletes written by another instance, also when the store\'s folder did not exist yet', async () => {
     const path = freshPath();
     const watcher = new EmbeddedStore({ path, pollMs: 60_000 });
     const writer = new EmbeddedStore({ path });
     const seen = collector();
     const watch = watcher.watch(0, seen.handlers);
     try {
+      // The watch is set up before the first write makes the folder (the poll, a minute here, is not it).
+      await new Promise((resolve) => setTimeout(resolve, 200));
       const made = await writer.create(spec(1), 60);
       await seen.until((b) => eventsOf(b).length === 1);
       if (!made.created) throw new Error('not created');

@@ -210,6 +210,9 @@ class FileWatch {
     if (this.closed) return;
     const file = basename(this.file.path);
     try {
+      // The folder the first write will make: watched from now on, or that write would go unseen until a poll.
+      await mkdir(dirname(this.file.path), { recursive: true });
+      if (this.closed) return;
       this.directoryWatcher = watchDirectory(dirname(this.file.path), (_event, name) => {
         if (name === file) this.poke();
       });
