@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -15,5 +15,11 @@ describe('holdInstanceLock', () => {
     // Another process (util-linux flock, the same kernel lock) cannot take it.
     expect(spawnSync('flock', ['--nonblock', join(stateDir, 'weftd.lock'), 'true']).status).toBe(1);
     expect(() => holdInstanceLock(stateDir)).toThrow(expect.objectContaining({ msg: `another weftd is running with state directory ${stateDir}` }));
+  });
+
+  it('names "stateDir" when the path cannot be a directory', () => {
+    const file = join(dir, 'a-file');
+    writeFileSync(file, '');
+    expect(() => holdInstanceLock(file)).toThrow(expect.objectContaining({ code: 7, msg: `"stateDir" ${file} cannot be used` }));
   });
 });

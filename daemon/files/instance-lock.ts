@@ -10,9 +10,15 @@ const EWOULDBLOCK = 11;
 
 /** Takes the state directory's lock for the life of the process; throws when another process holds it. */
 export function holdInstanceLock(stateDir: string): void {
-  mkdirSync(stateDir, { recursive: true, mode: 0o755 });
   const path = join(stateDir, 'weftd.lock');
-  const fd = openSync(path, constants.O_RDWR | constants.O_CREAT, 0o600);
+  let fd: number;
+  try {
+    mkdirSync(stateDir, { recursive: true, mode: 0o755 });
+    fd = openSync(path, constants.O_RDWR | constants.O_CREAT, 0o600);
+  } catch (err) {
+    // The first thing weftd does in its state directory: a path that cannot be one is the config's mistake.
+    throw new CniError(ErrorCode.InvalidNetworkConfig, `"stateDir" ${stateDir} cannot be used`, (err as Error).message, { cause: err });
+  }
   const errno = nativeNetlink().flock(fd, true, false);
   if (errno === EWOULDBLOCK) {
     throw new CniError(ErrorCode.InvalidNetworkConfig, `another weftd is running with state directory ${stateDir}`,

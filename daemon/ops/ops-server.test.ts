@@ -31,4 +31,19 @@ describe('the operability server', () => {
       await server.close();
     }
   });
+
+  it('names "listen" when its address is taken', async () => {
+    const options = {
+      host: '127.0.0.1', port: 0, metrics: new MetricsRegistry(),
+      health: () => ({ ok: true, detail: 'ok' }), ready: () => ({ ok: true, detail: 'ready' }), status: () => ({}),
+    };
+    const first = await startOpsServer(options);
+    try {
+      await expect(startOpsServer({ ...options, port: first.port })).rejects.toMatchObject({
+        code: 7, msg: `"listen" 127.0.0.1:${first.port} is in use`,
+      });
+    } finally {
+      await first.close();
+    }
+  });
 });

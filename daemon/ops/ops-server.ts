@@ -5,6 +5,7 @@
 //   GET /status    the node's lease, peers, probe verdicts and last reconcile as JSON (node-status.ts)
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { CniError, ErrorCode } from '../../lib/cni/errors.ts';
 import type { MetricsRegistry } from './metrics.ts';
 
 export interface ProbeResult {
@@ -70,9 +71,14 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
   const server = createServer(handle);
   server.keepAliveTimeout = 5000;
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      // Most likely another weftd on this address: say which setting to change.
+      reject(err.code === 'EADDRINUSE'
+        ? new CniError(ErrorCode.InvalidNetworkConfig, `"listen" ${options.host}:${options.port} is in use`, 'another weftd (or another program) listens there: give each daemon its own "listen"', { cause: err })
+        : err);
+    });
     server.listen(options.port, options.host, () => {
-      server.off('error', reject);
+      server.removeAllListeners('error');
       resolve();
     });
   });
