@@ -14,7 +14,7 @@ import type { Request } from '../netlink/socket.ts';
 import type { AttachmentKey } from './attachment-chain.ts';
 import { listRulesOfChains, type NftChainRef, type NftTarget } from './nftables.ts';
 
-export interface ReferenceKinds {
+interface ReferenceKinds {
   readonly masquerade: boolean;
   readonly spoofCheck: boolean;
 }
@@ -26,7 +26,7 @@ const masqueradeHooks: readonly NftChainRef[] = [
 const spoofCheckHook: NftChainRef = { family: 'bridge', table: 'nat', chain: 'PREROUTING' };
 
 /** The reference's comment on an attachment's masquerade rules (its utils.FormatComment). */
-export function referenceComment(key: Pick<AttachmentKey, 'network' | 'containerId'>): string {
+function referenceComment(key: Pick<AttachmentKey, 'network' | 'containerId'>): string {
   return `name: "${key.network}" id: "${key.containerId}"`;
 }
 

@@ -74,7 +74,7 @@ function decodeChange(m: Message): KernelChange | undefined {
 }
 
 /** Decodes a run of notifications, keeping the kinds in `wanted`. */
-export function decodeChanges(data: Buffer, wanted: ReadonlySet<ChangeKind>): KernelChange[] {
+function decodeChanges(data: Buffer, wanted: ReadonlySet<ChangeKind>): KernelChange[] {
   return splitMessages(data).flatMap((m) => {
     const change = decodeChange(m);
     return change && wanted.has(change.kind) ? [change] : [];

@@ -32,7 +32,7 @@ const maxNameBytes = 255 - 32;
 const keptIdLength = 64;
 const digestMark = '~';
 
-export function savedFileName({ containerId, ifName }: AttachmentName): string {
+function savedFileName({ containerId, ifName }: AttachmentName): string {
   const plain = `${containerId}@${ifName}${suffix}`;
   if (Buffer.byteLength(plain) <= maxNameBytes) return plain;
   const digest = sha256Hex(containerId);
