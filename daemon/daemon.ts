@@ -21,7 +21,7 @@ import { registerLeaseMetrics, type DaemonErrors } from './ops/daemon-metrics.ts
 import { MetricsRegistry } from './ops/metrics.ts';
 import { nodeStatus, type StatusSources } from './ops/node-status.ts';
 import { startOpsServer, type OpsServer, type ProbeResult } from './ops/ops-server.ts';
-import { gatewayForm, readSubnetEnv, writeSubnetEnv } from './state/subnet-env.ts';
+import { gatewayForm, readSubnetEnv, writeSubnetEnv } from '../lib/weftd-api/subnet-env.ts';
 import { loadVtepMac } from './state/vtep-mac.ts';
 import { chooseUnderlay, describeChoice, readUnderlayFacts, type Underlay } from './underlay.ts';
 import { holdInstanceLock } from './files/instance-lock.ts';

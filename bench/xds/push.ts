@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { XdsCodec } from '../../daemon/xds/codec.ts';
 import type { DiscoveryResponse, PackedResource } from '../../daemon/xds/discovery-messages.ts';
 import { EndpointSet } from '../../daemon/xds/endpoint-set.ts';
-import type { Endpoint } from '../../daemon/xds/endpoint.ts';
+import type { Endpoint } from '../../lib/weftd-api/endpoint.ts';
 import { ResourceCache } from '../../daemon/xds/resource-cache.ts';
 import { TypeUrl } from '../../daemon/xds/resource-types.ts';
 import { createXdsServer } from '../../daemon/xds/server.ts';

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { writeSaved } from '../../plugins/overlay/saved-attachment.ts';
+import { writeSaved } from '../../lib/weftd-api/saved-attachment.ts';
 import { Logger } from '../log.ts';
 import { savedEndpoints } from './saved-endpoints.ts';
 

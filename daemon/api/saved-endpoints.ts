@@ -1,12 +1,12 @@
-// The endpoints the overlay plugin saved with its attachments (plugins/overlay/saved-attachment.ts): weftd
+// The endpoints the overlay plugin saved with its attachments (lib/weftd-api/saved-attachment.ts): weftd
 // registers them again when it starts, so endpoints registered while it was down or before a restart are
 // served without waiting for the containers to be re-added. A file that does not hold a valid endpoint is
 // logged and skipped: one bad file must not keep the others from being served.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseSaved, savedFiles } from '../../plugins/overlay/saved-attachment.ts';
+import { parseSaved, savedFiles } from '../../lib/weftd-api/saved-attachment.ts';
 import type { Logger } from '../log.ts';
-import { parseEndpoint, type Endpoint } from '../xds/endpoint.ts';
+import { parseEndpoint, type Endpoint } from '../../lib/weftd-api/endpoint.ts';
 
 export async function savedEndpoints(dataDir: string, node: string, log: Logger): Promise<Endpoint[]> {
   const endpoints: Endpoint[] = [];

@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { JsonObject } from '../../lib/cni/types.ts';
 import { Logger } from '../log.ts';
 import { EndpointSet } from '../xds/endpoint-set.ts';
-import { ApiError, callApi, endpointPath } from './client.ts';
+import { ApiError, callApi, endpointPath } from '../../lib/weftd-api/client.ts';
 import { startApiServer, type ApiServer } from './server.ts';
 
 let dir: string;

@@ -3,7 +3,7 @@
 //
 //   GET    /v1/lease                   this node's lease: {node, network, subnet, ipv6Subnet?, mtu}; 503 before one is held
 //   GET    /v1/endpoints               {endpoints: [Endpoint...]} the endpoints registered on this node
-//   PUT    /v1/endpoints/<containerId> body: an Endpoint (daemon/xds/endpoint.ts) without "node": weftd sets
+//   PUT    /v1/endpoints/<containerId> body: an Endpoint (lib/weftd-api/endpoint.ts) without "node": weftd sets
 //                                      its own; 200 with the stored endpoint, 400 with {error} when invalid
 //   DELETE /v1/endpoints/<containerId> 204, also when there was none (DEL is idempotent)
 import { chmod } from 'node:fs/promises';
@@ -13,7 +13,7 @@ import type { JsonObject, JsonValue } from '../../lib/cni/types.ts';
 import { claimSocketPath } from '../files/unix-socket.ts';
 import type { Logger } from '../log.ts';
 import type { EndpointSet } from '../xds/endpoint-set.ts';
-import { endpointToJson, parseEndpoint } from '../xds/endpoint.ts';
+import { endpointToJson, parseEndpoint } from '../../lib/weftd-api/endpoint.ts';
 
 export interface ApiServerOptions {
   readonly socketPath: string;

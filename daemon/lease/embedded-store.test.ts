@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { EmbeddedStore } from './embedded-store.ts';
 import type { LeaseSpec } from './lease.ts';
 import type { WatchBatch } from './store.ts';
-import { endpointToJson } from '../xds/endpoint.ts';
+import { endpointToJson } from '../../lib/weftd-api/endpoint.ts';
 import { endpoint } from '../xds/testing/endpoints.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'weft-embedded-'));

@@ -10,11 +10,11 @@ import { watch as watchDirectory, type FSWatcher } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import type { JsonObject, JsonValue } from '../../lib/cni/types.ts';
-import { writeFileAtomic } from '../files/atomic-write.ts';
-import { withFileLock } from '../files/file-lock.ts';
+import { writeFileAtomic } from '../../lib/files/atomic-write.ts';
+import { withFileLock } from '../../lib/files/file-lock.ts';
 import { SerialTask } from '../serial-task.ts';
 import type { Lease, LeaseSnapshot, LeaseSpec } from './lease.ts';
-import { endpointToJson } from '../xds/endpoint.ts';
+import { endpointToJson } from '../../lib/weftd-api/endpoint.ts';
 import {
   decodeTable, diffLeases, emptyTable, encodeTable, nextExpiry, tableConfig, tableCreate, tableDelete, tableEndpointList, tableEndpoints, tableRenew,
   tableSnapshot, tableUpdate, type LeaseTable, type TableResult,

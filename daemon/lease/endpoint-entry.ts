@@ -1,6 +1,6 @@
 // A stored endpoint read back: the stores keep each one under its node and container ID, and a reader
 // trusts an entry only when its JSON is a valid endpoint that agrees with where it is stored.
-import { parseEndpoint, type Endpoint } from '../xds/endpoint.ts';
+import { parseEndpoint, type Endpoint } from '../../lib/weftd-api/endpoint.ts';
 import type { JsonValue } from '../../lib/cni/types.ts';
 import type { InvalidEndpoint } from './store.ts';
 

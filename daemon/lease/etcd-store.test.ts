@@ -9,7 +9,7 @@ import type { Lease, LeaseSpec } from './lease.ts';
 import { LeaseManager } from './lease-manager.ts';
 import type { LeaseEvent, WatchBatch } from './store.ts';
 import { EtcdCluster } from './testing/etcd-cluster.ts';
-import { endpointToJson } from '../xds/endpoint.ts';
+import { endpointToJson } from '../../lib/weftd-api/endpoint.ts';
 import { endpoint } from '../xds/testing/endpoints.ts';
 
 const spec = (n: number, nodeName = `n${n}`): LeaseSpec =>

@@ -15,7 +15,7 @@ import {
   leaseRecord, notASubnetKey, sortLeases, specFromRecord, subnetFromKey, subnetKey,
   type InvalidEntry, type Lease, type LeaseSnapshot, type LeaseSpec,
 } from './lease.ts';
-import { endpointToJson, type Endpoint } from '../xds/endpoint.ts';
+import { endpointToJson, type Endpoint } from '../../lib/weftd-api/endpoint.ts';
 import { endpointFromEntry } from './endpoint-entry.ts';
 import type {
   CreateOutcome, EndpointStore, EndpointWatchHandlers, InvalidEndpoint, LeaseEvent, LeaseStore, LeaseWatch, WatchHandlers,

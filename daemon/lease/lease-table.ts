@@ -3,7 +3,7 @@
 // file and its lock. Expiry is lazy: an entry past its expiresAt reads as absent, and the next write drops it.
 // One write is one revision, like one etcd transaction.
 import type { JsonObject, JsonValue } from '../../lib/cni/types.ts';
-import type { Endpoint } from '../xds/endpoint.ts';
+import type { Endpoint } from '../../lib/weftd-api/endpoint.ts';
 import { endpointFromEntry } from './endpoint-entry.ts';
 import type { CreateOutcome, InvalidEndpoint, LeaseEvent } from './store.ts';
 import {

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { formatMac, parseMac } from '../../lib/netlink/index.ts';
-import { writeFileAtomic } from '../files/atomic-write.ts';
+import { writeFileAtomic } from '../../lib/files/atomic-write.ts';
 
 export const vtepMacFile = 'vtep-mac';
 

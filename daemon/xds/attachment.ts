@@ -2,7 +2,7 @@
 // through the daemon's logger and counted in its /metrics (weft_xds_*; NACKs in weft_xds_nacks_total).
 import type { Attach } from '../daemon.ts';
 import type { MetricsRegistry } from '../ops/metrics.ts';
-import type { EndpointSource } from './endpoint.ts';
+import type { EndpointSource } from '../../lib/weftd-api/endpoint.ts';
 import { messageName, pushOrder } from './resource-types.ts';
 import { createXdsServer, type XdsServerHandle } from './server.ts';
 

@@ -1,7 +1,7 @@
 // Endpoints held in memory, keyed by container ID: an EndpointSource for the endpoints this daemon knows
 // (its own containers' registrations) and for tests and benchmarks. Listeners run synchronously after each
 // change; the xDS publisher coalesces bursts itself.
-import type { Endpoint, EndpointSource } from './endpoint.ts';
+import type { Endpoint, EndpointSource } from '../../lib/weftd-api/endpoint.ts';
 
 export class EndpointSet implements EndpointSource {
   private readonly byContainer = new Map<string, Endpoint>();

@@ -4,7 +4,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { XdsCodec } from './codec.ts';
 import { EndpointSet } from './endpoint-set.ts';
-import type { Endpoint } from './endpoint.ts';
+import type { Endpoint } from '../../lib/weftd-api/endpoint.ts';
 import type { ClusterLoadAssignment } from './envoy-resources.ts';
 import { ResourceCache } from './resource-cache.ts';
 import { TypeUrl } from './resource-types.ts';

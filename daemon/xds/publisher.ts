@@ -1,6 +1,6 @@
 // Keeps the resource cache in step with an endpoint source: rebuilds the snapshot after changes, a burst of
 // changes (a node starting 100 containers, a store watch replaying) coalesced into one rebuild.
-import type { EndpointSource } from './endpoint.ts';
+import type { EndpointSource } from '../../lib/weftd-api/endpoint.ts';
 import type { ResourceCache } from './resource-cache.ts';
 import { SnapshotBuilder } from './snapshot.ts';
 import type { XdsLogger } from './logger.ts';

@@ -7,7 +7,7 @@
 import { Server, ServerCredentials, status, type ServerDuplexStream } from '@grpc/grpc-js';
 import { XdsCodec } from './codec.ts';
 import { DeltaSession } from './delta-session.ts';
-import type { EndpointSource } from './endpoint.ts';
+import type { EndpointSource } from '../../lib/weftd-api/endpoint.ts';
 import type { XdsLogger } from './logger.ts';
 import { EndpointPublisher } from './publisher.ts';
 import { ResourceCache, type ChangeSet } from './resource-cache.ts';

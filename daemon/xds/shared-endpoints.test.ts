@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryStore } from '../lease/testing/memory-store.ts';
 import { Logger } from '../log.ts';
-import { endpointToJson, type Endpoint } from './endpoint.ts';
+import { endpointToJson, type Endpoint } from '../../lib/weftd-api/endpoint.ts';
 import { EndpointSet } from './endpoint-set.ts';
 import { endpointWrites, servedEndpoints, SharedEndpoints } from './shared-endpoints.ts';
 import { endpoint } from './testing/endpoints.ts';

@@ -11,7 +11,7 @@ import type { EndpointStore, LeaseWatch } from '../lease/store.ts';
 import type { Logger } from '../log.ts';
 import { SerialTask } from '../serial-task.ts';
 import type { EndpointSet } from './endpoint-set.ts';
-import { endpointToJson, type Endpoint, type EndpointSource } from './endpoint.ts';
+import { endpointToJson, type Endpoint, type EndpointSource } from '../../lib/weftd-api/endpoint.ts';
 
 /**
  * The served endpoints: every local one, and the stored ones of other nodes that hold a live lease (the

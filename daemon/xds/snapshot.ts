@@ -1,7 +1,7 @@
 // From endpoints to xDS resources, with no effects: per service one Cluster (EDS over ADS), one
 // ClusterLoadAssignment with a locality per node, and the Listener + RouteConfiguration a proxyless gRPC
 // client resolves `xds:///<service>` through. All four resources of a service are named after it.
-import { servingPort, type Endpoint, type EndpointHealth } from './endpoint.ts';
+import { servingPort, type Endpoint, type EndpointHealth } from '../../lib/weftd-api/endpoint.ts';
 import type {
   Cluster, ClusterLoadAssignment, ConfigSource, HealthStatus, LbEndpoint, Listener, LocalityLbEndpoints,
   RouteConfiguration,

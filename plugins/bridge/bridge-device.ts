@@ -8,7 +8,7 @@ import { ipEquals } from '../../lib/ip/address.ts';
 import { formatMac, ignoreNotFound, isNetlinkError, type BridgeLink, type Link, type Netlink } from '../../lib/netlink/index.ts';
 import { vlanGatewayName, type BridgeSettings } from './config.ts';
 import { ignoreRouterAdvertisements, turnOn } from './link-sysctls.ts';
-import { randomBytes } from './random-bytes.ts';
+import { randomBytes } from '../../lib/random-bytes.ts';
 import { attachPort, createVethPair } from './veth.ts';
 
 export interface EnsuredBridge {

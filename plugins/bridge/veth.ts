@@ -3,7 +3,7 @@ import { CniError, ErrorCode } from '../../lib/cni/errors.ts';
 import { ignoreNotFound, isNetlinkError, type Link, type Netlink, type VethPeer } from '../../lib/netlink/index.ts';
 import type { BridgeSettings } from './config.ts';
 import { ignoreRouterAdvertisements } from './link-sysctls.ts';
-import { randomBytes } from './random-bytes.ts';
+import { randomBytes } from '../../lib/random-bytes.ts';
 
 // A clash with an existing name is retried with a fresh one this often (the reference's count).
 const NAME_ATTEMPTS = 10;

@@ -11,7 +11,7 @@ import {
 import { dirname, join } from 'node:path';
 import { CniError, ErrorCode } from '../../lib/cni/errors.ts';
 import { formatIp, tryParseIp, type IpAddress } from '../../lib/ip/address.ts';
-import { flockFile, type FileLock } from './file-lock.ts';
+import { flockFile, type FileLock } from '../../lib/files/file-lock.ts';
 import {
   namesHeldBy, namesToRelease, ownerText, parseOwnerText, type Owner, type Store, type StoredAllocation,
 } from './store.ts';

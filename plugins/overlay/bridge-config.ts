@@ -5,7 +5,7 @@
 // masquerade would also hide container addresses from other nodes); `delegate.ipMasq` overrides.
 import type { JsonObject, JsonValue } from '../../lib/cni/types.ts';
 import { formatCidr, maskedNet } from '../../lib/ip/cidr.ts';
-import type { SubnetEnv } from '../../daemon/state/subnet-env.ts';
+import type { SubnetEnv } from '../../lib/weftd-api/subnet-env.ts';
 import { delegateDefaults, type OverlayConf } from './config.ts';
 
 export function bridgeConfig(conf: OverlayConf, lease: SubnetEnv): JsonObject {

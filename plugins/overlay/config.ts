@@ -2,7 +2,7 @@
 //
 //   {
 //     "type": "overlay",
-//     "subnetFile": "/run/weft/subnet.env",        the lease weftd wrote (daemon/state/subnet-env.ts)
+//     "subnetFile": "/run/weft/subnet.env",        the lease weftd wrote (lib/weftd-api/subnet-env.ts)
 //     "dataDir": "/var/lib/cni/weft/overlay",      the bridge config generated per container, for DEL
 //     "socket": "/run/weft/weftd.sock",            weftd's local API (endpoint registration)
 //     "ipamDataDir": "/var/lib/cni/networks",      host-local's store (its default when left out)

@@ -1,4 +1,4 @@
-// What the overlay plugin registers with weftd for a container (daemon/xds/endpoint.ts `Endpoint`): its
+// What the overlay plugin registers with weftd for a container (lib/weftd-api/endpoint.ts `Endpoint`): its
 // service, address, ports and labels, read from the invocation.
 //
 // Service, first found wins:
@@ -20,7 +20,7 @@ import { K8S_ARGS, parseCniArgs } from '../../lib/cni/args.ts';
 import { ConfigValue } from '../../lib/cni/config-value.ts';
 import { CniError, ErrorCode } from '../../lib/cni/errors.ts';
 import type { JsonObject, JsonValue, Result } from '../../lib/cni/types.ts';
-import { endpointToJson, parseEndpoint } from '../../daemon/xds/endpoint.ts';
+import { endpointToJson, parseEndpoint } from '../../lib/weftd-api/endpoint.ts';
 import type { OverlayConf } from './config.ts';
 
 const serviceCapability = 'weft.dev/service';

@@ -2,7 +2,7 @@
 // user's: one that is missing, or unusable (unreadable content, or a subnet with no address left for a
 // container), is answered with the verb's code for "not yet" (ADD 11, try again later; STATUS 50, not
 // available) and says so, never as an invalid network config about fields the user never wrote.
-import { readSubnetEnv, type SubnetEnv } from '../../daemon/state/subnet-env.ts';
+import { readSubnetEnv, type SubnetEnv } from '../../lib/weftd-api/subnet-env.ts';
 import { CniError, ErrorCode } from '../../lib/cni/errors.ts';
 import { formatCidr, type IpNet } from '../../lib/ip/cidr.ts';
 

@@ -2,7 +2,7 @@
 import { ConfigValue } from '../../lib/cni/config-value.ts';
 import { netConfFromObject } from '../../lib/cni/config.ts';
 import type { JsonObject } from '../../lib/cni/types.ts';
-import { parseSubnetEnv, type SubnetEnv } from '../../daemon/state/subnet-env.ts';
+import { parseSubnetEnv, type SubnetEnv } from '../../lib/weftd-api/subnet-env.ts';
 import { parseOverlayConf, type OverlayConf } from './config.ts';
 
 export function overlayConf(extra: JsonObject = {}): OverlayConf {

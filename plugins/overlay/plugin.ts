@@ -8,7 +8,7 @@
 // When weftd's socket does not answer, ADD still succeeds: the endpoint is in the saved file and weftd
 // registers the saved endpoints again when it starts (daemon/api/saved-endpoints.ts), so a daemon restart
 // never fails a container's start. DEL likewise never waits on weftd to clean up: see `deregister`.
-import { ApiError, callApi, endpointPath } from '../../daemon/api/client.ts';
+import { ApiError, callApi, endpointPath } from '../../lib/weftd-api/client.ts';
 import { CniError, ErrorCode } from '../../lib/cni/errors.ts';
 import { delegateAdd, delegateCheck, delegateDel, delegateGc, delegateStatus, type DelegateOptions } from '../../lib/cni/invoke.ts';
 import { definePlugin, type VerbContext } from '../../lib/cni/skel.ts';
@@ -19,7 +19,7 @@ import { bridgeConfig } from './bridge-config.ts';
 import { parseOverlayConf, type OverlayConf } from './config.ts';
 import { delegateCniArgs, endpointPlan, endpointRequest } from './endpoint-request.ts';
 import { readLease } from './lease.ts';
-import { readSaved, readSavedFile, removeSaved, savedFiles, savedPath, writeSaved, type AttachmentName } from './saved-attachment.ts';
+import { readSaved, readSavedFile, removeSaved, savedFiles, savedPath, writeSaved, type AttachmentName } from '../../lib/weftd-api/saved-attachment.ts';
 
 type Context = VerbContext<OverlayConf>;
 

@@ -3,8 +3,8 @@
 // ADD and deregisters; weftd registers the saved endpoints again after a restart.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { callApi } from '../../daemon/api/client.ts';
-import { parseSubnetEnv } from '../../daemon/state/subnet-env.ts';
+import { callApi } from '../../lib/weftd-api/client.ts';
+import { parseSubnetEnv } from '../../lib/weftd-api/subnet-env.ts';
 import { formatCidr, maskedNet, netContains } from '../../lib/ip/cidr.ts';
 import { parseIp } from '../../lib/ip/address.ts';
 import { createNetns, type Netns } from './harness/netns.ts';

@@ -4,7 +4,7 @@
 // too: their writes are recorded and can fail like the rest.
 import type { JsonObject } from '../../../lib/cni/types.ts';
 import type { Lease, LeaseSnapshot, LeaseSpec } from '../lease.ts';
-import { endpointToJson } from '../../xds/endpoint.ts';
+import { endpointToJson } from '../../../lib/weftd-api/endpoint.ts';
 import {
   diffLeases, emptyTable, tableConfig, tableCreate, tableDelete, tableEndpointList, tableEndpoints, tableRenew, tableSnapshot,
   tableUpdate, type LeaseTable, type TableResult,

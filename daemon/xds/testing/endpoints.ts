@@ -1,5 +1,5 @@
 // Endpoint fixtures for the xDS tests and benchmarks.
-import type { Endpoint } from '../endpoint.ts';
+import type { Endpoint } from '../../../lib/weftd-api/endpoint.ts';
 
 /** An endpoint of `service` on `node`, serving gRPC on `port`; fields not given take plain defaults. */
 export function endpoint(service: string, containerId: string, node: string, address: string, port = 50051,

@@ -1,6 +1,6 @@
 // A resource cache and session context for driving stream sessions without a network.
 import { XdsCodec } from '../codec.ts';
-import type { Endpoint } from '../endpoint.ts';
+import type { Endpoint } from '../../../lib/weftd-api/endpoint.ts';
 import type { PackedResource } from '../discovery-messages.ts';
 import { ResourceCache } from '../resource-cache.ts';
 import { TypeUrl } from '../resource-types.ts';

@@ -1,9 +1,9 @@
 // Files that readers may open at any moment (the lease file, subnet.env, the VTEP MAC): written to a
 // temporary file in the same directory, flushed, then renamed over the old one, so a reader sees the old
 // content or the new, never a part; the directory is flushed too so the rename survives a power cut.
-import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { randomBytes } from '../random-bytes.ts';
 
 /** A name beside `path` that no other writer picks, hidden from globbing. */
 export function siblingTempName(path: string, tag: string): string {

@@ -1,4 +1,4 @@
-// Random bytes for interface names and MACs, read from the kernel's /dev/urandom: loading node:crypto for a
+// Random bytes for interface names, MACs and temporary file names, read from the kernel's /dev/urandom: loading node:crypto for a
 // dozen bytes would add ~2.5 ms to every plugin start.
 import { closeSync, openSync, readSync } from 'node:fs';
 

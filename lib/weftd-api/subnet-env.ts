@@ -11,8 +11,8 @@
 //                                         plugin must not; false: the plugin masquerades if asked to
 //
 // Readers ignore keys they do not know, so later versions can add some.
-import { addToIp, type IpAddress } from '../../lib/ip/address.ts';
-import { formatCidr, maskedNet, tryParseCidr, type IpNet } from '../../lib/ip/cidr.ts';
+import { addToIp, type IpAddress } from '../ip/address.ts';
+import { formatCidr, maskedNet, tryParseCidr, type IpNet } from '../ip/cidr.ts';
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../files/atomic-write.ts';
 

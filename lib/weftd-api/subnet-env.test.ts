@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { formatCidr, parseCidr } from '../../lib/ip/cidr.ts';
+import { formatCidr, parseCidr } from '../ip/cidr.ts';
 import { formatSubnetEnv, gatewayForm, parseSubnetEnv, readSubnetEnv, writeSubnetEnv } from './subnet-env.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'weft-subnet-env-'));

@@ -2,9 +2,9 @@
 // as the daemons share it through the lease store. The xDS server turns the endpoints of all nodes into
 // clusters and load assignments. The JSON form is this interface as it stands (address as text), so an
 // endpoint travels over the local socket and through the store unchanged; `parseEndpoint` is its one gate.
-import { ErrorCode } from '../../lib/cni/errors.ts';
-import { ConfigValue, type FieldError } from '../../lib/cni/config-value.ts';
-import type { JsonObject, JsonValue } from '../../lib/cni/types.ts';
+import { ErrorCode } from '../cni/errors.ts';
+import { ConfigValue, type FieldError } from '../cni/config-value.ts';
+import type { JsonObject, JsonValue } from '../cni/types.ts';
 
 /** Health as the endpoint's owner reports it; only `healthy` and `unknown` endpoints receive traffic. */
 export type EndpointHealth = 'healthy' | 'unhealthy' | 'draining' | 'unknown';

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { CniError, ErrorCode } from '../../lib/cni/errors.ts';
-import type { JsonObject } from '../../lib/cni/types.ts';
+import { CniError, ErrorCode } from '../cni/errors.ts';
+import type { JsonObject } from '../cni/types.ts';
 import { endpointToJson, parseEndpoint, servingPort } from './endpoint.ts';
-import { EndpointSet } from './endpoint-set.ts';
-import { endpoint } from './testing/endpoints.ts';
+import { EndpointSet } from '../../daemon/xds/endpoint-set.ts';
+import { endpoint } from '../../daemon/xds/testing/endpoints.ts';
 
 const valid: JsonObject = {
   service: 'echo.default',

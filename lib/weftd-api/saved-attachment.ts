@@ -10,10 +10,10 @@
 // name looks like it. The file records its attachment, so GC finds it under either name.
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CniError, ErrorCode } from '../../lib/cni/errors.ts';
-import { sha256Hex } from '../../lib/sha256.ts';
-import type { JsonObject } from '../../lib/cni/types.ts';
-import { writeFileAtomic } from '../../daemon/files/atomic-write.ts';
+import { CniError, ErrorCode } from '../cni/errors.ts';
+import { sha256Hex } from '../sha256.ts';
+import type { JsonObject } from '../cni/types.ts';
+import { writeFileAtomic } from '../files/atomic-write.ts';
 
 export interface SavedAttachment {
   readonly bridge: JsonObject;
