@@ -12,7 +12,7 @@ import { TypeUrl } from '../../daemon/xds/resource-types.ts';
 import { createXdsServer } from '../../daemon/xds/server.ts';
 import { AdsClient } from '../../daemon/xds/testing/ads-client.ts';
 import { startBackend, type Backend } from '../../daemon/xds/testing/backends.ts';
-import { endpoint } from '../../daemon/xds/testing/endpoints.ts';
+import { endpoint } from '../../lib/weftd-api/testing/endpoints.ts';
 import { endpointCount } from '../../daemon/xds/testing/session-context.ts';
 import { XdsClientProcess } from '../../daemon/xds/testing/xds-client.ts';
 

@@ -18,7 +18,7 @@ import { ResourceCache } from '../../daemon/xds/resource-cache.ts';
 import { TypeUrl } from '../../daemon/xds/resource-types.ts';
 import { createXdsServer } from '../../daemon/xds/server.ts';
 import { buildSnapshot } from '../../daemon/xds/snapshot.ts';
-import { endpoint } from '../../daemon/xds/testing/endpoints.ts';
+import { endpoint } from '../../lib/weftd-api/testing/endpoints.ts';
 
 const { values } = parseArgs({
   options: { rounds: { type: 'string', default: '30' }, 'node-rounds': { type: 'string', default: '5' }, clients: { type: 'string', default: '100' } },

@@ -7,7 +7,7 @@ import { EmbeddedStore } from './embedded-store.ts';
 import type { LeaseSpec } from './lease.ts';
 import type { WatchBatch } from './store.ts';
 import { endpointToJson } from '../../lib/weftd-api/endpoint.ts';
-import { endpoint } from '../xds/testing/endpoints.ts';
+import { endpoint } from '../../lib/weftd-api/testing/endpoints.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'weft-embedded-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

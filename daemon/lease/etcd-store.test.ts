@@ -10,7 +10,7 @@ import { LeaseManager } from './lease-manager.ts';
 import type { LeaseEvent, WatchBatch } from './store.ts';
 import { EtcdCluster } from './testing/etcd-cluster.ts';
 import { endpointToJson } from '../../lib/weftd-api/endpoint.ts';
-import { endpoint } from '../xds/testing/endpoints.ts';
+import { endpoint } from '../../lib/weftd-api/testing/endpoints.ts';
 
 const spec = (n: number, nodeName = `n${n}`): LeaseSpec =>
   ({ subnet: `10.244.${n}.0/24`, nodeName, publicIp: `192.0.2.${n}`, vtepMac: '0a:00:00:00:00:01' });

@@ -6,7 +6,7 @@ import { xdsAttachment } from './attachment.ts';
 import { EndpointSet } from './endpoint-set.ts';
 import { TypeUrl } from './resource-types.ts';
 import { AdsClient } from './testing/ads-client.ts';
-import { endpoint } from './testing/endpoints.ts';
+import { endpoint } from '../../lib/weftd-api/testing/endpoints.ts';
 
 describe('xdsAttachment', () => {
   it('serves ADS while attached, logs through the daemon and reports NACKs in its metrics', async () => {

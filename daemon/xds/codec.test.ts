@@ -3,7 +3,7 @@ import { XdsCodec } from './codec.ts';
 import type { DeltaDiscoveryResponse, DiscoveryResponse, PackedResource } from './discovery-messages.ts';
 import { TypeUrl } from './resource-types.ts';
 import { buildSnapshot } from './snapshot.ts';
-import { endpoint } from './testing/endpoints.ts';
+import { endpoint } from '../../lib/weftd-api/testing/endpoints.ts';
 
 const codec = new XdsCodec();
 const snapshot = buildSnapshot([endpoint('a', 'a1', 'n1', '10.0.0.1'), endpoint('b', 'b1', 'n2', '10.0.0.2')]).snapshot;

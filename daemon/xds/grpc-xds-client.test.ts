@@ -12,7 +12,7 @@ import { createXdsServer, XdsServer } from './server.ts';
 import type { NackReport } from './session.ts';
 import { buildSnapshot } from './snapshot.ts';
 import { startBackend, type Backend } from './testing/backends.ts';
-import { endpoint } from './testing/endpoints.ts';
+import { endpoint } from '../../lib/weftd-api/testing/endpoints.ts';
 import { XdsClientProcess } from './testing/xds-client.ts';
 
 const logger = { info: () => {}, warn: () => {} };

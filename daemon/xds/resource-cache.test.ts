@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { ResourceCache, type ChangeSet } from './resource-cache.ts';
 import { TypeUrl } from './resource-types.ts';
 import { buildSnapshot, SnapshotBuilder } from './snapshot.ts';
-import { endpoint } from './testing/endpoints.ts';
+import { endpoint } from '../../lib/weftd-api/testing/endpoints.ts';
 import { codec, endpointCount } from './testing/session-context.ts';
 
 const a1 = endpoint('a', 'a1', 'n1', '10.0.0.1');

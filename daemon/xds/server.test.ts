@@ -5,7 +5,7 @@ import { EndpointSet } from './endpoint-set.ts';
 import { TypeUrl } from './resource-types.ts';
 import { createXdsServer, type XdsServerHandle } from './server.ts';
 import { AdsClient } from './testing/ads-client.ts';
-import { endpoint } from './testing/endpoints.ts';
+import { endpoint } from '../../lib/weftd-api/testing/endpoints.ts';
 import { endpointCount, resourceName } from './testing/session-context.ts';
 import type { NackReport } from './session.ts';
 

@@ -4,7 +4,7 @@ import { Logger } from '../log.ts';
 import { endpointToJson, type Endpoint } from '../../lib/weftd-api/endpoint.ts';
 import { EndpointSet } from './endpoint-set.ts';
 import { endpointWrites, servedEndpoints, SharedEndpoints } from './shared-endpoints.ts';
-import { endpoint } from './testing/endpoints.ts';
+import { endpoint } from '../../lib/weftd-api/testing/endpoints.ts';
 
 const quiet = new Logger('error', () => undefined);
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { XdsCodec } from './codec.ts';
 import { TypeUrl } from './resource-types.ts';
 import { buildSnapshot, endpointMetadata, labelMetadata, SnapshotBuilder } from './snapshot.ts';
-import { endpoint } from './testing/endpoints.ts';
+import { endpoint } from '../../lib/weftd-api/testing/endpoints.ts';
 
 const codec = new XdsCodec();
 

@@ -2,7 +2,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import type { DiscoveryRequest, DiscoveryResponse } from './discovery-messages.ts';
 import { TypeUrl } from './resource-types.ts';
 import { SotwSession } from './sotw-session.ts';
-import { endpoint } from './testing/endpoints.ts';
+import { endpoint } from '../../lib/weftd-api/testing/endpoints.ts';
 import { endpointCount, resourceName, testContext, type TestContext } from './testing/session-context.ts';
 
 const a1 = endpoint('a', 'a1', 'n1', '10.0.0.1');

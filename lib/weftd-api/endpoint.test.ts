@@ -2,8 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { CniError, ErrorCode } from '../cni/errors.ts';
 import type { JsonObject } from '../cni/types.ts';
 import { endpointToJson, parseEndpoint, servingPort } from './endpoint.ts';
-import { EndpointSet } from '../../daemon/xds/endpoint-set.ts';
-import { endpoint } from '../../daemon/xds/testing/endpoints.ts';
+import { endpoint } from './testing/endpoints.ts';
 
 const valid: JsonObject = {
   service: 'echo.default',
@@ -75,24 +74,5 @@ describe('servingPort', () => {
       ports: [{ name: 'dns', port: 53, protocol: 'udp' }, { name: 'http', port: 8080, protocol: 'tcp' }],
     }))).toBe(8080);
     expect(servingPort(endpoint('s', 'c', 'n', '10.0.0.1', 1, { ports: [] }))).toBeUndefined();
-  });
-});
-
-describe('EndpointSet', () => {
-  it('keys endpoints by container and tells listeners of each change, not of a no-op delete', () => {
-    const set = new EndpointSet();
-    let calls = 0;
-    const stop = set.onChange(() => calls++);
-    set.set(endpoint('s', 'c1', 'n', '10.0.0.1'));
-    set.set(endpoint('s', 'c1', 'n', '10.0.0.2'));
-    expect([...set.endpoints()].map((e) => e.address)).toEqual(['10.0.0.2']);
-    expect(set.delete('nope')).toBe(false);
-    expect(set.delete('c1')).toBe(true);
-    set.replaceAll([endpoint('s', 'c2', 'n', '10.0.0.3'), endpoint('s', 'c3', 'n', '10.0.0.4')]);
-    expect(calls).toBe(4);
-    expect(set.size).toBe(2);
-    stop();
-    set.delete('c2');
-    expect(calls).toBe(4);
   });
 });
