@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { NodeStatus } from '../daemon/ops/node-status.ts';
+import type { NodeStatus } from '../lib/weftd-api/node-status.ts';
 import { CniError } from '../lib/cni/errors.ts';
 import { fetchNodeStatus, formatDuration, formatNodeStatus, statusUrl } from './node-status.ts';
 

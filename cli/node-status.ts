@@ -1,8 +1,9 @@
 // `weft node-status`: what weftd on this node says of itself (its /status endpoint, daemon/ops/node-status.ts),
 // for a person: the lease, the last reconcile, and a table of peers with each one's probe verdict and the
 // paths behind it. `--json` prints the daemon's JSON instead.
-import { probePaths, verdictMeaning, type ProbePath } from '../daemon/datapath/probe-message.ts';
-import type { LeaseStatus, NodeStatus, PathStatus, PeerStatus } from '../daemon/ops/node-status.ts';
+import {
+  probePaths, verdictMeaning, type LeaseStatus, type NodeStatus, type PathStatus, type PeerStatus, type ProbePath,
+} from '../lib/weftd-api/node-status.ts';
 import { CniError, ErrorCode } from '../lib/cni/errors.ts';
 
 /** The /status address below an ops server's base URL (`http://host:port`). */

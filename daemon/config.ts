@@ -27,6 +27,7 @@ import { CniError, ErrorCode } from '../lib/cni/errors.ts';
 import { ConfigValue } from '../lib/cni/config-value.ts';
 import type { JsonObject, JsonValue } from '../lib/cni/types.ts';
 import { tryParseIp, type IpAddress } from '../lib/ip/address.ts';
+import { defaultListen } from '../lib/weftd-api/node-status.ts';
 import { logLevels, type LogLevel } from './log.ts';
 import { rejectUnknownFields } from './network-config.ts';
 import type { UnderlayChoice } from './underlay.ts';
@@ -71,7 +72,6 @@ export interface DataPathIntervals {
 export const defaultStateDir = '/var/lib/weft';
 export const defaultSubnetFile = '/run/weft/subnet.env';
 export const defaultEtcdPrefix = '/weft/network';
-export const defaultListen = '127.0.0.1:9475';
 export const defaultApiSocket = '/run/weft/weftd.sock';
 export const defaultOverlayDataDir = '/var/lib/cni/weft/overlay';
 
@@ -100,24 +100,6 @@ function daemonConfigError(err: unknown): unknown {
   return err instanceof CniError && err.msg === 'invalid network config'
     ? new CniError(err.code, 'invalid weftd config', err.details, { cause: err })
     : err;
-}
-
-/** What yargs passes a check as its second argument (typed there as the alias map): its parser's options. */
-export interface ParserOptions {
-  /** The flags declared with requiresArg: those that take exactly one value. */
-  readonly narg: Readonly<Record<string, unknown>>;
-}
-
-/**
- * A one-value flag given wrongly, described for a usage message; undefined when there is none. yargs turns a
- * repeated flag into a list and takes `--flag ''` as given; neither means anything for these flags.
- */
-export function oneValueFlagProblem(argv: Readonly<Record<string, unknown>>, options: ParserOptions): string | undefined {
-  for (const name of Object.keys(options.narg)) {
-    if (Array.isArray(argv[name])) return `--${name} is given more than once`;
-    if (argv[name] === '') return `--${name} needs a value`;
-  }
-  return undefined;
 }
 
 /** The store type the flags pick on their own, if any. */

@@ -5,9 +5,10 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { CniError } from '../lib/cni/errors.ts';
+import { oneValueFlagProblem, type ParserOptions } from '../lib/flags.ts';
 import { apiAttachment } from './api/attachment.ts';
 import {
-  mergeFlags, oneValueFlagProblem, parseDaemonOptions, readConfigFile, storeFlagConflict, type DaemonFlags, type DaemonOptions, type ParserOptions,
+  mergeFlags, parseDaemonOptions, readConfigFile, storeFlagConflict, type DaemonFlags, type DaemonOptions,
 } from './config.ts';
 import { dataPathAttachment } from './datapath/attach.ts';
 import { Daemon, type Attach } from './daemon.ts';

@@ -3,7 +3,7 @@
 import type { MetricsRegistry, Sample } from '../ops/metrics.ts';
 import type { DataPath } from './data-path.ts';
 import type { OverlayProber } from './probe.ts';
-import type { PeerVerdict } from './probe-message.ts';
+import type { PeerVerdict } from '../../lib/weftd-api/node-status.ts';
 
 const verdicts: readonly PeerVerdict[] = ['healthy', 'local-entry', 'vtep', 'underlay'];
 

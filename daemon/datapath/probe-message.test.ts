@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseIp } from '../../lib/ip/address.ts';
-import { decodeProbe, encodeProbe, verdict, type ProbePath } from './probe-message.ts';
+import { decodeProbe, encodeProbe, verdict } from './probe-message.ts';
+import type { ProbePath } from '../../lib/weftd-api/node-status.ts';
 
 describe('probe messages', () => {
   it('round-trips requests and replies', () => {

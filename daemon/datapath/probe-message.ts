@@ -12,11 +12,7 @@
 // underlay answers → a VTEP (the peer's, or this node's when every peer says so) does not decapsulate;
 // nothing answers → the peer is unreachable over the underlay (or its daemon is down).
 import { formatIp, tryParseIp, type IpAddress } from '../../lib/ip/address.ts';
-
-export type ProbePath = 'kernel' | 'kernel6' | 'vtep' | 'underlay';
-export const probePaths: readonly ProbePath[] = ['kernel', 'kernel6', 'vtep', 'underlay'];
-
-export type PeerVerdict = 'healthy' | 'local-entry' | 'vtep' | 'underlay';
+import { probePaths, type PeerVerdict, type ProbePath } from '../../lib/weftd-api/node-status.ts';
 
 /** Who sent a request: enough for the answer to be hand-encapsulated back to the sender's VTEP. */
 export interface ProbeSender {
@@ -65,10 +61,3 @@ export function verdict(answered: ReadonlySet<ProbePath>): PeerVerdict {
   if (answered.has('underlay')) return 'vtep';
   return 'underlay';
 }
-
-export const verdictMeaning: Record<PeerVerdict, string> = {
-  healthy: 'the kernel data path answers',
-  'local-entry': "this node's route, neighbour or FDB entry for the peer is wrong (its VTEP answers hand-encapsulated frames)",
-  vtep: 'VXLAN between the nodes fails though the underlay answers (a VTEP does not decapsulate)',
-  underlay: 'no answer over the underlay (the peer is unreachable or its daemon is down)',
-};

@@ -14,7 +14,8 @@ import { formatIp, ipEquals, tryParseIp, type IpAddress, type IpFamily } from '.
 import { encodeVxlanFrame } from '../../lib/vxlan/index.ts';
 import type { Logger } from '../log.ts';
 import type { Peer } from './desired-state.ts';
-import { decodeProbe, encodeProbe, verdict, type PeerVerdict, type ProbeMessage, type ProbePath } from './probe-message.ts';
+import { decodeProbe, encodeProbe, verdict, type ProbeMessage } from './probe-message.ts';
+import type { PeerVerdict, ProbePath } from '../../lib/weftd-api/node-status.ts';
 
 export const defaultProbeTimeoutMs = 1000;
 

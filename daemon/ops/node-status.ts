@@ -1,73 +1,15 @@
-// What `GET /status` answers (and `weft node-status` prints): this node's lease, every peer with its lease,
-// how the data path reaches it and its probe verdict per path, and the last reconcile run. JSON for
-// programs; times as ISO 8601 strings, so that a person reading `--json` needs no epoch arithmetic.
+// Builds what `GET /status` answers (lib/weftd-api/node-status.ts) from the lease set and the data path.
 //
 // The data path is an attachment (datapath/attach.ts) and is not there before the lease is held: it fills
 // `StatusSources.dataPath` while it runs, and the daemon builds the answer from that and the lease set.
 import type { DataPathStats } from '../datapath/data-path.ts';
 import type { DesiredDataPath } from '../datapath/desired-state.ts';
 import type { PeerHealth } from '../datapath/probe.ts';
-import type { PeerVerdict, ProbePath } from '../datapath/probe-message.ts';
 import type { Lease } from '../lease/lease.ts';
 import { formatCidr } from '../../lib/ip/cidr.ts';
-
-export interface LeaseStatus {
-  readonly subnet: string;
-  readonly ipv6Subnet?: string;
-  readonly publicIp: string;
-  readonly vtepMac: string;
-  /** Null for a reservation (no TTL). */
-  readonly expiresAt: string | null;
-}
-
-export interface PathStatus {
-  /** Answered in the last round. */
-  readonly ok: boolean;
-  readonly sent: number;
-  readonly answered: number;
-  readonly rttMs?: number;
-  readonly error?: string;
-}
-
-export interface ProbeStatus {
-  readonly verdict: PeerVerdict;
-  /** When the verdict last changed. */
-  readonly since: string;
-  readonly checkedAt: string;
-  readonly paths: Readonly<Partial<Record<ProbePath, PathStatus>>>;
-}
-
-export interface PeerStatus {
-  readonly nodeName: string;
-  readonly lease: LeaseStatus;
-  /** How the data path reaches the peer; null when the lease is not programmed (see `skipped`). */
-  readonly via: 'vxlan' | 'direct' | null;
-  /** Null until the prober has probed the peer (or when the data path is not running). */
-  readonly probe: ProbeStatus | null;
-}
-
-export interface ReconcileStatus {
-  readonly runs: number;
-  readonly failedRuns: number;
-  /** The last run programmed everything it wanted. */
-  readonly ok: boolean;
-  readonly lastRunAt: string | null;
-  readonly lastRunMs: number | null;
-  readonly lastError: string | null;
-  readonly peersProgrammed: number;
-  readonly skipped: ReadonlyArray<{ readonly nodeName: string; readonly subnet: string; readonly reason: string }>;
-}
-
-export interface NodeStatus {
-  readonly node: string;
-  readonly ready: boolean;
-  /** The readiness detail (what a start is waiting for, or the subnet once ready). */
-  readonly readiness: string;
-  readonly lease: LeaseStatus | null;
-  readonly peers: readonly PeerStatus[];
-  /** Null while the data path is not running (before the lease is held). */
-  readonly reconcile: ReconcileStatus | null;
-}
+import type {
+  LeaseStatus, NodeStatus, PathStatus, PeerStatus, ProbePath, ProbeStatus, ReconcileStatus,
+} from '../../lib/weftd-api/node-status.ts';
 
 /** What a running data path reports. */
 export interface DataPathReport {

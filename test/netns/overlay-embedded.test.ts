@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { weftRouteProtocol } from '../../daemon/datapath/plan.ts';
 import { EmbeddedStore } from '../../daemon/lease/embedded-store.ts';
-import type { NodeStatus } from '../../daemon/ops/node-status.ts';
+import type { NodeStatus } from '../../lib/weftd-api/node-status.ts';
 import { distBin } from './harness/cni.ts';
 import { cleanEnv, describeFailure, run } from './harness/command.ts';
 import { createTempDir } from './harness/files.ts';
