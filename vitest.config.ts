@@ -9,7 +9,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['lib/**/*.test.ts', 'plugins/**/*.test.ts', 'daemon/**/*.test.ts', 'cli/**/*.test.ts'],
+          include: ['lib/**/*.test.ts', 'plugins/**/*.test.ts', 'daemon/**/*.test.ts', 'cli/**/*.test.ts', 'test/*.test.ts'],
           pool: 'threads',
         },
       },

@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundleExecutable } from './testdata/bundle-executable.ts';
+import { bundleExecutable } from '../lib/testing/bundle-executable.ts';
 
 let root: string;
 let weft: string;

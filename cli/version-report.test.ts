@@ -2,7 +2,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { installRecorder } from '../test/netns/harness/recorder.ts';
+import { installRecorder } from '../lib/cni/testing/recorder.ts';
 import { formatVersionReport, versionReport } from './version-report.ts';
 
 let dir: string;

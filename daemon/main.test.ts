@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundleExecutable } from '../cli/testdata/bundle-executable.ts';
+import { bundleExecutable } from '../lib/testing/bundle-executable.ts';
 
 let root: string;
 let weftd: string;

@@ -1,6 +1,6 @@
 // A proxyless gRPC client, as an application would be one: @grpc/grpc-js-xds resolves xds:///SERVICE
 // against one xDS server and load-balances calls over the endpoints it serves. Makes COUNT calls to
-// /weft.test.Backend/Who (answered by test/netns/xds-backend-process.mjs with its name) and prints how many
+// /weft.test.Backend/Who (answered by test/netns/testing/xds-backend-process.mjs with its name) and prints how many
 // each backend answered; exit 1 when a call fails or fewer than BACKENDS distinct backends answered.
 //
 //   node demo/grpc-calls.mjs XDS_HOST:PORT SERVICE COUNT [BACKENDS]

@@ -109,7 +109,7 @@ done
 # A gRPC server in each container, answering with its name: the service the endpoints stand for.
 backends=()
 for i in 0 1 2; do
-  demo_spawn "${containers[i]}" "$demo_scratch/${nodes[i]}/backend.log" node test/netns/xds-backend-process.mjs "${containers[i]} on ${nodes[i]}" "$port"
+  demo_spawn "${containers[i]}" "$demo_scratch/${nodes[i]}/backend.log" node test/netns/testing/xds-backend-process.mjs "${containers[i]} on ${nodes[i]}" "$port"
   backends+=("$demo_spawned")
 done
 

@@ -1,7 +1,7 @@
 // weftd's options for the local API and the xDS server (parsed with the rest in daemon/config.ts).
 import { describe, expect, it } from 'vitest';
 import type { JsonObject } from '../../lib/cni/types.ts';
-import { catchCniError } from '../../lib/cni/testdata/catch-cni-error.ts';
+import { catchCniError } from '../../lib/cni/testing/catch-cni-error.ts';
 import { mergeFlags, parseDaemonOptions } from '../config.ts';
 
 const base = { nodeName: 'node-a' };

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ErrorCode } from './errors.ts';
 import { K8S_ARGS, parseArgBoolean, parseCniArgs } from './args.ts';
 import { parseIp, type IpAddress } from '../ip/address.ts';
-import { catchCniError } from './testdata/catch-cni-error.ts';
+import { catchCniError } from './testing/catch-cni-error.ts';
 
 const schema = { IP: (value: string): IpAddress[] => value.split(',').map(parseIp), MAC: String, ...K8S_ARGS };
 

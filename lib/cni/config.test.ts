@@ -9,7 +9,7 @@ import {
   parseNetConfList,
   validateNetworkName,
 } from './config.ts';
-import { catchCniError } from './testdata/catch-cni-error.ts';
+import { catchCniError } from './testing/catch-cni-error.ts';
 import type { JsonObject } from './types.ts';
 
 const minimal = { cniVersion: '1.1.0', name: 'net1', type: 'bridge' };

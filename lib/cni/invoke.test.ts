@@ -1,4 +1,4 @@
-// Delegation against real processes: a raw stand-in plugin (testdata/raw-plugin.mjs) that can misbehave,
+// Delegation against real processes: a raw stand-in plugin (testing/raw-plugin.mjs) that can misbehave,
 // and weft's echo test plugin built on skel.ts, run both as an executable and in-process.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chmodSync, closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
@@ -20,11 +20,11 @@ import {
   type DelegateOptions,
 } from './invoke.ts';
 import { ALL_VERSIONS } from './version.ts';
-import { echoPlugin } from './testdata/echo-plugin.ts';
-import { buildEchoPlugin } from './testdata/build-echo-plugin.ts';
-import { catchCniError, rejectedCniError } from './testdata/catch-cni-error.ts';
+import { echoPlugin } from './testing/echo-plugin.ts';
+import { buildEchoPlugin } from './testing/build-echo-plugin.ts';
+import { catchCniError, rejectedCniError } from './testing/catch-cni-error.ts';
 
-const rawPluginSource = fileURLToPath(new URL('./testdata/raw-plugin.mjs', import.meta.url));
+const rawPluginSource = fileURLToPath(new URL('./testing/raw-plugin.mjs', import.meta.url));
 
 let root: string;
 let dirA: string;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseJson, parseJsonObject } from './json.ts';
-import { catchCniError } from './testdata/catch-cni-error.ts';
+import { catchCniError } from './testing/catch-cni-error.ts';
 
 describe('parseJson / parseJsonObject', () => {
   it('parses JSON', () => {

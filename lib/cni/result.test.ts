@@ -12,7 +12,7 @@ import {
   toCurrent,
 } from './result.ts';
 import { ALL_VERSIONS } from './version.ts';
-import { catchCniError } from './testdata/catch-cni-error.ts';
+import { catchCniError } from './testing/catch-cni-error.ts';
 import type { Result, Result020, Result040 } from './types.ts';
 
 // A current-shape result using every field, with two IPv4 and one IPv6 address and routes of both families.

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildEchoPlugin } from './testdata/build-echo-plugin.ts';
+import { buildEchoPlugin } from './testing/build-echo-plugin.ts';
 
 let root: string;
 let plugin: string;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CniError, ErrorCode } from './errors.ts';
 import { definePlugin, runPluginCore, splitCniPath, validateContainerId, validateInterfaceName, type CmdArgs, type PluginIo } from './skel.ts';
-import { catchCniError } from './testdata/catch-cni-error.ts';
+import { catchCniError } from './testing/catch-cni-error.ts';
 import type { NetConf, Result } from './types.ts';
 
 interface Call {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from './errors.ts';
-import { catchCniError as thrown } from './testdata/catch-cni-error.ts';
+import { catchCniError as thrown } from './testing/catch-cni-error.ts';
 import {
   ALL_VERSIONS,
   CURRENT_VERSION,

@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { formatIp, parseIp } from '../ip/address.ts';
 import type { ArpPacket } from './arp.ts';
 import { internetChecksum } from './checksum.ts';
-import { decodeFrame, decodeVxlanPayload, encodeFrame, encodeVxlanFrame, type FrameSpec } from './frame.ts';
+import { encodeFrame, encodeVxlanFrame, type FrameSpec } from './frame.ts';
+import { decodeFrame, decodeVxlanPayload } from './testing/frame-decoder.ts';
 import { FrameError } from './frame-error.ts';
 import { decodeUdp, encodeUdp } from './udp.ts';
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { formatIp, parseIp } from '../../lib/ip/address.ts';
 import { allocateAll, assignRequested, firstFullRangeSet, roundRobin, type Allocation } from './allocator.ts';
-import { MemoryStore } from './memory-store.ts';
-import { rangeSetOf } from './range-fixtures.ts';
+import { MemoryStore } from './testing/memory-store.ts';
+import { rangeSetOf } from './testing/ranges.ts';
 import type { RangeSet } from './range-set.ts';
 import { withLock, type Owner } from './store.ts';
 

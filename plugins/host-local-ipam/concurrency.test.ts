@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { installedHostLocal, runPluginAsync } from './plugin-exec.ts';
+import { installedHostLocal, runPluginAsync } from './testing/plugin-exec.ts';
 
 const COUNT = 100;
 let binary: string;

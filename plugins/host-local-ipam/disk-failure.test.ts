@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cniEnv, installedHostLocal } from './plugin-exec.ts';
+import { cniEnv, installedHostLocal } from './testing/plugin-exec.ts';
 
 const canUnshare = spawnSync('unshare', ['--mount', 'true']).status === 0;
 if (!canUnshare) console.warn('skipping: unshare --mount is not permitted here (needs root)');

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ALL_VERSIONS, versionAtLeast } from '../../lib/cni/version.ts';
-import { installedHostLocal, runPlugin, type CniCall } from './plugin-exec.ts';
+import { installedHostLocal, runPlugin, type CniCall } from './testing/plugin-exec.ts';
 
 let binary: string;
 let dataDir: string;

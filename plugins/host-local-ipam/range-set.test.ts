@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatIp, parseIp } from '../../lib/ip/address.ts';
 import { InvalidRangeError } from './range.ts';
-import { rangeSpec as spec } from './range-fixtures.ts';
+import { rangeSpec as spec } from './testing/ranges.ts';
 import {
   canonicalizeRangeSet, formatRangeSet, rangeFor, rangeSetCapacity, rangeSetContains, rangeSetFamily, rangeSetsOverlap,
 } from './range-set.ts';

@@ -4,7 +4,7 @@ import {
   addressInRange, canonicalizeRange, formatRange, InvalidRangeError, isReservedAddress, rangeCapacity, rangeContains,
   rangesOverlap,
 } from './range.ts';
-import { rangeSpec as spec } from './range-fixtures.ts';
+import { rangeSpec as spec } from './testing/ranges.ts';
 
 function texts(range: ReturnType<typeof canonicalizeRange>) {
   return { start: formatIp(range.rangeStart), end: formatIp(range.rangeEnd), gateway: formatIp(range.gateway) };

@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { installedHostLocal, REFERENCE_HOST_LOCAL, runPlugin, runPluginAsync, type CniCall } from './plugin-exec.ts';
+import { installedHostLocal, REFERENCE_HOST_LOCAL, runPlugin, runPluginAsync, type CniCall } from './testing/plugin-exec.ts';
 
 const haveReference = existsSync(REFERENCE_HOST_LOCAL);
 if (!haveReference) console.warn(`skipping: the reference plugin ${REFERENCE_HOST_LOCAL} is not installed (apt-get install containernetworking-plugins)`);

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { JsonObject } from '../../lib/cni/types.ts';
-import { catchCniError } from '../../lib/cni/testdata/catch-cni-error.ts';
+import { catchCniError } from '../../lib/cni/testing/catch-cni-error.ts';
 import { bridgeConfig } from './bridge-config.ts';
-import { lease, overlayConf } from './overlay-fixtures.ts';
+import { lease, overlayConf } from './testing/fixtures.ts';
 
 describe('bridgeConfig', () => {
   it('makes the bridge the gateway of the lease subnet, routes the overlay through it and uses the overlay MTU', () => {

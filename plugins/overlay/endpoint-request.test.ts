@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { catchCniError } from '../../lib/cni/testdata/catch-cni-error.ts';
+import { catchCniError } from '../../lib/cni/testing/catch-cni-error.ts';
 import type { JsonObject, Result } from '../../lib/cni/types.ts';
 import type { OverlayConf } from './config.ts';
 import { delegateCniArgs, endpointPlan, endpointRequest } from './endpoint-request.ts';
-import { overlayConf } from './overlay-fixtures.ts';
+import { overlayConf } from './testing/fixtures.ts';
 
 const result: Result = { cniVersion: '1.1.0', ips: [{ address: 'fd00::5/64' }, { address: '10.244.3.5/24', gateway: '10.244.3.1' }] };
 

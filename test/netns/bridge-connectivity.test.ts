@@ -2,13 +2,13 @@
 // and (through masquerade) an outside network; IPv6 with and without DAD; DEL, DEL again and DEL after the
 // namespace is gone; CHECK. The host is a namespace of its own; `ip -j` and `nft -j` are the witnesses.
 import { beforeAll, expect, it } from 'vitest';
-import { describeAsRoot, cleanupAfterAll } from './harness/suite.ts';
-import { createNetns, type Netns } from './harness/netns.ts';
-import { cable, countArrivals, counted, pings } from './nat-fixtures.ts';
+import { describeAsRoot, cleanupAfterAll } from './testing/suite.ts';
+import { createNetns, type Netns } from './testing/netns.ts';
+import { cable, countArrivals, counted, pings } from './testing/nat.ts';
 import {
   BridgeHost, addressInfo, addresses, bridgeName, createContainer, errorOf, link, ports, routes, sysctl, weftChains,
   type AddResult,
-} from './bridge-fixtures.ts';
+} from './testing/bridge.ts';
 
 cleanupAfterAll();
 

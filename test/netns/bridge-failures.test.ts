@@ -7,13 +7,13 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { cleanupAfterAll, describeAsRoot, isRoot } from './harness/suite.ts';
+import { cleanupAfterAll, describeAsRoot, isRoot } from './testing/suite.ts';
 import { masqueradeChains } from '../../lib/nat/masquerade.ts';
 import { spoofCheckChains } from '../../lib/nat/spoof-check.ts';
-import { nftScript, pings } from './nat-fixtures.ts';
+import { nftScript, pings } from './testing/nat.ts';
 import {
   BridgeHost, bridgeName, createContainer, network, errorOf, hostState, kernelHasVlanFiltering, link, ports, type Attachment,
-} from './bridge-fixtures.ts';
+} from './testing/bridge.ts';
 
 cleanupAfterAll();
 
@@ -31,7 +31,7 @@ function withMounts(setup: string): readonly string[] {
 }
 
 describeAsRoot('bridge: a failed ADD leaves nothing behind', () => {
-  function expectFailureLeavesNothing(host: BridgeHost, attachment: Attachment & { netns: import('./harness/netns.ts').Netns }, config: unknown, expected: { code: number; msg: string }, options = {}) {
+  function expectFailureLeavesNothing(host: BridgeHost, attachment: Attachment & { netns: import('./testing/netns.ts').Netns }, config: unknown, expected: { code: number; msg: string }, options = {}) {
     const before = hostState(host, attachment.netns);
     const error = errorOf(host.run('ADD', attachment, config, options));
     expect(error).toMatchObject(expected);
@@ -180,7 +180,7 @@ describeAsRoot('bridge: a failed ADD leaves nothing behind', () => {
 
 describeAsRoot('bridge: bad input is refused with the spec’s error, nothing changed', () => {
   let host: BridgeHost;
-  let container: import('./harness/netns.ts').Netns;
+  let container: import('./testing/netns.ts').Netns;
   let before: unknown;
   const good = () => host.config(masqueraded('10.70.0.0/24'));
 

@@ -2,12 +2,12 @@
 // and trunk ports, the VLAN gateway, MTU, MAC, promiscuous mode, MAC spoof check, layer 2 only — read back
 // from the kernel with `ip -j -d link`, `bridge -j vlan` and `nft -j`.
 import { describe, expect, it } from 'vitest';
-import { cleanupAfterAll, describeAsRoot, isRoot } from './harness/suite.ts';
-import { pings, ruleset } from './nat-fixtures.ts';
+import { cleanupAfterAll, describeAsRoot, isRoot } from './testing/suite.ts';
+import { pings, ruleset } from './testing/nat.ts';
 import {
   BridgeHost, addresses, bridgeName, createContainer, errorOf, hostState, kernelHasVlanFiltering, link, portVlans, ports, weftChains,
   type AddResult,
-} from './bridge-fixtures.ts';
+} from './testing/bridge.ts';
 
 cleanupAfterAll();
 

@@ -3,14 +3,14 @@
 // bridge and one IPAM store on one host, as a drop-in replacement must.
 import { existsSync } from 'node:fs';
 import { beforeAll, expect, it } from 'vitest';
-import { cleanupAfterAll, describeAsRoot } from './harness/suite.ts';
-import type { Netns } from './harness/netns.ts';
-import { runChecked } from './harness/command.ts';
-import { pings, ruleset } from './nat-fixtures.ts';
+import { cleanupAfterAll, describeAsRoot } from './testing/suite.ts';
+import type { Netns } from './testing/netns.ts';
+import { runChecked } from './testing/command.ts';
+import { pings, ruleset } from './testing/nat.ts';
 import {
   BridgeHost, addresses, bridgeName, createContainer, errorOf, link, ports, referenceBinDir, routes, sysctl, weftBinDir,
   type AddResult,
-} from './bridge-fixtures.ts';
+} from './testing/bridge.ts';
 
 cleanupAfterAll();
 

@@ -1,16 +1,16 @@
 // The weft CLI end to end: the built dist/bin/weft runs a two-plugin configuration list against real
-// namespaces this test made. The plugins are the recorder test plugin (harness/recorder-plugin.mjs): the
+// namespaces this test made. The plugins are the recorder test plugin (lib/cni/testing/recorder-plugin.mjs): the
 // first sets lo up in CNI_NETNS and returns a result, the second fails unless it is given prevResult.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
-import { parseJsonOutput, type CommandResult } from './harness/command.ts';
-import { runCli } from './harness/cni.ts';
-import { createTempDir } from './harness/files.ts';
-import { createNetns, type Netns } from './harness/netns.ts';
-import { installRecorder, readInvocations, type Invocation } from './harness/recorder.ts';
-import { cleanupAfterAll, describeAsRoot } from './harness/suite.ts';
+import { parseJsonOutput, type CommandResult } from './testing/command.ts';
+import { runCli } from './testing/cni.ts';
+import { createTempDir } from './testing/files.ts';
+import { createNetns, type Netns } from './testing/netns.ts';
+import { installRecorder, readInvocations, type Invocation } from '../../lib/cni/testing/recorder.ts';
+import { cleanupAfterAll, describeAsRoot } from './testing/suite.ts';
 
 cleanupAfterAll();
 

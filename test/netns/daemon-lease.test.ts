@@ -7,12 +7,12 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { EtcdCluster } from '../../daemon/lease/testing/etcd-cluster.ts';
-import { track } from './harness/cleanup.ts';
-import { distBin } from './harness/cni.ts';
-import { cleanEnv, run, runChecked } from './harness/command.ts';
-import { createTempDir } from './harness/files.ts';
-import { createHost, createUnderlay, type SimulatedHost, type Underlay } from './harness/hosts.ts';
-import { cleanupAfterAll, describeAsRoot } from './harness/suite.ts';
+import { track } from './testing/cleanup.ts';
+import { distBin } from './testing/cni.ts';
+import { cleanEnv, run, runChecked } from './testing/command.ts';
+import { createTempDir } from './testing/files.ts';
+import { createHost, createUnderlay, type SimulatedHost, type Underlay } from './testing/hosts.ts';
+import { cleanupAfterAll, describeAsRoot } from './testing/suite.ts';
 
 cleanupAfterAll();
 

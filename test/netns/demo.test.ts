@@ -5,8 +5,8 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { repoRoot } from './harness/cni.ts';
-import { describeAsRoot } from './harness/suite.ts';
+import { repoRoot } from './testing/cni.ts';
+import { describeAsRoot } from './testing/suite.ts';
 
 interface DemoRun {
   readonly code: number | null;

@@ -7,11 +7,11 @@ import {
   addContainerMasquerade, delContainerMasquerade, gcContainerMasquerade, masqueradeChains,
 } from '../../lib/nat/masquerade.ts';
 import type { NftTarget } from '../../lib/nat/nftables.ts';
-import { createNetns, type Netns } from './harness/netns.ts';
-import { cleanupAfterAll, describeAsRoot } from './harness/suite.ts';
+import { createNetns, type Netns } from './testing/netns.ts';
+import { cleanupAfterAll, describeAsRoot } from './testing/suite.ts';
 import {
   cable, chainRules, countArrivals, counted, enableForwarding, nftIn, nftScript, pings, ruleset, type WitnessChain,
-} from './nat-fixtures.ts';
+} from './testing/nat.ts';
 
 cleanupAfterAll();
 

@@ -5,11 +5,11 @@ import { beforeAll, expect, it } from 'vitest';
 import { parseCidr } from '../../lib/ip/cidr.ts';
 import type { NftTarget } from '../../lib/nat/nftables.ts';
 import { clearOverlayRules, setOverlayRules } from '../../lib/nat/overlay.ts';
-import { createNetns, type Netns } from './harness/netns.ts';
-import { cleanupAfterAll, describeAsRoot } from './harness/suite.ts';
+import { createNetns, type Netns } from './testing/netns.ts';
+import { cleanupAfterAll, describeAsRoot } from './testing/suite.ts';
 import {
   cable, chainRules, countArrivals, counted, enableForwarding, nftIn, nftScript, pings, ruleset, type WitnessRule,
-} from './nat-fixtures.ts';
+} from './testing/nat.ts';
 
 cleanupAfterAll();
 

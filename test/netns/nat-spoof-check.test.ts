@@ -4,9 +4,9 @@
 import { beforeAll, expect, it } from 'vitest';
 import type { NftTarget } from '../../lib/nat/nftables.ts';
 import { addMacSpoofCheck, delMacSpoofCheck, gcMacSpoofCheck, spoofCheckChains } from '../../lib/nat/spoof-check.ts';
-import { createNetns, type Netns } from './harness/netns.ts';
-import { cleanupAfterAll, describeAsRoot } from './harness/suite.ts';
-import { cable, chainRules, nftIn, pings, ruleset, type WitnessChain } from './nat-fixtures.ts';
+import { createNetns, type Netns } from './testing/netns.ts';
+import { cleanupAfterAll, describeAsRoot } from './testing/suite.ts';
+import { cable, chainRules, nftIn, pings, ruleset, type WitnessChain } from './testing/nat.ts';
 
 cleanupAfterAll();
 

@@ -4,9 +4,9 @@ import { chmodSync, closeSync, mkdirSync, readFileSync, statSync, symlinkSync, w
 import { join } from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
 import { addonFileName, materializeAddon, type NativeNetlink } from '../../lib/netlink/addon.ts';
-import { repoRoot } from './harness/cni.ts';
-import { createTempDir } from './harness/files.ts';
-import { cleanupAfterAll, describeAsRoot } from './harness/suite.ts';
+import { repoRoot } from './testing/cni.ts';
+import { createTempDir } from './testing/files.ts';
+import { cleanupAfterAll, describeAsRoot } from './testing/suite.ts';
 
 cleanupAfterAll();
 

@@ -3,9 +3,9 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { formatIp, parseIp } from '../../lib/ip/address.ts';
 import { formatCidr, parseCidr } from '../../lib/ip/cidr.ts';
 import { Netlink, NetlinkError, ignoreNotFound, type Route } from '../../lib/netlink/index.ts';
-import { createNetns, type Netns } from './harness/netns.ts';
-import { cleanupAfterAll, describeAsRoot } from './harness/suite.ts';
-import { failureOf } from './netlink-fixtures.ts';
+import { createNetns, type Netns } from './testing/netns.ts';
+import { cleanupAfterAll, describeAsRoot } from './testing/suite.ts';
+import { failureOf } from './testing/netlink.ts';
 
 cleanupAfterAll();
 

@@ -4,9 +4,9 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { addToIp, formatIp, parseIp } from '../../lib/ip/address.ts';
 import { parseCidr } from '../../lib/ip/cidr.ts';
 import { Netlink, NetlinkBatchError, zeroMac } from '../../lib/netlink/index.ts';
-import { runChecked } from './harness/command.ts';
-import { createNetns, type Netns } from './harness/netns.ts';
-import { cleanupAfterAll, describeAsRoot } from './harness/suite.ts';
+import { runChecked } from './testing/command.ts';
+import { createNetns, type Netns } from './testing/netns.ts';
+import { cleanupAfterAll, describeAsRoot } from './testing/suite.ts';
 
 cleanupAfterAll();
 

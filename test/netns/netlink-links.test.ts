@@ -2,10 +2,10 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { parseIp } from '../../lib/ip/address.ts';
 import { Netlink, ignoreExists, ignoreNotFound } from '../../lib/netlink/index.ts';
-import { run } from './harness/command.ts';
-import { createNetns, type Netns } from './harness/netns.ts';
-import { cleanupAfterAll, describeAsRoot } from './harness/suite.ts';
-import { failureOf } from './netlink-fixtures.ts';
+import { run } from './testing/command.ts';
+import { createNetns, type Netns } from './testing/netns.ts';
+import { cleanupAfterAll, describeAsRoot } from './testing/suite.ts';
+import { failureOf } from './testing/netlink.ts';
 
 cleanupAfterAll();
 

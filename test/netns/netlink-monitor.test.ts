@@ -5,10 +5,10 @@ import { afterEach, expect, it } from 'vitest';
 import { formatIp, parseIp } from '../../lib/ip/address.ts';
 import { formatCidr } from '../../lib/ip/cidr.ts';
 import { KernelWatch, Netlink, type ChangeKind, type KernelChange } from '../../lib/netlink/index.ts';
-import { runChecked } from './harness/command.ts';
-import { createNetns, type Netns } from './harness/netns.ts';
-import { cleanupAfterAll, describeAsRoot } from './harness/suite.ts';
-import { eventually } from './overlay-fixtures.ts';
+import { runChecked } from './testing/command.ts';
+import { createNetns, type Netns } from './testing/netns.ts';
+import { cleanupAfterAll, describeAsRoot } from './testing/suite.ts';
+import { eventually } from './testing/overlay.ts';
 
 cleanupAfterAll();
 

@@ -8,13 +8,13 @@ import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { beforeAll, expect, it } from 'vitest';
 import { Netlink, sysctlGet, sysctlSet, withNetlink } from '../../lib/netlink/index.ts';
-import { track } from './harness/cleanup.ts';
-import { repoRoot } from './harness/cni.ts';
-import { run, runChecked } from './harness/command.ts';
-import { createTempDir } from './harness/files.ts';
-import { createNetns, type Netns } from './harness/netns.ts';
-import { cleanupAfterAll, describeAsRoot } from './harness/suite.ts';
-import { failureOf } from './netlink-fixtures.ts';
+import { track } from './testing/cleanup.ts';
+import { repoRoot } from './testing/cni.ts';
+import { run, runChecked } from './testing/command.ts';
+import { createTempDir } from './testing/files.ts';
+import { createNetns, type Netns } from './testing/netns.ts';
+import { cleanupAfterAll, describeAsRoot } from './testing/suite.ts';
+import { failureOf } from './testing/netlink.ts';
 
 cleanupAfterAll();
 
@@ -81,7 +81,7 @@ describeAsRoot('netlink: namespaces and sysctls', () => {
     const dir = createTempDir('nlchild');
     const out = join(dir, 'child.cjs');
     await build({
-      entryPoints: [join(repoRoot, 'test/netns/netlink-namespace-child.ts')],
+      entryPoints: [join(repoRoot, 'test/netns/testing/netlink-namespace-child.ts')],
       outfile: out,
       bundle: true,
       platform: 'node',

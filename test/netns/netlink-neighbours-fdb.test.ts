@@ -3,10 +3,10 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { formatIp, parseIp } from '../../lib/ip/address.ts';
 import { Netlink, zeroMac } from '../../lib/netlink/index.ts';
-import { run, runChecked } from './harness/command.ts';
-import { createNetns, type Netns } from './harness/netns.ts';
-import { cleanupAfterAll, describeAsRoot } from './harness/suite.ts';
-import { failureOf } from './netlink-fixtures.ts';
+import { run, runChecked } from './testing/command.ts';
+import { createNetns, type Netns } from './testing/netns.ts';
+import { cleanupAfterAll, describeAsRoot } from './testing/suite.ts';
+import { failureOf } from './testing/netlink.ts';
 
 cleanupAfterAll();
 

@@ -10,14 +10,14 @@ import { weftRouteProtocol } from '../../daemon/datapath/plan.ts';
 import type { LeaseSpec } from '../../daemon/lease/lease.ts';
 import { Logger } from '../../daemon/log.ts';
 import { parseNetworkConfig, type NetworkConfig } from '../../daemon/network-config.ts';
-import { runChecked } from './harness/command.ts';
-import type { Underlay } from './harness/hosts.ts';
-import type { Netns } from './harness/netns.ts';
-import { cleanupAfterAll, describeAsRoot } from './harness/suite.ts';
-import { ruleset } from './nat-fixtures.ts';
+import { runChecked } from './testing/command.ts';
+import type { Underlay } from './testing/hosts.ts';
+import type { Netns } from './testing/netns.ts';
+import { cleanupAfterAll, describeAsRoot } from './testing/suite.ts';
+import { ruleset } from './testing/nat.ts';
 import {
   addContainer, captureUnderlay, createOverlayHosts, eventually, linkIndexIn, pingOk, type Container, type OverlayHost,
-} from './overlay-fixtures.ts';
+} from './testing/overlay.ts';
 
 cleanupAfterAll();
 

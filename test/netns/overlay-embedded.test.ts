@@ -9,13 +9,13 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { weftRouteProtocol } from '../../daemon/datapath/plan.ts';
 import { EmbeddedStore } from '../../daemon/lease/embedded-store.ts';
 import type { NodeStatus } from '../../lib/weftd-api/node-status.ts';
-import { distBin } from './harness/cni.ts';
-import { cleanEnv, describeFailure, run } from './harness/command.ts';
-import { createTempDir } from './harness/files.ts';
-import { cleanupAfterAll, describeAsRoot } from './harness/suite.ts';
-import { ruleset } from './nat-fixtures.ts';
-import { addContainer, createOverlayHosts, eventually, pingOk, type Container, type OverlayHost } from './overlay-fixtures.ts';
-import { metric, nodeFiles, startWeftd, weftdReady, type NetnsProcess } from './overlay-processes.ts';
+import { distBin } from './testing/cni.ts';
+import { cleanEnv, describeFailure, run } from './testing/command.ts';
+import { createTempDir } from './testing/files.ts';
+import { cleanupAfterAll, describeAsRoot } from './testing/suite.ts';
+import { ruleset } from './testing/nat.ts';
+import { addContainer, createOverlayHosts, eventually, pingOk, type Container, type OverlayHost } from './testing/overlay.ts';
+import { metric, nodeFiles, startWeftd, weftdReady, type NetnsProcess } from './testing/overlay-processes.ts';
 
 cleanupAfterAll();
 

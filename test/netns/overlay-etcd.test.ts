@@ -8,13 +8,13 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { formatIp } from '../../lib/ip/address.ts';
 import { weftRouteProtocol } from '../../daemon/datapath/plan.ts';
-import { createTempDir } from './harness/files.ts';
-import { createHost, type Underlay } from './harness/hosts.ts';
-import type { Netns } from './harness/netns.ts';
-import { cleanupAfterAll, describeAsRoot } from './harness/suite.ts';
-import { nftScript } from './nat-fixtures.ts';
-import { addContainer, captureUnderlay, createOverlayHosts, eventually, pingOk, type Container, type OverlayHost } from './overlay-fixtures.ts';
-import { EtcdCluster, metric, nodeFiles, startWeftd, weftdReady, type NetnsProcess } from './overlay-processes.ts';
+import { createTempDir } from './testing/files.ts';
+import { createHost, type Underlay } from './testing/hosts.ts';
+import type { Netns } from './testing/netns.ts';
+import { cleanupAfterAll, describeAsRoot } from './testing/suite.ts';
+import { nftScript } from './testing/nat.ts';
+import { addContainer, captureUnderlay, createOverlayHosts, eventually, pingOk, type Container, type OverlayHost } from './testing/overlay.ts';
+import { EtcdCluster, metric, nodeFiles, startWeftd, weftdReady, type NetnsProcess } from './testing/overlay-processes.ts';
 
 cleanupAfterAll();
 

@@ -6,11 +6,11 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { afterEach, beforeAll, expect, it } from 'vitest';
-import { describeFailure } from './harness/command.ts';
-import { createTempDir } from './harness/files.ts';
-import { createNetns, type Netns } from './harness/netns.ts';
-import { cleanupAfterAll, describeAsRoot } from './harness/suite.ts';
-import { attachmentVars, runOverlay } from './overlay-plugin-fixtures.ts';
+import { describeFailure } from './testing/command.ts';
+import { createTempDir } from './testing/files.ts';
+import { createNetns, type Netns } from './testing/netns.ts';
+import { cleanupAfterAll, describeAsRoot } from './testing/suite.ts';
+import { attachmentVars, runOverlay } from './testing/overlay-plugin.ts';
 
 cleanupAfterAll();
 

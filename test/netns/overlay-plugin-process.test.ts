@@ -3,11 +3,11 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
-import { distBin, repoRoot } from './harness/cni.ts';
-import { cleanEnv, run } from './harness/command.ts';
-import { createTempDir } from './harness/files.ts';
-import { createNetns, type Netns } from './harness/netns.ts';
-import { cleanupAfterAll, describeAsRoot } from './harness/suite.ts';
+import { distBin, repoRoot } from './testing/cni.ts';
+import { cleanEnv, run } from './testing/command.ts';
+import { createTempDir } from './testing/files.ts';
+import { createNetns, type Netns } from './testing/netns.ts';
+import { cleanupAfterAll, describeAsRoot } from './testing/suite.ts';
 
 cleanupAfterAll();
 

@@ -7,11 +7,11 @@ import { callApi } from '../../lib/weftd-api/client.ts';
 import { parseSubnetEnv } from '../../lib/weftd-api/subnet-env.ts';
 import { formatCidr, maskedNet, netContains } from '../../lib/ip/cidr.ts';
 import { parseIp } from '../../lib/ip/address.ts';
-import { createNetns, type Netns } from './harness/netns.ts';
-import { describeFailure } from './harness/command.ts';
-import { cleanupAfterAll, describeAsRoot } from './harness/suite.ts';
-import { pingOk } from './overlay-fixtures.ts';
-import { attachmentVars, overlayConfig, runOverlay, startOverlayNode, type OverlayNode } from './overlay-plugin-fixtures.ts';
+import { createNetns, type Netns } from './testing/netns.ts';
+import { describeFailure } from './testing/command.ts';
+import { cleanupAfterAll, describeAsRoot } from './testing/suite.ts';
+import { pingOk } from './testing/overlay.ts';
+import { attachmentVars, overlayConfig, runOverlay, startOverlayNode, type OverlayNode } from './testing/overlay-plugin.ts';
 
 cleanupAfterAll();
 

@@ -7,10 +7,10 @@ import { chmodSync, existsSync, readdirSync, rmSync, statSync, writeFileSync } f
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { cacheFileName } from '../../lib/cni/code-cache.ts';
-import { track } from './harness/cleanup.ts';
-import { distBin } from './harness/cni.ts';
-import { run } from './harness/command.ts';
-import { cleanupAfterAll, describeAsRoot } from './harness/suite.ts';
+import { track } from './testing/cleanup.ts';
+import { distBin } from './testing/cni.ts';
+import { run } from './testing/command.ts';
+import { cleanupAfterAll, describeAsRoot } from './testing/suite.ts';
 
 cleanupAfterAll();
 

@@ -6,8 +6,8 @@ import { beforeAll, expect, it } from 'vitest';
 import { formatIp, parseIp } from '../../lib/ip/address.ts';
 import { withNetlink } from '../../lib/netlink/index.ts';
 import { chooseUnderlay, readUnderlayFacts, type UnderlayChoice } from '../../daemon/underlay.ts';
-import { createNetns, type Netns } from './harness/netns.ts';
-import { cleanupAfterAll, describeAsRoot } from './harness/suite.ts';
+import { createNetns, type Netns } from './testing/netns.ts';
+import { cleanupAfterAll, describeAsRoot } from './testing/suite.ts';
 
 cleanupAfterAll();
 

@@ -5,16 +5,16 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { XdsClientProcess } from '../../daemon/xds/testing/xds-client.ts';
-import { describeFailure } from './harness/command.ts';
-import { createNetns, type Netns } from './harness/netns.ts';
-import { cleanupAfterAll, describeAsRoot } from './harness/suite.ts';
-import { eventually } from './overlay-fixtures.ts';
-import { attachmentVars, overlayConfig, runOverlay, startOverlayNode, type OverlayNode } from './overlay-plugin-fixtures.ts';
-import { NetnsProcess } from './overlay-processes.ts';
+import { describeFailure } from './testing/command.ts';
+import { createNetns, type Netns } from './testing/netns.ts';
+import { cleanupAfterAll, describeAsRoot } from './testing/suite.ts';
+import { eventually } from './testing/overlay.ts';
+import { attachmentVars, overlayConfig, runOverlay, startOverlayNode, type OverlayNode } from './testing/overlay-plugin.ts';
+import { NetnsProcess } from './testing/overlay-processes.ts';
 
 cleanupAfterAll();
 
-const backendScript = fileURLToPath(new URL('./xds-backend-process.mjs', import.meta.url));
+const backendScript = fileURLToPath(new URL('./testing/xds-backend-process.mjs', import.meta.url));
 const port = 50051;
 const args = `IgnoreUnknown=1;WEFT_SERVICE=echo;WEFT_PORTS=grpc:${port}`;
 

@@ -9,14 +9,14 @@ import { TypeUrl } from '../../daemon/xds/resource-types.ts';
 import { AdsClient, type AdsStream } from '../../daemon/xds/testing/ads-client.ts';
 import { codec } from '../../daemon/xds/testing/session-context.ts';
 import type { DiscoveryRequest } from '../../daemon/xds/discovery-messages.ts';
-import { describeFailure } from './harness/command.ts';
-import { createTempDir } from './harness/files.ts';
-import { createHost } from './harness/hosts.ts';
-import { createNetns, type Netns } from './harness/netns.ts';
-import { cleanupAfterAll, describeAsRoot } from './harness/suite.ts';
-import { createOverlayHosts, eventually, type OverlayHost } from './overlay-fixtures.ts';
-import { attachmentVars, runOverlay } from './overlay-plugin-fixtures.ts';
-import { EtcdCluster, nodeFiles, startWeftd, weftdReady, type NetnsProcess } from './overlay-processes.ts';
+import { describeFailure } from './testing/command.ts';
+import { createTempDir } from './testing/files.ts';
+import { createHost } from './testing/hosts.ts';
+import { createNetns, type Netns } from './testing/netns.ts';
+import { cleanupAfterAll, describeAsRoot } from './testing/suite.ts';
+import { createOverlayHosts, eventually, type OverlayHost } from './testing/overlay.ts';
+import { attachmentVars, runOverlay } from './testing/overlay-plugin.ts';
+import { EtcdCluster, nodeFiles, startWeftd, weftdReady, type NetnsProcess } from './testing/overlay-processes.ts';
 
 cleanupAfterAll();
 

@@ -5,11 +5,11 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { track } from './harness/cleanup.ts';
-import { cleanEnv, describeFailure, parseJsonOutput, run, runChecked, type CommandResult } from './harness/command.ts';
-import { distBin } from './harness/cni.ts';
-import { createNetns, type Netns } from './harness/netns.ts';
-import { ruleset } from './nat-fixtures.ts';
+import { track } from './cleanup.ts';
+import { cleanEnv, describeFailure, parseJsonOutput, run, runChecked, type CommandResult } from './command.ts';
+import { distBin } from './cni.ts';
+import { createNetns, type Netns } from './netns.ts';
+import { ruleset } from './nat.ts';
 
 /** dist/bin: weft's bridge with weft's host-local beside it. */
 export const weftBinDir = dirname(distBin('bridge'));

@@ -1,5 +1,5 @@
 // Shared by the netlink kernel tests.
-import { NetlinkError } from '../../lib/netlink/index.ts';
+import { NetlinkError } from '../../../lib/netlink/index.ts';
 
 /** The NetlinkError `fn` throws; fails the test if it throws nothing or something else. */
 export function failureOf(fn: () => unknown): NetlinkError {

@@ -3,11 +3,11 @@
 // the way a runtime on that host runs it. Everything below the node's temp directory and namespaces.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { distBin, repoRoot } from './harness/cni.ts';
-import { cleanEnv, run, type CommandResult } from './harness/command.ts';
-import { createTempDir } from './harness/files.ts';
-import type { Netns } from './harness/netns.ts';
-import { createOverlayHosts, type OverlayHost } from './overlay-fixtures.ts';
+import { distBin, repoRoot } from './cni.ts';
+import { cleanEnv, run, type CommandResult } from './command.ts';
+import { createTempDir } from './files.ts';
+import type { Netns } from './netns.ts';
+import { createOverlayHosts, type OverlayHost } from './overlay.ts';
 import { NetnsProcess, weftdReady } from './overlay-processes.ts';
 
 export interface OverlayNode {

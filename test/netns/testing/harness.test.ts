@@ -11,7 +11,7 @@ import { createTempDir } from './files.ts';
 import { createHost, createUnderlay, underlayInterface } from './hosts.ts';
 import { maxNameLength, uniqueName } from './names.ts';
 import { createNetns, netnsExists } from './netns.ts';
-import { installRecorder, readInvocations } from './recorder.ts';
+import { installRecorder, readInvocations } from '../../../lib/cni/testing/recorder.ts';
 import { cleanupAfterAll, describeAsRoot } from './suite.ts';
 
 cleanupAfterAll();

@@ -1,8 +1,8 @@
 // Ranges written as text, for the unit tests.
-import { parseIp } from '../../lib/ip/address.ts';
-import { parseCidr } from '../../lib/ip/cidr.ts';
-import type { RangeSpec } from './range.ts';
-import { canonicalizeRangeSet, type RangeSet } from './range-set.ts';
+import { parseIp } from '../../../lib/ip/address.ts';
+import { parseCidr } from '../../../lib/ip/cidr.ts';
+import type { RangeSpec } from '../range.ts';
+import { canonicalizeRangeSet, type RangeSet } from '../range-set.ts';
 
 export interface RangeText {
   rangeStart?: string;

@@ -1,7 +1,7 @@
 // A Store held in memory: the allocator's tests run against it without a disk. It refuses any change
 // made without the lock, so those tests also pin the allocator's locking.
-import { formatIp, parseIp, type IpAddress } from '../../lib/ip/address.ts';
-import { namesHeldBy, namesToRelease, ownerText, parseOwnerText, type Owner, type Store, type StoredAllocation } from './store.ts';
+import { formatIp, parseIp, type IpAddress } from '../../../lib/ip/address.ts';
+import { namesHeldBy, namesToRelease, ownerText, parseOwnerText, type Owner, type Store, type StoredAllocation } from '../store.ts';
 
 export class MemoryStore implements Store {
   /** Address text → allocation text, as the disk store's files hold them. */

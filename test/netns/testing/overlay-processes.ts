@@ -5,12 +5,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { track } from './harness/cleanup.ts';
-import { distBin } from './harness/cni.ts';
-import { cleanEnv, run } from './harness/command.ts';
-import { createTempDir } from './harness/files.ts';
-import type { Netns } from './harness/netns.ts';
-import { sleep } from './overlay-fixtures.ts';
+import { track } from './cleanup.ts';
+import { distBin } from './cni.ts';
+import { cleanEnv, run } from './command.ts';
+import { createTempDir } from './files.ts';
+import type { Netns } from './netns.ts';
+import { sleep } from './overlay.ts';
 
 // The program runs in the background; a second job waits on our pipe (saved as fd 3: background jobs get
 // /dev/null as stdin) and kills the program when the pipe closes. The wrapper exits with the program.

@@ -1,7 +1,7 @@
 // Capture files in the classic pcap format (what `tcpdump -w` writes): a global header, then one record
 // per packet. Both byte orders and both timestamp resolutions are read; only Ethernet captures are useful
 // to decodeFrame, so the link type is reported for the caller to check.
-import { FrameError, need, view } from './frame-error.ts';
+import { FrameError, need, view } from '../frame-error.ts';
 
 export const linkTypeEthernet = 1;
 const globalHeaderLength = 24;

@@ -3,7 +3,7 @@
 // argv[2] before libuv's thread pool exists, including requests that fail halfway, then starts the pool
 // and prints the namespace of the process, of every thread and of a pool thread, as JSON.
 import { promises, readdirSync, readlinkSync } from 'node:fs';
-import { Netlink, sysctlGet, sysctlSet } from '../../lib/netlink/index.ts';
+import { Netlink, sysctlGet, sysctlSet } from '../../../lib/netlink/index.ts';
 
 const nsPath = process.argv[2]!;
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FrameError } from './frame-error.ts';
+import { FrameError } from '../frame-error.ts';
 import { linkTypeEthernet, readPcap } from './pcap.ts';
 
 function capture(littleEndian: boolean, nano: boolean, packets: Buffer[]): Buffer {

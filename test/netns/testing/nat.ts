@@ -1,8 +1,8 @@
 // Shared by the nat-*.test.ts kernel tests: running lib/nat inside a test namespace, reading what nft holds
 // there (the witness), cabling namespaces together and sending traffic between them.
-import type { NftTarget } from '../../lib/nat/nftables.ts';
-import { describeFailure, run, runChecked } from './harness/command.ts';
-import type { Netns } from './harness/netns.ts';
+import type { NftTarget } from '../../../lib/nat/nftables.ts';
+import { describeFailure, run, runChecked } from './command.ts';
+import type { Netns } from './netns.ts';
 
 /** Makes lib/nat change nftables inside `ns` instead of the test's own namespace. */
 export function nftIn(ns: Netns): NftTarget {

@@ -1,9 +1,9 @@
 // Test fixtures: an overlay config parsed as the skeleton parses it, and a lease as weftd writes it.
-import { ConfigValue } from '../../lib/cni/config-value.ts';
-import { netConfFromObject } from '../../lib/cni/config.ts';
-import type { JsonObject } from '../../lib/cni/types.ts';
-import { parseSubnetEnv, type SubnetEnv } from '../../lib/weftd-api/subnet-env.ts';
-import { parseOverlayConf, type OverlayConf } from './config.ts';
+import { ConfigValue } from '../../../lib/cni/config-value.ts';
+import { netConfFromObject } from '../../../lib/cni/config.ts';
+import type { JsonObject } from '../../../lib/cni/types.ts';
+import { parseSubnetEnv, type SubnetEnv } from '../../../lib/weftd-api/subnet-env.ts';
+import { parseOverlayConf, type OverlayConf } from '../config.ts';
 
 export function overlayConf(extra: JsonObject = {}): OverlayConf {
   const raw: JsonObject = { cniVersion: '1.0.0', name: 'weft', type: 'overlay', ...extra };

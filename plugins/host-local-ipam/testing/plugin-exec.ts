@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REFERENCE_HOST_LOCAL = '/usr/lib/cni/host-local';
-const BUILT = join(dirname(fileURLToPath(import.meta.url)), '../../dist/bin/host-local');
+const BUILT = join(dirname(fileURLToPath(import.meta.url)), '../../../dist/bin/host-local');
 
 export interface CniCall {
   command: 'ADD' | 'DEL' | 'CHECK' | 'GC' | 'STATUS' | 'VERSION';

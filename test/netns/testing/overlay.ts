@@ -1,15 +1,16 @@
 // Shared by the overlay-*.test.ts kernel tests: simulated hosts on one underlay, a container behind a
 // bridge on each host's subnet, pings between containers, and captures of the underlay decoded with
-// lib/vxlan. Everything lives in namespaces the test made; nothing touches the root namespace.
+// lib/vxlan/testing. Everything lives in namespaces the test made; nothing touches the root namespace.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { decodeFrame, linkTypeEthernet, readPcap, type DecodedFrame } from '../../lib/vxlan/index.ts';
-import { track } from './harness/cleanup.ts';
-import { run } from './harness/command.ts';
-import { createTempDir } from './harness/files.ts';
-import { createHost, createUnderlay, type SimulatedHost, type Underlay } from './harness/hosts.ts';
-import { createNetns, type Netns } from './harness/netns.ts';
+import { decodeFrame, type DecodedFrame } from '../../../lib/vxlan/testing/frame-decoder.ts';
+import { linkTypeEthernet, readPcap } from '../../../lib/vxlan/testing/pcap.ts';
+import { track } from './cleanup.ts';
+import { run } from './command.ts';
+import { createTempDir } from './files.ts';
+import { createHost, createUnderlay, type SimulatedHost, type Underlay } from './hosts.ts';
+import { createNetns, type Netns } from './netns.ts';
 
 export interface OverlayHost extends SimulatedHost {
   /** 1-based position: underlay address 192.0.2.<n>, subnet 10.244.<n>.0/24. */
