@@ -4,11 +4,12 @@
 // and then asks every plugin to GC; STATUS asks every plugin. The ADD result is cached (result-cache.ts) so
 // that DEL, CHECK and GC find it.
 import { CniError, ErrorCode, toCniError } from '../lib/cni/errors.ts';
-import { ConfigValue } from '../lib/cni/config-value.ts';
+import { ConfigValue } from '../lib/json/config-value.ts';
 import { execPluginWithResult, execPluginWithoutResult, findInPath, type Environment } from '../lib/cni/invoke.ts';
 import { convertVersionedResult, parseVersionedResult } from '../lib/cni/result.ts';
 import { VERB_SINCE, versionAtLeast, type Verb } from '../lib/cni/version.ts';
-import type { GcAttachment, JsonObject, PluginConfObject, VersionedResult } from '../lib/cni/types.ts';
+import type { GcAttachment, PluginConfObject, VersionedResult } from '../lib/cni/types.ts';
+import type { JsonObject } from '../lib/json/json-value.ts';
 import type { LoadedNetwork } from './netconf-loader.ts';
 import type { AttachmentKey, ResultCache } from './result-cache.ts';
 import type { RuntimeConf } from './runtime-conf.ts';

@@ -2,9 +2,9 @@
 // validation, so `weft install` never puts a broken example into a runtime's config directory.
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ConfigValue } from '../lib/cni/config-value.ts';
+import { ConfigValue } from '../lib/json/config-value.ts';
 import { netConfFromObject } from '../lib/cni/config.ts';
-import type { JsonObject } from '../lib/cni/types.ts';
+import type { JsonObject } from '../lib/json/json-value.ts';
 import { parseBridgeConf } from '../plugins/bridge/config.ts';
 import { parseOverlayConf } from '../plugins/overlay/config.ts';
 import { loadNetwork } from './netconf-loader.ts';

@@ -6,7 +6,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { decodeConfigObject, netConfListFromConf, parseNetConfList, validatePluginType } from '../lib/cni/config.ts';
-import { ConfigValue } from '../lib/cni/config-value.ts';
+import { ConfigValue } from '../lib/json/config-value.ts';
 import { CniError, ErrorCode, toCniError } from '../lib/cni/errors.ts';
 import type { NetConfList, PluginConfObject } from '../lib/cni/types.ts';
 

@@ -5,7 +5,7 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CniError, ErrorCode } from '../lib/cni/errors.ts';
-import type { JsonObject, JsonValue } from '../lib/cni/types.ts';
+import type { JsonObject, JsonValue } from '../lib/json/json-value.ts';
 
 /** libcni's default cache directory. */
 export const DEFAULT_CACHE_DIR = '/var/lib/cni';

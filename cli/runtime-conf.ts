@@ -6,7 +6,7 @@ import { CniError, ErrorCode } from '../lib/cni/errors.ts';
 import type { Environment } from '../lib/cni/invoke.ts';
 import { parseJsonObject } from '../lib/cni/json.ts';
 import { validateInterfaceName } from '../lib/cni/skel.ts';
-import type { JsonObject } from '../lib/cni/types.ts';
+import type { JsonObject } from '../lib/json/json-value.ts';
 import type { CniArgPairs } from './result-cache.ts';
 
 export const DEFAULT_NETCONF_PATH = '/etc/cni/net.d';

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { CniError, ErrorCode } from '../lib/cni/errors.ts';
-import type { JsonObject } from '../lib/cni/types.ts';
+import type { JsonObject } from '../lib/json/json-value.ts';
 import { formatIp } from '../lib/ip/address.ts';
 import { mergeFlags, parseConfigFile, parseDaemonOptions, storeFlagConflict } from './config.ts';
 import { parseNetworkConfig } from './network-config.ts';

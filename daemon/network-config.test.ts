@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CniError, ErrorCode } from '../lib/cni/errors.ts';
-import type { JsonValue } from '../lib/cni/types.ts';
+import type { JsonValue } from '../lib/json/json-value.ts';
 import { formatIp } from '../lib/ip/address.ts';
 import { formatCidr, parseCidr } from '../lib/ip/cidr.ts';
 import {

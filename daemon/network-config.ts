@@ -6,8 +6,8 @@
 // k of `ipv6Network`. One store key (the IPv4 subnet) then guards both, so create-if-absent keeps both
 // unique without a second key.
 import { CniError, ErrorCode } from '../lib/cni/errors.ts';
-import { ConfigValue } from '../lib/cni/config-value.ts';
-import type { JsonValue } from '../lib/cni/types.ts';
+import { ConfigValue } from '../lib/json/config-value.ts';
+import type { JsonValue } from '../lib/json/json-value.ts';
 import { formatIp, tryParseIp, type IpAddress, type IpFamily } from '../lib/ip/address.ts';
 import { formatCidr, maskedNet, netContains, netSize, prefixMask, tryParseCidr, type IpNet } from '../lib/ip/cidr.ts';
 

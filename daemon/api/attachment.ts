@@ -1,6 +1,6 @@
 // The local API as a weftd attachment: once the lease is held, the endpoints the overlay plugin saved are
 // registered again and the socket opens; stopping closes it (the endpoints stay in the plugin's files).
-import type { JsonObject } from '../../lib/cni/types.ts';
+import type { JsonObject } from '../../lib/json/json-value.ts';
 import { formatCidr } from '../../lib/ip/cidr.ts';
 import type { Attach, DaemonContext } from '../daemon.ts';
 import type { EndpointSet } from '../xds/endpoint-set.ts';

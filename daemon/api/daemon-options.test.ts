@@ -1,6 +1,6 @@
 // weftd's options for the local API and the xDS server (parsed with the rest in daemon/config.ts).
 import { describe, expect, it } from 'vitest';
-import type { JsonObject } from '../../lib/cni/types.ts';
+import type { JsonObject } from '../../lib/json/json-value.ts';
 import { catchCniError } from '../../lib/cni/testing/catch-cni-error.ts';
 import { mergeFlags, parseDaemonOptions } from '../config.ts';
 

@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { JsonObject } from '../../lib/cni/types.ts';
+import type { JsonObject } from '../../lib/json/json-value.ts';
 import { Logger } from '../log.ts';
 import { EndpointSet } from '../xds/endpoint-set.ts';
 import { ApiError, callApi, endpointPath } from '../../lib/weftd-api/client.ts';

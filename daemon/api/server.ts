@@ -9,7 +9,7 @@
 import { chmod } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { CniError } from '../../lib/cni/errors.ts';
-import type { JsonObject, JsonValue } from '../../lib/cni/types.ts';
+import type { JsonObject, JsonValue } from '../../lib/json/json-value.ts';
 import { claimSocketPath } from '../files/unix-socket.ts';
 import type { Logger } from '../log.ts';
 import type { EndpointSet } from '../xds/endpoint-set.ts';

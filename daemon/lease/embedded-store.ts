@@ -9,7 +9,7 @@ import { EventEmitter } from 'node:events';
 import { watch as watchDirectory, type FSWatcher } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import type { JsonObject, JsonValue } from '../../lib/cni/types.ts';
+import type { JsonObject, JsonValue } from '../../lib/json/json-value.ts';
 import { writeFileAtomic } from '../../lib/files/atomic-write.ts';
 import { withFileLock } from '../../lib/files/file-lock.ts';
 import { SerialTask } from '../serial-task.ts';

@@ -1,7 +1,7 @@
 // A stored endpoint read back: the stores keep each one under its node and container ID, and a reader
 // trusts an entry only when its JSON is a valid endpoint that agrees with where it is stored.
 import { parseEndpoint, type Endpoint } from '../../lib/weftd-api/endpoint.ts';
-import type { JsonValue } from '../../lib/cni/types.ts';
+import type { JsonValue } from '../../lib/json/json-value.ts';
 import type { InvalidEndpoint } from './store.ts';
 
 /** The endpoint stored as `value` under `<node>/<containerId>` (the entry's `key`), or what is wrong with it. */

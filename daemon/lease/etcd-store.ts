@@ -9,7 +9,7 @@
 // Endpoints: `<prefix>/endpoints/<node>/<containerId>`, the endpoint's JSON (endpointToJson), written by
 // that node only and without TTL: readers serve them while the node holds a lease.
 import { Etcd3, Range, type IKeyValue, type IOptions, type IResponseHeader, type Watcher } from 'etcd3';
-import type { JsonObject, JsonValue } from '../../lib/cni/types.ts';
+import type { JsonObject, JsonValue } from '../../lib/json/json-value.ts';
 import { backoffDelay, type BackoffPolicy } from '../backoff.ts';
 import {
   leaseRecord, notASubnetKey, sortLeases, specFromRecord, subnetFromKey, subnetKey,

@@ -2,7 +2,7 @@
 // `LeaseStore` as pure functions from (table, now) to a new table, so their rules are tested apart from the
 // file and its lock. Expiry is lazy: an entry past its expiresAt reads as absent, and the next write drops it.
 // One write is one revision, like one etcd transaction.
-import type { JsonObject, JsonValue } from '../../lib/cni/types.ts';
+import type { JsonObject, JsonValue } from '../../lib/json/json-value.ts';
 import type { Endpoint } from '../../lib/weftd-api/endpoint.ts';
 import { endpointFromEntry } from './endpoint-entry.ts';
 import type { CreateOutcome, InvalidEndpoint, LeaseEvent } from './store.ts';

@@ -1,7 +1,7 @@
 // The seam between lease logic and where leases live. Two implementations: an embedded store (one JSON
 // file, for a single machine and for tests) and etcd (v3, for many machines). Every write is conditional,
 // so that two nodes never both hold a subnet and a node never overwrites a lease it has not seen.
-import type { JsonObject } from '../../lib/cni/types.ts';
+import type { JsonObject } from '../../lib/json/json-value.ts';
 import type { Endpoint } from '../../lib/weftd-api/endpoint.ts';
 import type { InvalidEntry, Lease, LeaseSnapshot, LeaseSpec } from './lease.ts';
 

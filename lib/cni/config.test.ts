@@ -10,7 +10,7 @@ import {
   validateNetworkName,
 } from './config.ts';
 import { catchCniError } from './testing/catch-cni-error.ts';
-import type { JsonObject } from './types.ts';
+import type { JsonObject } from '../json/json-value.ts';
 
 const minimal = { cniVersion: '1.1.0', name: 'net1', type: 'bridge' };
 

@@ -3,11 +3,12 @@
 // anything well-formed but wrong (missing name or type, a field of the wrong type, a bad name) is code 7.
 
 import { CniError, ErrorCode } from './errors.ts';
-import { ConfigValue } from './config-value.ts';
+import { ConfigValue } from '../json/config-value.ts';
 import { parseJsonObject } from './json.ts';
 import { readDns, readResult } from './result.ts';
 import { CURRENT_VERSION, DEFAULT_VERSION, compareVersions, parseVersion } from './version.ts';
-import type { GcAttachment, IpamConf, JsonObject, JsonValue, NetConf, NetConfList, PluginConfObject } from './types.ts';
+import type { GcAttachment, IpamConf, NetConf, NetConfList, PluginConfObject } from './types.ts';
+import type { JsonObject, JsonValue } from '../json/json-value.ts';
 
 const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 // A type names an executable in CNI_PATH: no path separators (spec: "e.g. / or \").

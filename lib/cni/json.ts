@@ -2,7 +2,7 @@
 // caller's code and message and the parser's own words as details.
 
 import { CniError } from './errors.ts';
-import type { JsonObject, JsonValue } from './types.ts';
+import type { JsonObject, JsonValue } from '../json/json-value.ts';
 
 function kindOf(value: JsonValue): string {
   if (value === null) return 'null';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from './errors.ts';
-import { ConfigValue } from './config-value.ts';
+import { ConfigValue } from '../json/config-value.ts';
 import {
   convertResult,
   convertVersionedResult,

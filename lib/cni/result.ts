@@ -12,7 +12,7 @@
 // lists left out, and `dns` always present ({} when empty) before 1.0.0, omitted when empty from 1.0.0.
 
 import { CniError, ErrorCode } from './errors.ts';
-import { ConfigValue } from './config-value.ts';
+import { ConfigValue } from '../json/config-value.ts';
 import { parseJson } from './json.ts';
 import { CURRENT_VERSION, DEFAULT_VERSION, quoteList } from './version.ts';
 import { tryParseIp } from '../ip/address.ts';

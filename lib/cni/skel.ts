@@ -33,7 +33,7 @@
 import { fstatSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { CniError, ErrorCode, toCniError } from './errors.ts';
 import type { CniErrorJson } from './errors.ts';
-import { ConfigValue } from './config-value.ts';
+import { ConfigValue } from '../json/config-value.ts';
 import { configVersionOf, decodeConfigObject, netConfFromObject, validateNetworkName } from './config.ts';
 import { convertResult, resultToJson } from './result.ts';
 import { ALL_VERSIONS, CURRENT_VERSION, checkVersion, versionReply, type Verb } from './version.ts';

@@ -6,10 +6,7 @@
 // config asked for. Addresses stay text (CIDR / IP strings, as the spec writes them); parsing validated and
 // normalised them, and `lib/ip` turns them into numbers where a plugin computes with them.
 
-export type JsonValue = null | boolean | number | string | JsonValue[] | JsonObject;
-export interface JsonObject {
-  [key: string]: JsonValue;
-}
+import type { JsonObject, JsonValue } from '../json/json-value.ts';
 
 /** `dns` in a config and in a result. */
 export interface Dns {

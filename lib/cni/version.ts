@@ -3,7 +3,7 @@
 // answers only in a version it supports (code 1 otherwise); CHECK exists from 0.4.0, GC and STATUS from 1.1.0.
 
 import { CniError, ErrorCode } from './errors.ts';
-import { ConfigValue } from './config-value.ts';
+import { ConfigValue } from '../json/config-value.ts';
 import { parseJsonObject } from './json.ts';
 import type { VersionInfo } from './types.ts';
 

@@ -2,7 +2,7 @@
 // plugin stays light. Failures are typed: `unreachable` when nothing listens (weftd not running), `refused`
 // when weftd answered with an error.
 import { request } from 'node:http';
-import type { JsonValue } from '../cni/types.ts';
+import type { JsonValue } from '../json/json-value.ts';
 
 export type ApiFailure =
   | { readonly kind: 'unreachable'; readonly message: string }

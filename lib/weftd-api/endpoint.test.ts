@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CniError, ErrorCode } from '../cni/errors.ts';
-import type { JsonObject } from '../cni/types.ts';
+import type { JsonObject } from '../json/json-value.ts';
 import { endpointToJson, parseEndpoint, servingPort } from './endpoint.ts';
 import { endpoint } from './testing/endpoints.ts';
 

@@ -3,8 +3,8 @@
 // clusters and load assignments. The JSON form is this interface as it stands (address as text), so an
 // endpoint travels over the local socket and through the store unchanged; `parseEndpoint` is its one gate.
 import { ErrorCode } from '../cni/errors.ts';
-import { ConfigValue, type FieldError } from '../cni/config-value.ts';
-import type { JsonObject, JsonValue } from '../cni/types.ts';
+import { ConfigValue, type FieldError } from '../json/config-value.ts';
+import type { JsonObject, JsonValue } from '../json/json-value.ts';
 
 /** Health as the endpoint's owner reports it; only `healthy` and `unknown` endpoints receive traffic. */
 export type EndpointHealth = 'healthy' | 'unhealthy' | 'draining' | 'unknown';

@@ -12,7 +12,7 @@ import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CniError, ErrorCode } from '../cni/errors.ts';
 import { sha256Hex } from '../sha256.ts';
-import type { JsonObject } from '../cni/types.ts';
+import type { JsonObject } from '../json/json-value.ts';
 import { writeFileAtomic } from '../files/atomic-write.ts';
 
 export interface SavedAttachment {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigValue } from '../../lib/cni/config-value.ts';
+import { ConfigValue } from '../../lib/json/config-value.ts';
 import { netConfFromObject } from '../../lib/cni/config.ts';
 import { ErrorCode } from '../../lib/cni/errors.ts';
-import type { JsonObject } from '../../lib/cni/types.ts';
+import type { JsonObject } from '../../lib/json/json-value.ts';
 import { checkAddSettings, containerMac, parseBridgeConf, type BridgeSettings } from './config.ts';
 
 function parse(fields: JsonObject): BridgeSettings {

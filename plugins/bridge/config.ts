@@ -2,7 +2,7 @@
 // bad value a code-7 error naming the field. Checks that only ADD makes (hairpin with promiscuous mode,
 // IPAM without a container interface) live in `checkAddSettings`, so a DEL with such a config still cleans up.
 import { parseCniArgs } from '../../lib/cni/args.ts';
-import { ConfigValue } from '../../lib/cni/config-value.ts';
+import { ConfigValue } from '../../lib/json/config-value.ts';
 import { CniError, ErrorCode } from '../../lib/cni/errors.ts';
 import type { NetConf } from '../../lib/cni/types.ts';
 import { formatMac, parseMac } from '../../lib/netlink/mac.ts';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigValue } from '../../lib/cni/config-value.ts';
+import { ConfigValue } from '../../lib/json/config-value.ts';
 import { netConfFromObject } from '../../lib/cni/config.ts';
-import type { JsonObject } from '../../lib/cni/types.ts';
+import type { JsonObject } from '../../lib/json/json-value.ts';
 import { formatIp } from '../../lib/ip/address.ts';
 import { cniArgsIps, parseHostLocalConf } from './config.ts';
 import { formatRangeSet } from './range-set.ts';

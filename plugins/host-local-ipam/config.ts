@@ -5,7 +5,7 @@
 //   ipam.routes, ipam.dataDir (default /var/lib/cni/networks), ipam.resolvConf (→ the result's dns)
 // Requested addresses: CNI_ARGS IP=, args.cni.ips, runtimeConfig.ips (capability ips), in that order.
 import { parseCniArgs } from '../../lib/cni/args.ts';
-import { ConfigValue } from '../../lib/cni/config-value.ts';
+import { ConfigValue } from '../../lib/json/config-value.ts';
 import { CniError, ErrorCode } from '../../lib/cni/errors.ts';
 import { readRoute } from '../../lib/cni/result.ts';
 import { versionAtLeast } from '../../lib/cni/version.ts';

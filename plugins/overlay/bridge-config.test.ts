@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { JsonObject } from '../../lib/cni/types.ts';
+import type { JsonObject } from '../../lib/json/json-value.ts';
 import { catchCniError } from '../../lib/cni/testing/catch-cni-error.ts';
 import { bridgeConfig } from './bridge-config.ts';
 import { lease, overlayConf } from './testing/fixtures.ts';

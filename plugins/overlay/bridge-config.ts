@@ -3,7 +3,7 @@
 // route the whole overlay network through the bridge, and the MTU is the overlay's. weftd masquerades
 // traffic leaving the overlay itself when WEFT_IPMASQ is true, so the bridge then must not (a second
 // masquerade would also hide container addresses from other nodes); `delegate.ipMasq` overrides.
-import type { JsonObject, JsonValue } from '../../lib/cni/types.ts';
+import type { JsonObject, JsonValue } from '../../lib/json/json-value.ts';
 import { formatCidr, maskedNet } from '../../lib/ip/cidr.ts';
 import type { SubnetEnv } from '../../lib/weftd-api/subnet-env.ts';
 import { delegateDefaults, type OverlayConf } from './config.ts';

@@ -13,8 +13,9 @@
 // `delegate` holds bridge plugin fields laid over the generated ones, as flannel's `delegate` does; the
 // fields the overlay owns (type, name, cniVersion, ipam, mtu) cannot be set there. The bridge's own parser
 // checks the rest here, so an error names "delegate.bridge", not a "bridge" the user never wrote.
-import { ConfigValue } from '../../lib/cni/config-value.ts';
-import type { JsonObject, NetConf } from '../../lib/cni/types.ts';
+import { ConfigValue } from '../../lib/json/config-value.ts';
+import type { NetConf } from '../../lib/cni/types.ts';
+import type { JsonObject } from '../../lib/json/json-value.ts';
 import { parseBridgeConf } from '../bridge/config.ts';
 
 export const defaultSubnetFile = '/run/weft/subnet.env';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { catchCniError } from '../../lib/cni/testing/catch-cni-error.ts';
-import type { JsonObject, Result } from '../../lib/cni/types.ts';
+import type { Result } from '../../lib/cni/types.ts';
+import type { JsonObject } from '../../lib/json/json-value.ts';
 import type { OverlayConf } from './config.ts';
 import { delegateCniArgs, endpointPlan, endpointRequest } from './endpoint-request.ts';
 import { overlayConf } from './testing/fixtures.ts';

@@ -17,9 +17,10 @@
 // naming the config or runtimeConfig field. weftd fills in the node. DEL reads none of it, so an
 // attachment made with values an older version let through can still be deleted.
 import { K8S_ARGS, parseCniArgs } from '../../lib/cni/args.ts';
-import { ConfigValue } from '../../lib/cni/config-value.ts';
+import { ConfigValue } from '../../lib/json/config-value.ts';
 import { CniError, ErrorCode } from '../../lib/cni/errors.ts';
-import type { JsonObject, JsonValue, Result } from '../../lib/cni/types.ts';
+import type { Result } from '../../lib/cni/types.ts';
+import type { JsonObject, JsonValue } from '../../lib/json/json-value.ts';
 import { endpointToJson, parseEndpoint } from '../../lib/weftd-api/endpoint.ts';
 import type { OverlayConf } from './config.ts';
 

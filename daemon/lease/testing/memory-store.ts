@@ -2,7 +2,7 @@
 // without a file, answering in microtasks so that fake timers drive it, plus what tests need to play the
 // other side: failing the next calls of an operation, and changing leases behind a client's back. Endpoints
 // too: their writes are recorded and can fail like the rest.
-import type { JsonObject } from '../../../lib/cni/types.ts';
+import type { JsonObject } from '../../../lib/json/json-value.ts';
 import type { Lease, LeaseSnapshot, LeaseSpec } from '../lease.ts';
 import { endpointToJson } from '../../../lib/weftd-api/endpoint.ts';
 import {

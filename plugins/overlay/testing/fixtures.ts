@@ -1,7 +1,7 @@
 // Test fixtures: an overlay config parsed as the skeleton parses it, and a lease as weftd writes it.
-import { ConfigValue } from '../../../lib/cni/config-value.ts';
+import { ConfigValue } from '../../../lib/json/config-value.ts';
 import { netConfFromObject } from '../../../lib/cni/config.ts';
-import type { JsonObject } from '../../../lib/cni/types.ts';
+import type { JsonObject } from '../../../lib/json/json-value.ts';
 import { parseSubnetEnv, type SubnetEnv } from '../../../lib/weftd-api/subnet-env.ts';
 import { parseOverlayConf, type OverlayConf } from '../config.ts';
 

@@ -6,8 +6,8 @@
 //   const subnet = ipam.field('subnet').optionalCidr();      // undefined when absent
 //   const ranges = ipam.field('ranges').optionalList() ?? [];
 
-import { CniError, ErrorCode } from './errors.ts';
-import type { JsonObject, JsonValue } from './types.ts';
+import { CniError, ErrorCode } from '../cni/errors.ts';
+import type { JsonObject, JsonValue } from './json-value.ts';
 import { tryParseIp, formatIp } from '../ip/address.ts';
 import { tryParseCidr, formatCidr } from '../ip/cidr.ts';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ErrorCode } from './errors.ts';
+import { ErrorCode } from '../cni/errors.ts';
 import { ConfigValue } from './config-value.ts';
-import { catchCniError } from './testing/catch-cni-error.ts';
+import { catchCniError } from '../cni/testing/catch-cni-error.ts';
 
 const root = new ConfigValue({
   name: 'n',
