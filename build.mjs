@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { etcd3Protos } from './daemon/bundle/etcd3-protos.mjs';
+import { etcd3Protos } from './build-plugins/etcd3-protos.mjs';
 
 const root = dirname(fileURLToPath(import.meta.url));
 const addonSource = join(root, 'lib/netlink/native/weft_netlink.c');

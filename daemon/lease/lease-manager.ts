@@ -15,7 +15,7 @@ import { backoffDelay, type BackoffPolicy } from '../backoff.ts';
 import type { Logger } from '../log.ts';
 import { SerialTask } from '../serial-task.ts';
 import type { NetworkConfig } from '../network-config.ts';
-import { planAcquisition } from './allocator.ts';
+import { planAcquisition } from './subnet-plan.ts';
 import { sameSpec, type Lease, type LeaseAttrs, type LeaseSnapshot, type LeaseSpec } from './lease.ts';
 import { LeaseSet, noChanges, type LeaseChanges } from './lease-set.ts';
 import type { LeaseStore, LeaseWatch, WatchBatch } from './store.ts';

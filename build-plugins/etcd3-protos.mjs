@@ -1,9 +1,9 @@
-// An esbuild plugin for weftd's bundle. The etcd3 client reads its .proto files from beside its own module
+// An esbuild plugin for weftd's bundle (build-plugins/ holds build.mjs's plugins). The etcd3 client reads its .proto files from beside its own module
 // when it loads (`loadSync(`${__dirname}/../proto/rpc.proto`)`); in a one-file bundle they are not there,
 // and the etcd store fails with ENOENT. The plugin compiles those files to a protobuf JSON descriptor at
 // build time and makes the client load that instead (proto-loader's `fromJSON`, same options).
 //
-//   import { etcd3Protos } from './daemon/bundle/etcd3-protos.mjs';
+//   import { etcd3Protos } from './build-plugins/etcd3-protos.mjs';
 //   await build({ ..., plugins: [etcd3Protos()] });
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';

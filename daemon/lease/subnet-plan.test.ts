@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseNetworkConfig } from '../network-config.ts';
-import { pickFreeIndex, planAcquisition, type PlanInput } from './allocator.ts';
+import { pickFreeIndex, planAcquisition, type PlanInput } from './subnet-plan.ts';
 import type { Lease, LeaseSnapshot } from './lease.ts';
 
 const config = parseNetworkConfig({ network: '10.244.0.0/16', subnetMin: '10.244.1.0', subnetMax: '10.244.4.0' });
