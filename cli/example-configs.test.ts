@@ -1,4 +1,4 @@
-// The network configs shipped in conf/ must load as the CLI loads them and pass each plugin's own
+// The network configs shipped in conf/net.d/ must load as the CLI loads them and pass each plugin's own
 // validation, so `weft install` never puts a broken example into a runtime's config directory.
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -10,10 +10,10 @@ import { parseOverlayConf } from '../plugins/overlay/config.ts';
 import { loadNetwork } from './netconf-loader.ts';
 import { EXAMPLE_CONFIG_EXTENSION } from './suite.ts';
 
-const confDir = new URL('../conf/', import.meta.url).pathname;
+const confDir = new URL('../conf/net.d/', import.meta.url).pathname;
 const parsers = { bridge: parseBridgeConf, overlay: parseOverlayConf };
 
-describe('conf/ examples', () => {
+describe('conf/net.d/ examples', () => {
   const files = readdirSync(confDir).filter((name) => name.endsWith(EXAMPLE_CONFIG_EXTENSION));
 
   it('ships a bridge and an overlay network', () => {

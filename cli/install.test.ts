@@ -21,7 +21,7 @@ beforeEach(() => {
   for (const name of ['bridge', 'host-local', 'weft', 'weftd']) writeFileSync(join(options.sourceBinDir, name), `#!/bin/sh\n# ${name}\n`);
   writeFileSync(join(options.sourceConfDir, '10-weft-bridge.conflist'), '{"name":"weft-bridge"}');
   writeFileSync(join(options.sourceConfDir, 'README.md'), 'not a config');
-  // weftd's own config sits in conf/ too, and is no network config.
+  // Only .conflist files are network configs: another JSON file beside them is not copied.
   writeFileSync(join(options.sourceConfDir, 'weftd.json'), '{"store":{"type":"etcd"}}');
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));

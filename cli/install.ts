@@ -15,7 +15,7 @@ import { EXAMPLE_CONFIG_EXTENSION, SUITE_PLUGINS } from './suite.ts';
 export interface InstallOptions {
   /** Where the plugin bundles are (dist/bin, beside the weft executable). */
   readonly sourceBinDir: string;
-  /** Where the example configurations are (conf/ in the source tree); may not exist. */
+  /** Where the example configurations are (conf/net.d in the source tree); may not exist. */
   readonly sourceConfDir: string;
   readonly binDir: string;
   readonly confDir: string;

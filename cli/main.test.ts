@@ -12,12 +12,12 @@ let weft: string;
 
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'weft-cli-'));
-  // weft installs the plugins beside it and the configs in ../../conf.
+  // weft installs the plugins beside it and the configs in ../../conf/net.d.
   const binDir = join(root, 'dist/bin');
   mkdirSync(binDir, { recursive: true });
-  mkdirSync(join(root, 'conf'));
+  mkdirSync(join(root, 'conf/net.d'), { recursive: true });
   writeFileSync(join(binDir, 'bridge'), '#!/bin/sh\n');
-  writeFileSync(join(root, 'conf/10-weft-bridge.conflist'), '{}');
+  writeFileSync(join(root, 'conf/net.d/10-weft-bridge.conflist'), '{}');
   weft = await bundleExecutable('cli/main.ts', join(binDir, 'weft'));
 }, 60_000);
 

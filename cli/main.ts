@@ -168,7 +168,7 @@ function parseAndRun(argv: string[]): Promise<unknown> {
       (args) => {
         const report = installSuite({
           sourceBinDir: ownDir,
-          sourceConfDir: join(ownDir, '../../conf'),
+          sourceConfDir: join(ownDir, '../../conf/net.d'),
           // A runtime reads these paths as absolute ones; the report shows where the files went.
           binDir: resolve(args.binDir),
           confDir: resolve(args.confDir),

@@ -4,8 +4,9 @@
 export const SUITE_PLUGINS = ['bridge', 'host-local', 'overlay'] as const;
 
 /**
- * The example network configs are conf/*.conflist; conf/ also holds weftd's own JSON configs, which must
- * never land in a CNI config directory (a runtime would try to load them as networks).
+ * The example network configs are conf/net.d/*.conflist; weftd's own files are in conf/weftd/, and only
+ * .conflist files are copied, so no other JSON lands in a CNI config directory (a runtime would try to
+ * load it as a network).
  */
 export const EXAMPLE_CONFIG_EXTENSION = '.conflist';
 

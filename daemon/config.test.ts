@@ -138,15 +138,15 @@ describe('parseConfigFile', () => {
   });
 });
 
-describe('the examples in conf/', () => {
+describe('the examples in conf/weftd/', () => {
   it.each(['weftd.json', 'weftd-embedded.json'])('%s is valid', (name) => {
-    const path = new URL(`../conf/${name}`, import.meta.url);
+    const path = new URL(`../conf/weftd/${name}`, import.meta.url);
     const options = parseDaemonOptions(parseConfigFile(name, readFileSync(path, 'utf8')));
     expect(() => parseNetworkConfig(options.network, 'network')).not.toThrow();
   });
 
   it('the DaemonSet\'s weftd.json is valid', () => {
-    const yaml = readFileSync(new URL('../conf/weftd-daemonset.yaml', import.meta.url), 'utf8');
+    const yaml = readFileSync(new URL('../conf/weftd/weftd-daemonset.yaml', import.meta.url), 'utf8');
     // The ConfigMap's block scalar: the lines indented under "weftd.json: |".
     const block = /\n  weftd\.json: \|\n((?: {4}.*\n)+)/.exec(yaml)?.[1];
     expect(block).toBeDefined();

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The bridge network from conf/ end to end, the way a user would drive it with cnitool: two containers
+# The bridge network from conf/net.d/ end to end, the way a user would drive it with cnitool: two containers
 # (network namespaces made here) join the network through the weft CLI with the suite's own plugins, the
 # results are printed, the containers ping each other and, through masquerade, an address in a simulated
 # "outside" network; then everything is torn down.
@@ -9,12 +9,12 @@
 #
 # Nothing touches this machine's own network: the "host" is a namespace made for the demo too, cabled to
 # the "outside" namespace; every namespace and file made here is removed by name on exit, also on Ctrl-C
-# or failure. The network config is conf/10-weft-bridge.conflist as shipped, with its IPAM store (and the
+# or failure. The network config is conf/net.d/10-weft-bridge.conflist as shipped, with its IPAM store (and the
 # CLI's result cache) moved to a scratch folder so nothing is left in /var/lib/cni.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-conf="$demo_repo/conf/10-weft-bridge.conflist"
+conf="$demo_repo/conf/net.d/10-weft-bridge.conflist"
 network=weft-bridge
 host=wtdh$demo_suffix
 outside=wtdo$demo_suffix

@@ -10,7 +10,7 @@
 #   sudo demo/overlay.sh       (runs `npm ci` if node_modules is missing, and `node build.mjs` if the
 #                               build is missing or older than the sources)
 #
-# The network config is conf/20-weft-overlay.conflist as shipped, with its files moved per host. Nothing touches this machine's own network: the underlay, the etcd, the hosts and the containers are all
+# The network config is conf/net.d/20-weft-overlay.conflist as shipped, with its files moved per host. Nothing touches this machine's own network: the underlay, the etcd, the hosts and the containers are all
 # namespaces made for the demo, removed by name on exit, also on Ctrl-C or failure; every file (etcd's
 # data, the daemons' state, IPAM, the CLI's cache) is in a scratch folder removed with them.
 set -euo pipefail
@@ -74,7 +74,7 @@ for i in 0 1 2; do
 EOF
   # The shipped overlay network (as a runtime on this host would have it in /etc/cni/net.d), its files in
   # this host's folder: the three hosts share one file system here.
-  demo_conflist conf/20-weft-overlay.conflist "$dir/net.d/20-weft-overlay.conflist" overlay \
+  demo_conflist conf/net.d/20-weft-overlay.conflist "$dir/net.d/20-weft-overlay.conflist" overlay \
     "{\"subnetFile\": \"$dir/subnet.env\", \"socket\": \"$dir/weftd.sock\", \"dataDir\": \"$dir/overlay\", \"ipamDataDir\": \"$dir/ipam\"}"
   demo_spawn "${hosts[i]}" "$dir/weftd.log" node "$demo_repo/dist/bin/weftd" --config "$dir/weftd.json"
   daemons+=("$demo_spawned")
