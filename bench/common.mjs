@@ -1,7 +1,7 @@
 // What the benchmark scripts share: the repository's paths, running commands in a clean environment, and
 // bundling a benchmark's TypeScript with esbuild. It sits at bench/ top level, which bench/run.mjs does not
 // run (it runs the scripts in the topic folders).
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -10,12 +10,41 @@ import { build } from 'esbuild';
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-/** PATH only, as a container runtime gives a plugin: NODE_EXTRA_CA_CERTS alone adds ~90 ms to every Node start. */
-export const cleanEnv = { PATH: `${dirname(process.execPath)}:/usr/sbin:/usr/bin:/sbin:/bin` };
+/**
+ * The environment a container runtime gives a plugin: PATH and the variables given (the CNI_ ones), nothing
+ * else. NODE_EXTRA_CA_CERTS, set where these benchmarks were written, alone adds ~90 ms to every Node start.
+ */
+export function cleanEnv(vars = {}) {
+  return { PATH: `${dirname(process.execPath)}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`, ...vars };
+}
+
+/**
+ * Runs a command in the clean environment with `vars` and `input` on its stdin, timed from spawn to exit
+ * (process start included): { ms, status, stdout, stderr }.
+ */
+export function runClean(file, args, { vars, input } = {}) {
+  const start = process.hrtime.bigint();
+  const child = spawnSync(file, args, { env: cleanEnv(vars), input, encoding: 'utf8', maxBuffer: 64 << 20 });
+  return { ms: Number(process.hrtime.bigint() - start) / 1e6, status: child.status, stdout: child.stdout, stderr: child.stderr };
+}
+
+/** `runClean` without blocking this process: resolves when the command has exited. */
+export function runCleanAsync(file, args, { vars, input } = {}) {
+  return new Promise((resolve) => {
+    const start = process.hrtime.bigint();
+    const child = spawn(file, args, { env: cleanEnv(vars) });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (status) => resolve({ ms: Number(process.hrtime.bigint() - start) / 1e6, status, stdout, stderr }));
+    child.stdin.end(input);
+  });
+}
 
 /** Runs a command in the clean environment; its stdout, or an error with its stderr. */
 export function sh(file, args, input) {
-  const child = spawnSync(file, args, { env: cleanEnv, input, encoding: 'utf8', maxBuffer: 64 << 20 });
+  const child = runClean(file, args, { input });
   if (child.status !== 0) throw new Error(`${file} ${args.join(' ')}: ${child.stderr || child.stdout}`);
   return child.stdout;
 }

@@ -2,7 +2,8 @@
 // Runs the benchmarks one after another (they share a 2-core machine, so never at once):
 //   npm run bench                 every topic
 //   npm run bench -- cni ipam     the named topics
-// Each topic's script prints its own figures beside its reference run; bench/README.md records them.
+// Each topic's drivers (<what>.bench.mjs) print their figures beside a reference run; bench/README.md
+// records them. A driver's in-process half, when it has one, is TypeScript beside it that it bundles.
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -18,7 +19,7 @@ if (unknown.length) {
 }
 let failed = 0;
 for (const topic of wanted.length ? wanted : topics) {
-  const scripts = readdirSync(join(benchDir, topic)).filter((f) => f.endsWith('.mjs')).sort();
+  const scripts = readdirSync(join(benchDir, topic)).filter((f) => f.endsWith('.bench.mjs')).sort();
   for (const script of scripts) {
     console.log(`\n=== bench/${topic}/${script}`);
     const run = spawnSync(process.execPath, [join(benchDir, topic, script)], { stdio: 'inherit' });

@@ -1,4 +1,4 @@
-// The in-process half of bench/netlink/bench.mjs (which bundles this file, runs it in a clean
+// The in-process half of bench/netlink/netlink.bench.mjs (which bundles this file, runs it in a clean
 // environment and prints the comparison). One scenario per run, its figures as JSON on stdout.
 //   switch  NS N            namespace switch cost: socket / sysctl opened in NS versus here
 //   veth    NS N single|batch   create N veth pairs, then delete them

@@ -1,4 +1,4 @@
-// The in-process half of bench/overlay/bench.mjs (which bundles this file and prints the comparison). One
+// The in-process half of bench/overlay/overlay.bench.mjs (which bundles this file and prints the comparison). One
 // scenario per run, its figures as JSON on stdout.
 //   program NS_PATH N            the data path for N peers in a fresh namespace (underlay ul0 present):
 //                                the first run (device and every entry), then (medians of 7) a run with

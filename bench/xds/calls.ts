@@ -5,7 +5,7 @@
 //   first call  the first call the added backend answers;
 //   last call   the last call the removed backend answers (20 calls in a row elsewhere end the wait).
 // The delivery is the reference: the ratio is what the gRPC client adds (balancer update, connecting).
-// Run through calls.mjs (it bundles this file); flag: --rounds N.
+// Run through calls.bench.mjs (it bundles this file); flag: --rounds N.
 import { parseArgs } from 'node:util';
 import { EndpointSet } from '../../daemon/xds/endpoint-set.ts';
 import { TypeUrl } from '../../daemon/xds/resource-types.ts';

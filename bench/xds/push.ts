@@ -5,7 +5,7 @@
 //
 // Scenarios: "one endpoint" adds an endpoint to one service (every client gets that service's load
 // assignment); "node lost" removes a node's 500 endpoints (every client gets all 100 load assignments).
-// Run through bench.mjs (it bundles this file); flags: --rounds N (one endpoint), --node-rounds N, --clients N.
+// Run through push.bench.mjs (it bundles this file); flags: --rounds N (one endpoint), --node-rounds N, --clients N.
 // Figures are medians over the rounds, after the first round has warmed the code.
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -31,7 +31,7 @@ const perService = 100;
 const nodeCount = 20;
 
 const gc = (globalThis as { gc?: () => void }).gc;
-if (!gc) throw new Error('run with --expose-gc (bench.mjs does)');
+if (!gc) throw new Error('run with --expose-gc (push.bench.mjs does)');
 /** V8 heap plus buffers (encoded resources live in buffers outside the heap), after a full GC. */
 function heapMiB(): number {
   gc!();

@@ -2,7 +2,7 @@
 // From an endpoint change to where a real gRPC client's calls go (see calls.ts for what is measured).
 // Bundles calls.ts with esbuild into build/bench-xds/, beside the client process it forks.
 //
-//   node bench/xds/calls.mjs [--rounds 30]
+//   node bench/xds/calls.bench.mjs [--rounds 30]
 import { spawnSync } from 'node:child_process';
 import { copyFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';

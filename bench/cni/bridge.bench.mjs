@@ -2,7 +2,7 @@
 // ADD and DEL latency of weft's bridge + host-local beside the reference bridge + host-local (Debian's
 // containernetworking-plugins in /usr/lib/cni), run the same way in the same run, as ratios.
 //
-//   node build.mjs && node bench/cni/bridge.mjs [--containers 100] [--concurrent 50] [--startup 30]
+//   node build.mjs && node bench/cni/bridge.bench.mjs [--containers 100] [--concurrent 50] [--startup 30]
 //
 // Each plugin process is started as a runtime starts it: a clean environment (PATH and the CNI_ variables
 // only, so no NODE_EXTRA_CA_CERTS), the config on stdin, from a process that already sits in the host's
@@ -15,29 +15,22 @@
 //
 // Root only. Everything made here (namespaces, IPAM folders) is removed by exact name at the end, also on
 // failure or Ctrl-C.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { repoRoot, runClean, runCleanAsync, sh } from '../common.mjs';
 
-const repo = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const impls = [
   { name: 'reference', binDir: '/usr/lib/cni', bridge: 'wtbref0', subnet: '10.201.0.0/16' },
-  { name: 'weft', binDir: join(repo, 'dist/bin'), bridge: 'wtbweft0', subnet: '10.202.0.0/16' },
+  { name: 'weft', binDir: join(repoRoot, 'dist/bin'), bridge: 'wtbweft0', subnet: '10.202.0.0/16' },
 ];
-const cleanPath = `${dirname(process.execPath)}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`;
 
 function fail(message) {
   process.stderr.write(`bench/cni: ${message}\n`);
   process.exit(1);
-}
-
-function sh(file, args) {
-  const result = spawnSync(file, args, { encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`${file} ${args.join(' ')}: ${result.stderr.trim()}`);
-  return result.stdout;
 }
 
 // ---- Outer: make the namespaces, run the measurements inside the host, remove everything ----
@@ -70,7 +63,7 @@ function outer() {
     made.push(name);
   }
   sh('ip', ['-n', host, 'link', 'set', 'lo', 'up']);
-  sh(join(repo, 'dist/bin/weft'), ['install', '--bin-dir', weftBinDir, '--conf-dir', join(dataDir, 'conf')]);
+  sh(join(repoRoot, 'dist/bin/weft'), ['install', '--bin-dir', weftBinDir, '--conf-dir', join(dataDir, 'conf')]);
   const inner = spawnSync('ip', ['netns', 'exec', host, process.execPath, fileURLToPath(import.meta.url), '--inner'], {
     stdio: ['ignore', 'inherit', 'inherit'],
     env: { ...process.env, WEFT_BENCH: JSON.stringify({ tag, names, perImpl, containers, concurrent, startup: Number(values.startup), dataDir, weftBinDir }) },
@@ -93,9 +86,8 @@ function configOf(impl, dataDir) {
   });
 }
 
-function envOf(impl, command, container) {
+function varsOf(impl, command, container) {
   return {
-    PATH: cleanPath,
     CNI_COMMAND: command,
     CNI_CONTAINERID: container,
     CNI_NETNS: `/run/netns/${container}`,
@@ -110,27 +102,15 @@ function checkOutput(impl, command, container, status, stdout, stderr) {
 
 /** One plugin run, timed from start to exit, in ms. */
 function timed(impl, command, container, config) {
-  const start = process.hrtime.bigint();
-  const result = spawnSync(join(impl.binDir, 'bridge'), [], { env: envOf(impl, command, container), input: config, encoding: 'utf8' });
-  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  const result = runClean(join(impl.binDir, 'bridge'), [], { vars: varsOf(impl, command, container), input: config });
   checkOutput(impl, command, container, result.status, result.stdout, result.stderr);
-  return ms;
+  return result.ms;
 }
 
-function timedAsync(impl, command, container, config) {
-  return new Promise((resolve) => {
-    const start = process.hrtime.bigint();
-    const child = spawn(join(impl.binDir, 'bridge'), [], { env: envOf(impl, command, container) });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (status) => {
-      checkOutput(impl, command, container, status, stdout, stderr);
-      resolve(Number(process.hrtime.bigint() - start) / 1e6);
-    });
-    child.stdin.end(config);
-  });
+async function timedAsync(impl, command, container, config) {
+  const result = await runCleanAsync(join(impl.binDir, 'bridge'), [], { vars: varsOf(impl, command, container), input: config });
+  checkOutput(impl, command, container, result.status, result.stdout, result.stderr);
+  return result.ms;
 }
 
 function stats(samples) {
@@ -158,14 +138,10 @@ async function inner() {
 
   // Start-up alone: VERSION, which every plugin answers without touching the system; and, for scale, a
   // Node process that does nothing.
-  const startupTime = (file, args, env) => {
-    const start = process.hrtime.bigint();
-    spawnSync(file, args, { env, input: '{"cniVersion":"1.0.0"}' });
-    return Number(process.hrtime.bigint() - start) / 1e6;
-  };
+  const startupTime = (file, args, vars) => runClean(file, args, { vars, input: '{"cniVersion":"1.0.0"}' }).ms;
   for (let k = 0; k < p.startup; k++) {
-    for (const { impl } of runs) results[impl.name].startup.push(startupTime(join(impl.binDir, 'bridge'), [], { PATH: cleanPath, CNI_COMMAND: 'VERSION' }));
-    bareNode.push(startupTime(process.execPath, ['-e', '0'], { PATH: cleanPath }));
+    for (const { impl } of runs) results[impl.name].startup.push(startupTime(join(impl.binDir, 'bridge'), [], { CNI_COMMAND: 'VERSION' }));
+    bareNode.push(startupTime(process.execPath, ['-e', '0']));
   }
   // Warm-up, not counted: the first ADD creates the bridge and the IPAM store, and the first run of each
   // command leaves weft's compile cache for it (lib/cni/code-cache.ts).

@@ -3,7 +3,7 @@
 // store to the route on the node. measure.ts holds the in-process scenarios; this bundles it (ESM,
 // dependencies from node_modules, the netlink addon embedded) into build/bench-overlay/ and runs it.
 //
-//   node build.mjs && node bench/overlay/bench.mjs [--peers 1000] [--runs 5] [--rounds 30] [--no-etcd]
+//   node build.mjs && node bench/overlay/overlay.bench.mjs [--peers 1000] [--runs 5] [--rounds 30] [--no-etcd]
 //
 // Program: N peers (route + permanent neighbour + FDB entry each, the VXLAN device and its address) in a
 // fresh namespace, by weft's reconcile (read the kernel, plan, one netlink batch) and by `ip -batch` plus
@@ -17,7 +17,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { bundle, cleanEnv as env, median, namespaceName, repoRoot as root, requireRoot, sh, timedSh } from '../common.mjs';
+import { bundle, cleanEnv, median, namespaceName, repoRoot as root, requireRoot, sh, timedSh } from '../common.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -124,7 +124,7 @@ function comparePrograms() {
 }
 
 function startInNamespace(name, argv) {
-  const child = spawn('ip', ['netns', 'exec', name, ...argv], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn('ip', ['netns', 'exec', name, ...argv], { env: cleanEnv(), stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (c) => (stderr = (stderr + c).slice(-8000)));
   children.add(child);

@@ -3,16 +3,15 @@
 // way in the same run (alternating, so machine load hits both alike), as a runtime runs them: a clean
 // environment (PATH and CNI_* only: NODE_EXTRA_CA_CERTS alone would add ~90 ms to every Node start).
 //
-//   node build.mjs && node bench/ipam/bench.mjs [--runs 200] [--large-runs 200] [--allocations 60000]
+//   node build.mjs && node bench/ipam/host-local.bench.mjs [--runs 200] [--large-runs 200] [--allocations 60000]
 //
 // Scenarios: VERSION (start-up), ADD and DEL on a fresh store, ADD and DEL on a store already holding
 // 60,000 allocations (each ADD is followed by the DEL of the same container, so the size stays put).
-import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { repoRoot as root, runClean } from '../common.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -25,7 +24,6 @@ const RUNS = Number(values.runs);
 const LARGE_RUNS = Number(values['large-runs']);
 const ALLOCATIONS = Number(values.allocations);
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const built = join(root, 'dist/bin/host-local');
 const REFERENCE = '/usr/lib/cni/host-local';
 if (!existsSync(built)) throw new Error(`${built} is missing: run "node build.mjs" first`);
@@ -34,17 +32,14 @@ const work = mkdtempSync(join(tmpdir(), 'wt-bench-ipam-'));
 const ours = join(work, 'host-local');
 copyFileSync(built, ours);
 const haveReference = existsSync(REFERENCE);
-const PATH = `${dirname(process.execPath)}:/usr/sbin:/usr/bin:/sbin:/bin`;
 
 function run(binary, command, { containerId, config } = {}) {
-  const env = { PATH, CNI_COMMAND: command, CNI_PATH: '/opt/cni/bin' };
-  if (containerId) Object.assign(env, { CNI_CONTAINERID: containerId, CNI_IFNAME: 'eth0', CNI_NETNS: '/var/run/netns/wt-bench' });
+  const vars = { CNI_COMMAND: command, CNI_PATH: '/opt/cni/bin' };
+  if (containerId) Object.assign(vars, { CNI_CONTAINERID: containerId, CNI_IFNAME: 'eth0', CNI_NETNS: '/var/run/netns/wt-bench' });
   const input = config ? JSON.stringify(config) : '';
-  const start = process.hrtime.bigint();
-  const child = spawnSync(binary, [], { env, input, encoding: 'utf8' });
-  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  const child = runClean(binary, [], { vars, input });
   if (child.status !== 0) throw new Error(`${binary} ${command} ${containerId ?? ''} failed: ${child.stdout}${child.stderr}`);
-  return ms;
+  return child.ms;
 }
 
 function configFor(name) {
@@ -88,11 +83,7 @@ function measure(label, runs, step) {
 }
 
 // Start-up: the plugin answering VERSION, beside bare Node.
-const nodeBare = stats(Array.from({ length: RUNS }, () => {
-  const start = process.hrtime.bigint();
-  spawnSync(process.execPath, ['-e', '0'], { env: { PATH } });
-  return Number(process.hrtime.bigint() - start) / 1e6;
-}));
+const nodeBare = stats(Array.from({ length: RUNS }, () => runClean(process.execPath, ['-e', '0']).ms));
 measure('VERSION', RUNS, (s) => run(s.binary, 'VERSION'));
 
 const fresh = Object.fromEntries(subjects.map((s) => [s.name, configFor(`fresh-${s.name}`)]));

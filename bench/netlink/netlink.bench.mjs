@@ -4,7 +4,7 @@
 // namespace. The layer runs as plugins run it: bundled as CommonJS with the addon embedded (so it is
 // loaded from /run/weft), in a clean environment (PATH only; NODE_EXTRA_CA_CERTS would slow every start).
 //
-//   node build.mjs native && node bench/netlink/bench.mjs [--veths 1000] [--veth-runs 1] [--routes 10000] [--runs 5] [--load-runs 30]
+//   node build.mjs native && node bench/netlink/netlink.bench.mjs [--veths 1000] [--veth-runs 1] [--routes 10000] [--runs 5] [--load-runs 30]
 //
 // Deleting a link waits for an RCU grace period in the kernel (~20 ms here), so the veth work takes
 // about 20 s per variant whoever sends the requests.
