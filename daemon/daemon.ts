@@ -82,6 +82,13 @@ async function agreeOnConfig(store: LeaseStore, local: NetworkConfig | undefined
   return config;
 }
 
+/** What this node brings to start-up, before the store is involved. */
+interface LocalNode {
+  readonly local: NetworkConfig | undefined;
+  readonly vtepMac: string;
+  readonly underlay: Underlay;
+}
+
 export class Daemon {
   private readonly abort = new AbortController();
   private readiness: ProbeResult = { ok: false, detail: 'starting' };
@@ -134,8 +141,47 @@ export class Daemon {
     }
   }
 
+  /**
+   * Start-up, phase by phase. A phase named by a readiness text says so on /readyz while it runs; the store
+   * phases are retried until they succeed (or weftd stops), /readyz saying why they failed.
+   */
   private async run(): Promise<DaemonContext> {
-    const { options, log, errors, abort: { signal } } = this;
+    await this.startOpsServer();
+    const node = await this.prepareNode();
+    const store = await openLeaseStore(this.options.store);
+    this.cleanups.push(() => store.close());
+    const config = await this.phase('reading the network config from the store', () => agreeOnConfig(store, node.local), {});
+    const mtu = overlayMtu(config, { mtu: node.underlay.mtu, family: node.underlay.address.family });
+    const manager = await this.startLeaseManager(store, config, node);
+    const lease = await this.phase('acquiring a subnet lease', () => manager.start(), { onError: () => this.errors.acquire++ });
+    const context: DaemonContext = {
+      log: this.log, metrics: this.metrics, config, underlay: node.underlay, vtepMac: node.vtepMac, mtu, leases: manager, store, status: this.statusSources,
+    };
+    await this.attachAll(context);
+    await this.phase('writing the subnet file', () => this.keepSubnetFile(manager, lease, config, mtu));
+    this.context = context;
+    this.readiness = { ok: true, detail: 'ready' };
+    this.log.info('weftd ready', { subnet: lease.subnet, ipv6Subnet: lease.ipv6Subnet, mtu, subnetFile: this.options.subnetFile });
+    return context;
+  }
+
+  /**
+   * One start-up phase: /readyz says `detail` while it runs. With `retry`, failures are retried with
+   * backoff (config errors are not) and /readyz says why.
+   */
+  private async phase<T>(detail: string, work: () => Promise<T>, retry?: { onError?: (err: unknown) => void }): Promise<T> {
+    const { log, abort: { signal } } = this;
+    this.readiness = { ok: false, detail };
+    const result = retry === undefined ? await work() : await persist(detail, log, signal, work, (err) => {
+      retry.onError?.(err);
+      this.readiness = retrying(detail, err);
+    });
+    signal.throwIfAborted();
+    return result;
+  }
+
+  private async startOpsServer(): Promise<void> {
+    const { options, log, abort: { signal } } = this;
     const ops = await startOpsServer({
       ...options.listen,
       metrics: this.metrics,
@@ -152,22 +198,23 @@ export class Daemon {
     this.ops = ops;
     this.cleanups.push(() => ops.close());
     log.info('weftd starting', { node: options.nodeName, listen: `${ops.host}:${ops.port}`, store: options.store.type });
+  }
+
+  /** What this node brings: the local network config (if any), its state directory's lock, VTEP MAC and underlay. */
+  private async prepareNode(): Promise<LocalNode> {
+    const { options, log } = this;
     const local = options.network ? parseNetworkConfig(options.network, 'network') : undefined;
     holdInstanceLock(options.stateDir);
     const vtep = await loadVtepMac(options.stateDir);
     if (vtep.created) log.info('generated the VTEP MAC', { vtepMac: vtep.mac, stateDir: options.stateDir });
     const underlay = chooseUnderlay(options.underlay, readUnderlayFacts(options.underlay), options.publicIp);
     log.info('underlay chosen', { by: describeChoice(options.underlay), interface: underlay.name, address: formatIp(underlay.address), mtu: underlay.mtu });
+    return { local, vtepMac: vtep.mac, underlay };
+  }
 
-    const store = await openLeaseStore(options.store);
-    this.cleanups.push(() => store.close());
-    this.readiness = { ok: false, detail: 'reading the network config from the store' };
-    const config = await persist('reading the network config', log, signal, () => agreeOnConfig(store, local), (err) => {
-      // Why it is not ready yet: a broken store file or an unreachable etcd says so on /readyz.
-      this.readiness = retrying('reading the network config from the store', err);
-    });
-    const mtu = overlayMtu(config, { mtu: underlay.mtu, family: underlay.address.family });
-
+  /** The lease manager, told the subnet the subnet file remembers when it is in this network. */
+  private async startLeaseManager(store: LeaseStore, config: NetworkConfig, node: LocalNode): Promise<LeaseManager> {
+    const { options, log, errors } = this;
     const previous = await readSubnetEnv(options.subnetFile).catch((err: unknown) => {
       log.warn('ignoring the subnet file', { error: err });
       return undefined;
@@ -175,26 +222,27 @@ export class Daemon {
     const previousSubnet = previous && formatCidr(previous.network) === formatCidr(config.network) ? formatCidr(maskedNet(previous.subnet)) : undefined;
     const manager = new LeaseManager({
       store, config, log: log.child({ component: 'lease' }),
-      attrs: { nodeName: options.nodeName, publicIp: formatIp(underlay.address), vtepMac: vtep.mac },
+      attrs: { nodeName: options.nodeName, publicIp: formatIp(node.underlay.address), vtepMac: node.vtepMac },
       ...(previousSubnet ? { previousSubnet } : {}),
     });
     this.manager = manager;
     this.cleanups.push(() => manager.stop());
     registerLeaseMetrics(this.metrics, manager, errors, () => this.currentReadiness().ok);
-    this.readiness = { ok: false, detail: 'acquiring a subnet lease' };
-    const lease = await persist('acquiring a subnet lease', log, signal, () => manager.start(), (err) => {
-      errors.acquire++;
-      this.readiness = retrying('acquiring a subnet lease', err);
-    });
-    signal.throwIfAborted();
+    return manager;
+  }
 
-    const context: DaemonContext = { log, metrics: this.metrics, config, underlay, vtepMac: vtep.mac, mtu, leases: manager, store, status: this.statusSources };
+  /** The parts that start once the lease is held (data path, API, xDS), in order. */
+  private async attachAll(context: DaemonContext): Promise<void> {
     for (const attach of this.attachments) {
       const attachment = await attach(context);
       this.cleanups.push(() => attachment.stop());
-      signal.throwIfAborted();
+      this.abort.signal.throwIfAborted();
     }
+  }
 
+  /** Writes the subnet file for `lease`, and again whenever this node's lease changes. */
+  private async keepSubnetFile(manager: LeaseManager, lease: Lease, config: NetworkConfig, mtu: number): Promise<void> {
+    const { options, log, errors } = this;
     const writeState = async (own: Lease) => {
       try {
         await writeSubnetEnv(options.subnetFile, {
@@ -209,16 +257,10 @@ export class Daemon {
         throw err;
       }
     };
-    this.readiness = { ok: false, detail: 'writing the subnet file' };
     await writeState(lease);
     manager.subscribe((event) => {
       if (event.reason !== 'own-lease') return;
       writeState(event.own).catch((err: unknown) => log.error('rewriting the subnet file failed', { error: err, path: options.subnetFile }));
     });
-    signal.throwIfAborted();
-    this.context = context;
-    this.readiness = { ok: true, detail: 'ready' };
-    log.info('weftd ready', { subnet: lease.subnet, ipv6Subnet: lease.ipv6Subnet, mtu, subnetFile: options.subnetFile });
-    return context;
   }
 }

@@ -98,19 +98,48 @@ const netKey = (net: IpNet): string => formatCidr(maskedNet(net));
 const ipKey = (ip: IpAddress): string => `${ip.family}:${ip.value}`;
 const prefixKey = (net: IpNet): string => `${ipKey(maskedNet(net).address)}/${net.prefix}`;
 
-/** Steps in an order that never leaves a route without its neighbour and forwarding entry. */
-export function planEntries(desired: DesiredDataPath, observed: ObservedEntries, links: LinkIndexes): DataPathStep[] {
-  const steps: DataPathStep[] = [];
-  const device = links.device;
+/** One kind of entry's steps: what goes, and what is added or rewritten. */
+interface EntrySteps {
+  readonly remove: DataPathStep[];
+  readonly add: DataPathStep[];
+}
 
+/**
+ * Steps in an order that never leaves a route without its neighbour and forwarding entry: addresses, then
+ * every removal, then forwarding entries, neighbours and routes.
+ */
+export function planEntries(desired: DesiredDataPath, observed: ObservedEntries, links: LinkIndexes): DataPathStep[] {
+  const addresses = planAddresses(desired, observed, links.device);
+  const routes = planRoutes(desired, observed, links);
+  const neighbours = planNeighbours(desired, observed, links.device);
+  const fdb = planFdb(desired, observed, links.device);
+  return [
+    ...addresses.remove, ...addresses.add,
+    ...routes.remove, ...neighbours.remove, ...fdb.remove,
+    ...fdb.add, ...neighbours.add, ...routes.add,
+  ];
+}
+
+/** weft's addresses on the device (link-local ones are the kernel's). */
+function planAddresses(desired: DesiredDataPath, observed: ObservedEntries, device: number): EntrySteps {
+  const remove: DataPathStep[] = [];
   const wantedAddresses = new Map(desired.addresses.map((a) => [prefixKey(a), a]));
   const haveAddresses = observed.addresses.filter((a) => !netContains(linkLocal, a.address.address));
   for (const a of haveAddresses) {
-    if (!wantedAddresses.delete(prefixKey(a.address))) steps.push({ op: 'addrDel', spec: { link: device, address: a.address } });
+    if (!wantedAddresses.delete(prefixKey(a.address))) remove.push({ op: 'addrDel', spec: { link: device, address: a.address } });
   }
   // nodad: the probe binds to the IPv6 address at once.
-  for (const a of wantedAddresses.values()) steps.push({ op: 'addrAdd', spec: { link: device, address: a, ...(a.address.family === 6 && { nodad: true }) } });
+  const add = [...wantedAddresses.values()].map((a): DataPathStep => ({ op: 'addrAdd', spec: { link: device, address: a, ...(a.address.family === 6 && { nodad: true }) } }));
+  return { remove, add };
+}
 
+/**
+ * Routes: one correct route per wanted destination stays (sameRoute); a wanted route missing or wrong is
+ * written with a replace. The replace overwrites one wrong route to its destination with the default
+ * metric, so that one is left to it; every other route of weft's that is not correct goes.
+ */
+function planRoutes(desired: DesiredDataPath, observed: ObservedEntries, links: LinkIndexes): EntrySteps {
+  const remove: DataPathStep[] = [];
   const wantedRoutes = new Map(desired.routes.map((r) => [prefixKey(r.dst), routeSpec(r, links)]));
   const routesOk = new Set<string>();
   const correct = new Set<Route>();
@@ -122,8 +151,6 @@ export function planEntries(desired: DesiredDataPath, observed: ObservedEntries,
       correct.add(route);
     }
   }
-  // One wrong route to a wanted destination with the default metric is overwritten by the replace below;
-  // every other route of weft's that is not correct goes.
   const replaced = new Set<string>();
   for (const route of observed.routes) {
     const key = prefixKey(route.dst);
@@ -132,7 +159,7 @@ export function planEntries(desired: DesiredDataPath, observed: ObservedEntries,
       replaced.add(key);
       continue;
     }
-    steps.push({
+    remove.push({
       op: 'routeDel',
       spec: {
         dst: route.dst, protocol: weftRouteProtocol, table: route.table,
@@ -142,35 +169,39 @@ export function planEntries(desired: DesiredDataPath, observed: ObservedEntries,
       },
     });
   }
+  const add = [...wantedRoutes].filter(([key]) => !routesOk.has(key)).map(([, spec]): DataPathStep => ({ op: 'routeReplace', spec }));
+  return { remove, add };
+}
 
+/** Permanent neighbour entries on the device: weft's are the only permanent ones there. */
+function planNeighbours(desired: DesiredDataPath, observed: ObservedEntries, device: number): EntrySteps {
+  const remove: DataPathStep[] = [];
   const wantedNeighbours = new Map(desired.neighbours.map((n) => [ipKey(n.ip), n]));
   const neighboursOk = new Set<string>();
   for (const n of observed.neighbours) {
     const key = ipKey(n.ip);
     const want = wantedNeighbours.get(key);
     if (want && n.state === 'permanent' && n.mac === want.mac) neighboursOk.add(key);
-    else if (!want && n.state === 'permanent') steps.push({ op: 'neighDel', spec: { link: device, ip: n.ip } });
+    else if (!want && n.state === 'permanent') remove.push({ op: 'neighDel', spec: { link: device, ip: n.ip } });
   }
+  const add = desired.neighbours.filter((n) => !neighboursOk.has(ipKey(n.ip)))
+    .map((n): DataPathStep => ({ op: 'neighSet', spec: { link: device, ip: n.ip, mac: n.mac } }));
+  return { remove, add };
+}
 
+/** The device's own forwarding entries to a remote VTEP (the all-zero MAC is the kernel's default). */
+function planFdb(desired: DesiredDataPath, observed: ObservedEntries, device: number): EntrySteps {
+  const remove: DataPathStep[] = [];
   const wantedFdb = new Map(desired.fdb.map((f) => [f.mac, f]));
   const fdbOk = new Set<string>();
   for (const e of observed.fdb) {
     if (!e.self || !e.dst || e.mac === zeroMac) continue;
     const want = wantedFdb.get(e.mac);
     if (want && e.state === 'permanent' && ipEquals(e.dst, want.dst) && e.port === undefined && e.vni === undefined) fdbOk.add(e.mac);
-    else if (!want) steps.push({ op: 'fdbDel', spec: { link: device, mac: e.mac, dst: e.dst } });
+    else if (!want) remove.push({ op: 'fdbDel', spec: { link: device, mac: e.mac, dst: e.dst } });
   }
-
-  for (const f of desired.fdb) {
-    if (!fdbOk.has(f.mac)) steps.push({ op: 'fdbSet', spec: { link: device, mac: f.mac, dst: f.dst } });
-  }
-  for (const n of desired.neighbours) {
-    if (!neighboursOk.has(ipKey(n.ip))) steps.push({ op: 'neighSet', spec: { link: device, ip: n.ip, mac: n.mac } });
-  }
-  for (const [key, spec] of wantedRoutes) {
-    if (!routesOk.has(key)) steps.push({ op: 'routeReplace', spec });
-  }
-  return steps;
+  const add = desired.fdb.filter((f) => !fdbOk.has(f.mac)).map((f): DataPathStep => ({ op: 'fdbSet', spec: { link: device, mac: f.mac, dst: f.dst } }));
+  return { remove, add };
 }
 
 function describeTarget(step: DataPathStep): string {
