@@ -5,8 +5,10 @@
 //   cli/      imports lib/
 //   testing/  folders hold code only tests use: product code never imports them
 // test/, bench/ and demo/ may import anything; nothing imports them.
-/** @type {import('dependency-cruiser').IConfiguration} */
+// Test code: tests, testing/ folders, and the folders that only tests, benchmarks and demos use.
 const tests = String.raw`(\.test\.ts$|/testing/|^test/|^bench/|^demo/)`;
+
+/** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
     {
