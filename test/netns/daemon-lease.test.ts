@@ -152,7 +152,7 @@ describeAsRoot('weftd subnet leases across simulated hosts', () => {
       'del', `${prefix}/subnets/${before.subnet.replace('/', '-')}`], { env: cleanEnv({ ETCDCTL_API: '3' }) });
     await until('the lease back in the store', () => storedLeases().get(victim.name)?.subnet === before.subnet);
     expect(metric(victim, 'weft_lease_losses_total')).toBe(1);
-    await until('the loss in the log', () => victim.logs.some((l) => l.level === 'error' && /lease was lost/.test(String(l.msg))), 2000);
+    await until('the loss in the log', () => victim.logs.some((l) => l.level === 'error' && /lease was lost/.test(String(l.msg))));
     expect(get(victim, '/readyz').status).toBe(200);
   });
 
@@ -185,7 +185,7 @@ describeAsRoot('weftd subnet leases across simulated hosts', () => {
     const again = start(first.name, first.host);
     await ready(again);
     expect(storedLeases().get(first.name)).toEqual(before);
-    await until('the reuse in the log', () => again.logs.some((l) => l.msg === 'reusing this node\'s lease' && l.subnet === before.subnet), 2000);
+    await until('the reuse in the log', () => again.logs.some((l) => l.msg === 'reusing this node\'s lease' && l.subnet === before.subnet));
     daemons[0] = again;
   });
 

@@ -89,7 +89,7 @@ describeAsRoot('demo scripts', () => {
     expect(output).toMatch(/^overlay demo: 3 hosts, 3 containers, 6\/6 cross-host pings answered, every node serving all 3 endpoints over xDS, gRPC calls answered on all 3 hosts; done in \d+ s$/m);
     expect(leftNamespaces(output)).toEqual([]);
     expect(leftFolders).toEqual([]);
-  }, 60_000);
+  }, 120_000);
 
   it('demo/bridge.sh: two containers ping each other and the outside through masquerade', async () => {
     const { code, output, leftFolders } = await runDemo('bridge.sh');
@@ -98,7 +98,7 @@ describeAsRoot('demo scripts', () => {
     expect(output).toMatch(/^bridge demo: 2 containers, 4\/4 pings answered/m);
     expect(leftNamespaces(output)).toEqual([]);
     expect(leftFolders).toEqual([]);
-  }, 60_000);
+  }, 120_000);
 
   it('demo/overlay.sh interrupted with Ctrl-C leaves no namespace or program behind', async () => {
     let running: number[] = [];
@@ -111,5 +111,5 @@ describeAsRoot('demo scripts', () => {
     expect(running.filter(alive)).toEqual([]);
     expect(leftNamespaces(output)).toEqual([]);
     expect(leftFolders).toEqual([]);
-  }, 60_000);
+  }, 120_000);
 });
