@@ -1,0 +1,158 @@
+// weft under containerd 1.6 from Debian, as a user meets it: `weft install` into the CNI directories, a
+// private containerd (own root, state and socket; no CRI plugin), and `ctr run --cni`, which runs the first
+// network config in /etc/cni/net.d with the plugins in /opt/cni/bin and caches results in /var/lib/cni.
+// ctr sends ADD with the task's namespace and DEL with no namespace at all, so DEL has the cached
+// prevResult — or, when containerd refused the ADD's result, nothing — to go on.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, expect, it } from 'vitest';
+import { parseIp } from '../../lib/ip/address.ts';
+import { netContains, parseCidr } from '../../lib/ip/cidr.ts';
+import { links, weftChains } from './bridge-fixtures.ts';
+import { describeFailure, runChecked } from './harness/command.ts';
+import { runCli } from './harness/cni.ts';
+import { createTempDir } from './harness/files.ts';
+import { track } from './harness/cleanup.ts';
+import { createNetns, type Netns } from './harness/netns.ts';
+import { cleanupAfterAll, describeAsRoot } from './harness/suite.ts';
+import { cable, countArrivals, counted } from './nat-fixtures.ts';
+import { busyboxRootfs, dirIn, editJson, ociImageTar, PrivateRuntime } from './runtime-fixtures.ts';
+
+cleanupAfterAll();
+
+const IMAGE = 'docker.io/weft/busybox:test';
+
+describeAsRoot('containerd 1.6 (ctr run --cni) with the configs weft install writes', () => {
+  let host: Netns;
+  let outside: Netns;
+  let scratch: string;
+  let containerd: PrivateRuntime;
+  let socket: string;
+  let confFile: string;
+  let subnet: string;
+
+  const ctr = (...args: string[]) => {
+    const result = containerd.exec('ctr', ['--address', socket, ...args]);
+    if (result.status !== 0) throw new Error(describeFailure(result));
+    return result.stdout;
+  };
+  /** `ctr run --rm --cni`: runs until the task is killed, then DEL and removal. */
+  const runContainer = (id: string) => containerd.start('ctr', ['--address', socket, 'run', '--rm', '--cni', IMAGE, id, 'sleep', '600']);
+  const waitRunning = async (id: string) => {
+    for (let i = 0; i < 100; i++) {
+      if (new RegExp(`^${id}\\s+\\d+\\s+RUNNING`, 'm').test(ctr('task', 'ls'))) return;
+      await new Promise((wake) => setTimeout(wake, 100));
+    }
+    throw new Error(`task ${id} is not running`);
+  };
+  const address = (id: string) => {
+    const out = ctr('task', 'exec', '--exec-id', `addr-${id}`, id, 'ip', '-o', '-4', 'addr', 'show', 'dev', 'eth0');
+    return /inet (\S+)\//.exec(out)?.[1];
+  };
+  const pingFrom = (id: string, target: string) =>
+    containerd.exec('ctr', ['--address', socket, 'task', 'exec', '--exec-id', `ping-${id}`, id, 'ping', '-c', '2', '-W', '2', target]).status === 0;
+  const hostLinks = () => links(host).map((l) => l.ifname).sort();
+  const storeFiles = () => readdirSync(join(scratch, 'var-lib-cni/networks/weft-bridge')).filter((f) => f !== 'lock' && !f.startsWith('last_reserved_ip')).sort();
+  const cachedResults = () => readdirSync(join(scratch, 'var-lib-cni')).includes('results') ? readdirSync(join(scratch, 'var-lib-cni/results')) : [];
+
+  beforeAll(() => {
+    host = createNetns('h');
+    host.ip('link', 'set', 'lo', 'up');
+    outside = createNetns('o');
+    // The outside knows the host's address only: a reply reaches a container solely through masquerade.
+    cable(host, 'up0', ['192.0.2.1/24'], outside, 'wan0', ['192.0.2.2/24']);
+    scratch = createTempDir('containerd');
+    const netd = dirIn(scratch, 'net.d');
+    const bin = dirIn(scratch, 'cni-bin');
+    const install = runCli(['install', '--bin-dir', bin, '--conf-dir', netd]);
+    expect(install.status, describeFailure(install)).toBe(0);
+    confFile = join(netd, readdirSync(netd).find((name) => JSON.parse(readFileSync(join(netd, name), 'utf8')).name === 'weft-bridge')!);
+    subnet = (JSON.parse(readFileSync(confFile, 'utf8')) as { plugins: [{ ipam: { ranges: [[{ subnet: string }]] } }] }).plugins[0].ipam.ranges[0][0].subnet;
+    countArrivals(outside, { fromhost: '192.0.2.1', fromcontainers: subnet });
+
+    const root = dirIn(scratch, 'root');
+    const state = dirIn(scratch, 'state');
+    socket = join(dirIn(scratch, 'run'), 'containerd.sock');
+    const config = join(scratch, 'config.toml');
+    runChecked('sh', ['-c', `cat > ${config}`], {
+      input: [
+        'version = 2',
+        `root = "${root}"`,
+        `state = "${state}"`,
+        'disabled_plugins = ["io.containerd.grpc.v1.cri"]',
+        '[grpc]',
+        `  address = "${socket}"`,
+        '[plugins."io.containerd.internal.v1.opt"]',
+        `  path = "${dirIn(scratch, 'opt-containerd')}"`,
+        '',
+      ].join('\n'),
+    });
+    containerd = new PrivateRuntime(host, {
+      '/etc/cni/net.d': netd,
+      '/opt/cni/bin': bin,
+      '/var/lib/cni': dirIn(scratch, 'var-lib-cni'),
+      // The shims' sockets and runc's state: fixed paths under /run/containerd in containerd 1.6.
+      '/run/containerd': dirIn(scratch, 'run-containerd'),
+    }, scratch, ['containerd', '--config', config], join(scratch, 'containerd.log'));
+    track(`containerd ${containerd.pid}`, () => {
+      // Tasks first: a live task keeps its shim, and the shim the mount namespace.
+      for (const id of containerd.exec('ctr', ['--address', socket, 'containers', 'ls', '-q']).stdout.split('\n').filter(Boolean)) {
+        containerd.exec('ctr', ['--address', socket, 'task', 'rm', '-f', id]);
+        containerd.exec('ctr', ['--address', socket, 'containers', 'rm', id]);
+      }
+      containerd.stop();
+    });
+    for (let i = 0; ; i++) {
+      if (containerd.exec('ctr', ['--address', socket, 'version']).status === 0) break;
+      if (i === 100) throw new Error(`containerd did not start: ${readFileSync(join(scratch, 'containerd.log'), 'utf8').slice(-2000)}`);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+    }
+    ctr('images', 'import', ociImageTar(busyboxRootfs(dirIn(scratch, 'rootfs')), dirIn(scratch, 'image'), IMAGE));
+  });
+
+  it('gives two containers addresses in the installed subnet; they reach each other and, masqueraded, the outside', async () => {
+    const one = runContainer('one');
+    const two = runContainer('two');
+    await waitRunning('one');
+    await waitRunning('two');
+    const [a, b] = [address('one'), address('two')];
+    const range = parseCidr(subnet);
+    for (const ip of [a, b]) expect(ip !== undefined && netContains(range, parseIp(ip)), `${ip} in ${subnet}`).toBe(true);
+    expect(a).not.toBe(b);
+    // weft's bridge ran (the reference's, in Debian's /usr/lib/cni, makes no inet weft chains).
+    expect(weftChains(host).filter((c) => c.name.startsWith('masq-'))).toHaveLength(2);
+    expect(pingFrom('one', b!)).toBe(true);
+    expect(pingFrom('two', a!)).toBe(true);
+    expect(pingFrom('one', '192.0.2.2')).toBe(true);
+    expect(counted(outside, 'fromhost')).toBeGreaterThan(0);
+    expect(counted(outside, 'fromcontainers')).toBe(0);
+    expect(cachedResults()).toHaveLength(2);
+
+    ctr('task', 'kill', '-s', 'KILL', 'one');
+    ctr('task', 'kill', '-s', 'KILL', 'two');
+    for (const done of [await one, await two]) expect(done.status, describeFailure(done)).toBe(137);
+    expect(ctr('containers', 'ls', '-q').trim()).toBe('');
+    expect(hostLinks()).toEqual(['lo', 'up0', 'weftbr0']);
+    expect(storeFiles()).toEqual([]);
+    expect(cachedResults()).toEqual([]);
+    expect(weftChains(host).filter((c) => c.name.startsWith('masq-'))).toEqual([]);
+  });
+
+  it('cleans up after a result containerd refuses (cniVersion 1.1.0): its DEL has neither prevResult nor netns', async () => {
+    editJson(confFile, (conf) => void (conf.cniVersion = '1.1.0'));
+    try {
+      const refused = await runContainer('refused');
+      expect(refused.stderr).toContain('unsupported CNI result version "1.1.0"');
+      // The task outlives ctr (created, never started), and with it the container's namespace: only DEL can
+      // have removed the veth.
+      expect(ctr('task', 'ls')).toMatch(/^refused\s+\d+\s+CREATED/m);
+      expect(hostLinks()).toEqual(['lo', 'up0', 'weftbr0']);
+      expect(storeFiles()).toEqual([]);
+      expect(weftChains(host).filter((c) => c.name.startsWith('masq-'))).toEqual([]);
+    } finally {
+      editJson(confFile, (conf) => void (conf.cniVersion = '1.0.0'));
+      containerd.exec('ctr', ['--address', socket, 'task', 'rm', '-f', 'refused']);
+      containerd.exec('ctr', ['--address', socket, 'containers', 'rm', 'refused']);
+    }
+  });
+});
