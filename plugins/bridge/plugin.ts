@@ -13,7 +13,7 @@ import { parseCidr } from '../../lib/ip/cidr.ts';
 import type { AttachmentKey } from '../../lib/nat/attachment-chain.ts';
 import { addContainerMasquerade, delContainerMasquerade } from '../../lib/nat/masquerade.ts';
 import { addMacSpoofCheck, delMacSpoofCheck } from '../../lib/nat/spoof-check.ts';
-import { ignoreNotFound, isNetlinkError, Netlink, NetlinkBatchError } from '../../lib/netlink/index.ts';
+import { ignoreNotFound, isNetlinkError, Netlink, NetlinkBatchError, withNetlink } from '../../lib/netlink/index.ts';
 import { hostLocalPlugin } from '../host-local-ipam/plugin.ts';
 import {
   enableForwarding, ensureBridge, ensureGatewayAddresses, ensureVlanGateway, releaseBridge,
@@ -24,7 +24,7 @@ import { checkAddSettings, containerMac, parseBridgeConf, type BridgeConf, type 
 import { configureContainer } from './container.ts';
 import { collectFirewall, removeFirewall, type FirewallKinds } from './firewall.ts';
 import { planGateways } from './gateways.ts';
-import { attachPort, checkInterfaceFree, createVethPair, waitForPort } from './veth.ts';
+import { attachPort, checkInterfaceFree, createVethPair, deleteHostVeth, vethAlias, waitForPort } from './veth.ts';
 
 type Context = VerbContext<BridgeConf>;
 
@@ -97,6 +97,7 @@ async function add(ctx: Context): Promise<Result> {
         const hostName = createVethPair(host, peer, settings.mtu);
         return { host: host.linkByName(hostName), container: container.linkByName(args.ifName) };
       }, ({ host: port }) => ignoreNotFound(() => host.linkDel(port.index)));
+      await step.run('label host veth', () => host.linkSet(veth.host.index, { alias: vethAlias(key) }));
       if (firewall.spoofCheck) {
         const port = { hostIfName: veth.host.name, mac: veth.container.mac! };
         await step.run('install MAC spoof check', () => addMacSpoofCheck({ ...key, ...port }), () => delMacSpoofCheck(key));
@@ -145,22 +146,27 @@ async function add(ctx: Context): Promise<Result> {
   }
 }
 
-/** Deletes the container's interface (and with it the veth pair); done when the namespace or link is gone. */
-function deleteContainerLink(netns: string, ifName: string): void {
+/**
+ * Deletes the container's interface (and with it the veth pair); done when the namespace or link is gone.
+ * Whether it deleted one.
+ */
+function deleteContainerLink(netns: string, ifName: string): boolean {
   let container: Netlink;
   try {
     container = Netlink.open(netns);
   } catch (err) {
     // No such file, a file that is no network namespace (any more: unmounted), a path through a file: no
     // namespace, so no veth in it either.
-    if (isNetlinkError(err, 'notFound') || isNetlinkError(err, 'invalid') || (isNetlinkError(err) && err.code === 'ENOTDIR')) return;
+    if (isNetlinkError(err, 'notFound') || isNetlinkError(err, 'invalid') || (isNetlinkError(err) && err.code === 'ENOTDIR')) return false;
     throw err;
   }
   try {
     // Only a veth is this plugin's: a name the container holds otherwise (lo, what a refused ADD clashed
     // with) is left alone, and the DEL succeeds.
     const link = ignoreNotFound(() => container.linkByName(ifName));
-    if (link?.kind === 'veth') ignoreNotFound(() => container.linkDel(link.index));
+    if (link?.kind !== 'veth') return false;
+    ignoreNotFound(() => container.linkDel(link.index));
+    return true;
   } finally {
     container.close();
   }
@@ -170,12 +176,18 @@ async function del(ctx: Context): Promise<void> {
   const { conf, args } = ctx;
   const firewall = firewallKinds(conf.settings);
   const delegate = ipam(ctx);
+  const key = attachmentKey(ctx);
   await runAll(stepOptions(ctx), [
     // Keyed by the attachment: needs neither the namespace nor the addresses, so it also cleans up after a
     // namespace that is already gone. First: the kernel's release of the deleted chains (lib/nat/nftables.ts)
     // then overlaps the link deletion.
-    ['remove nftables entries', () => (firewall.masquerade || firewall.spoofCheck) && removeFirewall(attachmentKey(ctx), firewall)],
-    ['delete container interface', () => args.netns !== '' && deleteContainerLink(args.netns, args.ifName)],
+    ['remove nftables entries', () => (firewall.masquerade || firewall.spoofCheck) && removeFirewall(key, firewall)],
+    // Without the namespace (containerd's ctr never passes it on DEL), or once it is gone while a process
+    // may still hold it, the host end is found by its alias.
+    ['delete veth', () => {
+      if (args.netns !== '' && deleteContainerLink(args.netns, args.ifName)) return;
+      withNetlink(undefined, (host) => deleteHostVeth(host, key, conf.prevResult));
+    }],
     ['release addresses', () => delegate && delegateDel(delegate.type, args.stdinData, delegate.options)],
   ]);
 }

@@ -1,6 +1,9 @@
 // The veth pair that cables a container to the bridge, and its host end as a bridge port.
 import { CniError, ErrorCode } from '../../lib/cni/errors.ts';
+import type { Result } from '../../lib/cni/types.ts';
+import type { AttachmentKey } from '../../lib/nat/attachment-chain.ts';
 import { ignoreNotFound, isNetlinkError, type Link, type Netlink, type VethPeer } from '../../lib/netlink/index.ts';
+import { sha256Hex } from '../../lib/sha256.ts';
 import type { BridgeSettings } from './config.ts';
 import { ignoreRouterAdvertisements } from './link-sysctls.ts';
 import { randomBytes } from '../../lib/random-bytes.ts';
@@ -47,6 +50,27 @@ export function createVethPair(nl: Netlink, peer: VethPeer, mtu?: number): strin
       }
     }
   }
+}
+
+/**
+ * The host end's alias (IFLA_IFALIAS), naming its attachment by a hash: a DEL that has neither the
+ * container's namespace nor a prevResult (containerd 1.6 after refusing a result) finds the host end by it,
+ * and a name in a stale prevResult that now belongs to another container is not taken for this one's.
+ */
+export function vethAlias(key: AttachmentKey): string {
+  // NUL cannot occur in any of the three (they pass through the environment): the joined key is unambiguous.
+  return `weft ${sha256Hex(`${key.network}\0${key.containerId}\0${key.ifName}`).slice(0, 32)}`;
+}
+
+/**
+ * Deletes the attachment's host end, found by its alias: first under the names the prevResult gives host
+ * interfaces, else among all veths. Done when there is none.
+ */
+export function deleteHostVeth(nl: Netlink, key: AttachmentKey, prevResult: Result | undefined): void {
+  const alias = vethAlias(key);
+  const named = (prevResult?.interfaces ?? []).filter((i) => !i.sandbox).map((i) => ignoreNotFound(() => nl.linkByName(i.name)));
+  const found = named.find((link) => link?.alias === alias) ?? nl.linkList().find((link) => link.kind === 'veth' && link.alias === alias);
+  if (found) ignoreNotFound(() => nl.linkDel(found.index));
 }
 
 export type PortSettings = Pick<BridgeSettings, 'hairpinMode' | 'portIsolation' | 'vlan' | 'vlanTrunk' | 'preserveDefaultVlan'>;

@@ -214,11 +214,25 @@ describeAsRoot('bridge: DEL', () => {
     expect(host.allocations()).toEqual([]);
   });
 
-  it('succeeds without CNI_NETNS, releasing the allocation and the rules', () => {
+  it('succeeds without CNI_NETNS or prevResult (containerd after a refused result), removing the veth pair, the rules and the allocation', () => {
     const { container } = attach('del4');
     host.ok('DEL', { containerId: 'del4', netns: container }, host.config(dualStack), { noNetns: true });
+    expect(container.ipJson<Array<{ ifname: string }>>('link', 'show').map((l) => l.ifname)).toEqual(['lo']);
+    expect(ports(host.netns)).toEqual([]);
     expect(weftChains(host.netns)).toEqual([]);
     expect(host.allocations()).toEqual([]);
+  });
+
+  it('without CNI_NETNS, takes a veth the prevResult names only if it is the attachment\'s own', () => {
+    const mine = attach('del6');
+    const other = attach('del7');
+    // A stale prevResult: its host end's name now belongs to another container.
+    const interfaces = mine.result.interfaces.map((i, n) => (n === 1 ? other.result.interfaces[1]! : i));
+    const prevResult = { ...mine.result, interfaces };
+    host.ok('DEL', { containerId: 'del6', netns: mine.container }, { ...host.config(dualStack), prevResult }, { noNetns: true });
+    expect(ports(host.netns)).toEqual([other.result.interfaces[1]!.name]);
+    expect(mine.container.ipJson<Array<{ ifname: string }>>('link', 'show').map((l) => l.ifname)).toEqual(['lo']);
+    host.ok('DEL', { containerId: 'del7', netns: other.container }, host.config(dualStack));
   });
 
   it('succeeds for an attachment that never existed', () => {
