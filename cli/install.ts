@@ -1,54 +1,76 @@
-// `weft install`: copies the suite's plugin bundles into a CNI bin directory and the example network
-// configurations into a config directory. Plugins are replaced (an upgrade); an existing configuration is
-// kept unless forced, since an administrator may have edited it. Each file is written under a temporary
-// name and renamed into place, so a runtime never executes or reads half a file.
+// `weft install`: copies the suite's plugin bundles into a CNI bin directory and writes the shipped network
+// configurations into a config directory, named and filled in as install-plan.ts decides (cniVersion,
+// subnets, which network becomes the default). Plugins are replaced (an upgrade); a configuration that
+// defines a shipped network's name is kept unless forced, since an administrator may have edited it. Each
+// file is written under a temporary name and renamed into place, so a runtime never executes or reads half
+// a file.
 //
 // A plugin's first line names its interpreter. The bundles say `#!/usr/bin/env node`; installed, they name
 // the Node that ran the install, as pip and gem do for the scripts they install: a runtime starts plugins
 // with its own PATH, which need not lead to Node (nvm, /usr/local), and the detour through env costs about a
 // millisecond of every plugin run. Moving or removing that Node means installing again.
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, copyFileSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { CniError, ErrorCode } from '../lib/cni/errors.ts';
+import type { JsonObject } from '../lib/cni/types.ts';
+import { formatCidr } from '../lib/ip/cidr.ts';
+import { withNetlink } from '../lib/netlink/index.ts';
+import { configSubnets, planInstall, type HostRoute, type InstallChoices, type NamedFile, type PlannedConfig, type PresentConfig, type Template } from './install-plan.ts';
 import { EXAMPLE_CONFIG_EXTENSION, SUITE_PLUGINS } from './suite.ts';
 
-export interface InstallOptions {
+export interface InstallOptions extends InstallChoices {
   /** Where the plugin bundles are (dist/bin, beside the weft executable). */
   readonly sourceBinDir: string;
   /** Where the example configurations are (conf/net.d in the source tree); may not exist. */
   readonly sourceConfDir: string;
   readonly binDir: string;
   readonly confDir: string;
-  /** Replace configurations that already exist. */
-  readonly force: boolean;
+  /** The host's routes: subnets in use that a network must not take. */
+  readonly routes: readonly HostRoute[];
   /** The Node executable installed plugins name on their first line (the CLI passes its own). */
   readonly interpreter?: string;
 }
 
 export interface InstallReport {
-  /** Paths written. */
+  /** Plugin paths written. */
   readonly installed: string[];
-  /** Existing configurations left as they were. */
-  readonly kept: string[];
   /** Suite plugins not found in the source directory. */
   readonly missing: string[];
+  /** Network configs written (file names in confDir), what was kept and removed, the default before and after. */
+  readonly configs: readonly PlannedConfig[];
+  readonly kept: readonly NamedFile[];
+  readonly removed: readonly string[];
+  readonly defaultBefore?: NamedFile;
+  readonly defaultAfter?: NamedFile;
 }
+
+// The extensions libcni's ConfFiles lists, as containerd and CRI-O call it: what sorts for the default.
+const CONFIG_EXTENSIONS = ['.conf', '.conflist', '.json'];
+// A network config is a few hundred bytes; a file far larger is no config (and is not read whole).
+const CONFIG_MAX_BYTES = 1 << 20;
 
 const envShebang = '#!/usr/bin/env node\n';
 
-/** Copies `source` to `target` whole; with `interpreter`, a first line `#!/usr/bin/env node` names it instead. */
-function copyInto(source: string, target: string, mode: number, interpreter?: string): void {
+/** Writes `target` whole through a temporary file renamed into place; `write` fills the temporary file. */
+function placeFile(target: string, mode: number, write: (temporary: string) => void): void {
   const temporary = `${target}.weft-install-${process.pid}`;
   try {
-    const text = interpreter === undefined ? undefined : readFileSync(source, 'latin1');
-    if (text?.startsWith(envShebang)) writeFileSync(temporary, `#!${interpreter}\n${text.slice(envShebang.length)}`, 'latin1');
-    else copyFileSync(source, temporary);
+    write(temporary);
     chmodSync(temporary, mode);
     renameSync(temporary, target);
   } catch (err) {
     rmSync(temporary, { force: true });
     throw new CniError(ErrorCode.IoFailure, `installing ${target}`, (err as Error).message, { cause: err });
   }
+}
+
+/** Copies `source` to `target` whole; with `interpreter`, a first line `#!/usr/bin/env node` names it instead. */
+function copyInto(source: string, target: string, mode: number, interpreter?: string): void {
+  placeFile(target, mode, (temporary) => {
+    const text = interpreter === undefined ? undefined : readFileSync(source, 'latin1');
+    if (text?.startsWith(envShebang)) writeFileSync(temporary, `#!${interpreter}\n${text.slice(envShebang.length)}`, 'latin1');
+    else copyFileSync(source, temporary);
+  });
 }
 
 function makeDir(dir: string): void {
@@ -61,18 +83,69 @@ function makeDir(dir: string): void {
   }
 }
 
-function exampleConfigs(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir, { withFileTypes: true })
-    .filter((entry) => entry.isFile() && extname(entry.name) === EXAMPLE_CONFIG_EXTENSION)
+/** Names of the files in `dir` with one of `extensions`, sorted; none when `dir` is missing or no directory. */
+function configNames(dir: string, extensions: readonly string[]): string[] {
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch (err) {
+    // Creating the directory, later, says what is wrong with a file in its place.
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return [];
+    throw new CniError(ErrorCode.IoFailure, `reading ${dir}`, (err as Error).message, { cause: err });
+  }
+  return entries
+    .filter((entry) => !entry.isDirectory() && extensions.includes(extname(entry.name)))
     .map((entry) => entry.name)
     .sort();
 }
 
+/** A config file's JSON object: regular files only, at most CONFIG_MAX_BYTES; undefined for anything else. */
+function readConfig(path: string): JsonObject | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    if (!fstatSync(fd).isFile()) return undefined;
+    const buffer = Buffer.alloc(CONFIG_MAX_BYTES + 1);
+    const length = readSync(fd, buffer, 0, buffer.length, 0);
+    if (length > CONFIG_MAX_BYTES) return undefined;
+    const value: unknown = JSON.parse(buffer.toString('utf8', 0, length));
+    return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as JsonObject) : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The network configs in the target directory: file, network name, subnets. */
+function presentConfigs(dir: string): PresentConfig[] {
+  return configNames(dir, CONFIG_EXTENSIONS).map((file) => {
+    const conf = readConfig(join(dir, file));
+    return { file, ...(typeof conf?.name === 'string' && { network: conf.name }), subnets: conf ? configSubnets(conf) : [] };
+  });
+}
+
+/** The shipped network configs; one that does not parse is a broken build. */
+function templates(dir: string): Template[] {
+  return configNames(dir, [EXAMPLE_CONFIG_EXTENSION]).map((file) => {
+    const conf = readConfig(join(dir, file));
+    if (!conf) throw new CniError(ErrorCode.InvalidNetworkConfig, `${join(dir, file)} is no network config`);
+    return { file, conf };
+  });
+}
+
 export function installSuite(options: InstallOptions): InstallReport {
-  const report: InstallReport = { installed: [], kept: [], missing: [] };
+  // Decided first: a refused choice (a colliding subnet) installs nothing.
+  const plan = planInstall(presentConfigs(options.confDir), templates(options.sourceConfDir), options.routes, options);
+  const installed: string[] = [];
+  const missing: string[] = [];
   const plugins = SUITE_PLUGINS.filter((name) => existsSync(join(options.sourceBinDir, name)));
-  report.missing.push(...SUITE_PLUGINS.filter((name) => !plugins.includes(name)));
+  missing.push(...SUITE_PLUGINS.filter((name) => !plugins.includes(name)));
   if (plugins.length === 0) {
     throw new CniError(ErrorCode.IoFailure, `no weft plugins in ${options.sourceBinDir}`, 'build them first: node build.mjs');
   }
@@ -80,18 +153,55 @@ export function installSuite(options: InstallOptions): InstallReport {
   for (const name of plugins) {
     const target = join(options.binDir, name);
     copyInto(join(options.sourceBinDir, name), target, 0o755, options.interpreter);
-    report.installed.push(target);
+    installed.push(target);
   }
-  const configs = exampleConfigs(options.sourceConfDir);
-  if (configs.length > 0) makeDir(options.confDir);
-  for (const name of configs) {
-    const target = join(options.confDir, name);
-    if (existsSync(target) && !options.force) {
-      report.kept.push(target);
-      continue;
-    }
-    copyInto(join(options.sourceConfDir, name), target, 0o644);
-    report.installed.push(target);
+  if (plan.write.length > 0) makeDir(options.confDir);
+  for (const config of plan.write) {
+    placeFile(join(options.confDir, config.file), 0o644, (temporary) => writeFileSync(temporary, `${JSON.stringify(config.conf, null, 2)}\n`));
   }
-  return report;
+  for (const file of plan.remove) rmSync(join(options.confDir, file), { force: true });
+  return {
+    installed, missing, configs: plan.write, kept: plan.kept, removed: plan.remove,
+    ...(plan.defaultBefore && { defaultBefore: plan.defaultBefore }),
+    ...(plan.defaultAfter && { defaultAfter: plan.defaultAfter }),
+  };
+}
+
+/**
+ * The routes of this namespace's main table (both families), with their devices' names; none, and a word
+ * to `warn`, when they cannot be read (the netlink addon cannot load, say, for a user who is not root).
+ */
+export function hostRoutes(warn: (reason: string) => void): HostRoute[] {
+  try {
+    return withNetlink(undefined, (nl) => {
+      const devices = new Map(nl.linkList().map((link) => [link.index, link.name]));
+      return nl.routeList().flatMap((route) => (route.link === undefined ? [] : [{ dst: route.dst, device: devices.get(route.link) ?? '?' }]));
+    });
+  } catch (err) {
+    warn((err as Error).message);
+    return [];
+  }
+}
+
+function describeFile(file: NamedFile): string {
+  return `${file.network ?? 'a file that does not parse'} (${file.file})`;
+}
+
+/** What `weft install` prints: each file written or kept, and the default network before and after. */
+export function formatInstallReport(report: InstallReport, confDir: string): string {
+  const lines = report.installed.map((path) => `installed ${path}`);
+  for (const config of report.configs) {
+    const subnets = config.subnets.length > 0 ? `, subnets ${config.subnets.map(formatCidr).join(' ')}` : '';
+    lines.push(`installed ${join(confDir, config.file)}: network ${config.network}, cniVersion ${String(config.conf.cniVersion)}${subnets}`);
+  }
+  for (const file of report.kept) lines.push(`kept ${join(confDir, file.file)}: it defines network ${file.network} (--force replaces it)`);
+  for (const file of report.removed) lines.push(`removed ${join(confDir, file)}: replaced`);
+  const { defaultBefore: before, defaultAfter: after } = report;
+  if (after) {
+    const change = !before ? 'the directory held no other network' : before.file === after.file ? 'unchanged' : `was ${describeFile(before)}`;
+    lines.push(`default network in ${confDir}: ${describeFile(after)}, ${change}`);
+    lines.push('  containerd (ctr, CRI) and CRI-O take the first file as the default; weft install --default NETWORK puts one of weft\'s first');
+    lines.push('  Podman, nerdctl and cnitool name the network: podman run --network weft-bridge');
+  }
+  return lines.map((line) => `${line}\n`).join('');
 }

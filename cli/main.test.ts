@@ -1,7 +1,7 @@
 // The weft command line as a process: usage errors exit 2 and failures exit 1, each with one line on
 // stderr and no stack trace.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,7 +17,9 @@ beforeAll(async () => {
   mkdirSync(binDir, { recursive: true });
   mkdirSync(join(root, 'conf/net.d'), { recursive: true });
   writeFileSync(join(binDir, 'bridge'), '#!/bin/sh\n');
-  writeFileSync(join(root, 'conf/net.d/10-weft-bridge.conflist'), '{}');
+  writeFileSync(join(root, 'conf/net.d/10-weft-bridge.conflist'), '{"cniVersion":"1.0.0","name":"weft-bridge","plugins":[{"type":"bridge"}]}');
+  // Unbundled, the netlink addon (install reads the host's routes) loads from build/ beside dist/.
+  symlinkSync(new URL('../build', import.meta.url).pathname, join(root, 'build'));
   weft = await bundleExecutable('cli/main.ts', join(binDir, 'weft'));
 }, 60_000);
 
@@ -57,6 +59,7 @@ describe('weft install', () => {
     [['--bin-dir', ''], 'weft install: --bin-dir needs a value'],
     [['--bin-dir', 'a', '--bin-dir', 'b'], 'weft install: --bin-dir is given more than once'],
     [['--conf-dir', 'a', '--conf-dir', 'b'], 'weft install: --conf-dir is given more than once'],
+    [['--cni-version', '0.2.0'], 'weft install: Invalid values:\n  Argument: cni-version, Given: "0.2.0", Choices: "0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"'],
   ])('takes %j as a usage error: one line, exit 2, nothing installed', (args, line) => {
     const out = run('install', ...args);
     expect(out).toEqual({ stdout: '', stderr: `${line} (see weft install --help)\n`, status: 2 });
@@ -65,8 +68,14 @@ describe('weft install', () => {
 
   it('installs into relative directories resolved against the working directory, and says where', () => {
     const out = run('install', '--bin-dir', 'rel/bin', '--conf-dir', 'rel/conf');
+    // The lines after the default network's say how runtimes choose (install.test.ts).
+    out.stdout = out.stdout.split('\n').slice(0, 3).join('\n');
     expect(out).toEqual({
-      stdout: `installed ${join(root, 'rel/bin/bridge')}\ninstalled ${join(root, 'rel/conf/10-weft-bridge.conflist')}\n`,
+      stdout: [
+        `installed ${join(root, 'rel/bin/bridge')}`,
+        `installed ${join(root, 'rel/conf/90-weft-bridge.conflist')}: network weft-bridge, cniVersion 1.0.0`,
+        `default network in ${join(root, 'rel/conf')}: weft-bridge (90-weft-bridge.conflist), the directory held no other network`,
+      ].join('\n'),
       stderr: 'weft install: plugin host-local not built, skipped\nweft install: plugin overlay not built, skipped\n',
       status: 0,
     });

@@ -6,7 +6,7 @@
 //   weft gc <network> [netns] [--keep NETNS]...
 //   weft status <network> [netns]
 //   weft node-status [--url URL] [--json]     weftd's lease, peers and probe verdicts on this node
-//   weft install [--bin-dir DIR] [--conf-dir DIR] [--force]
+//   weft install [--bin-dir DIR] [--conf-dir DIR] [--cni-version V] [--default NETWORK] [--subnet CIDR]... [--force]
 //   weft version [--json]
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,9 +18,8 @@ import { defaultListen } from '../lib/weftd-api/node-status.ts';
 import { toCniError } from '../lib/cni/errors.ts';
 import { resultToJson } from '../lib/cni/result.ts';
 import { splitCniPath } from '../lib/cni/skel.ts';
-import { CURRENT_VERSION } from '../lib/cni/version.ts';
+import { CURRENT_VERSION, versionsFrom } from '../lib/cni/version.ts';
 import { addNetworkList, checkNetworkList, delNetworkList, gcNetworkList, statusNetworkList, type ChainOptions } from './chain.ts';
-import { installSuite } from './install.ts';
 import { loadNetwork, type LoadedNetwork } from './netconf-loader.ts';
 import { DEFAULT_CACHE_DIR, ResultCache } from './result-cache.ts';
 import { DEFAULT_NETCONF_PATH, containerIdForNetns, interfaceName, runtimeConfFromEnv, type RuntimeConf } from './runtime-conf.ts';
@@ -80,7 +79,7 @@ async function main(): Promise<void> {
   try {
     await parseAndRun(argv);
   } catch (err) {
-    // A synchronous handler (install's) throws out of parseAsync instead of rejecting its promise.
+    // A synchronous handler throws out of parseAsync instead of rejecting its promise.
     reportFailure(argv, err);
   }
 }
@@ -159,24 +158,37 @@ function parseAndRun(argv: string[]): Promise<unknown> {
     )
     .command(
       'install',
-      'copy the plugins into a CNI bin directory and the example configs into a config directory',
+      'copy the plugins into a CNI bin directory and write the shipped network configs into a config directory, ' +
+        'after the machine\'s default network unless --default says otherwise',
       (y) =>
         y
           .option('bin-dir', { type: 'string', requiresArg: true, default: DEFAULT_BIN_DIR, describe: 'CNI plugin directory' })
           .option('conf-dir', { type: 'string', requiresArg: true, default: DEFAULT_CONF_DIR, describe: 'network configuration directory' })
-          .option('force', { type: 'boolean', default: false, describe: 'replace configurations that exist' }),
-      (args) => {
+          .option('cni-version', {
+            type: 'string', requiresArg: true, default: '1.0.0', choices: versionsFrom('0.3.0'),
+            describe: 'cniVersion of the configs: 1.0.0 for containerd 1.6/1.7, CRI-O, Podman 4; 1.1.0 (GC, STATUS) needs libcni 1.2 (containerd 2.x)',
+          })
+          .option('default', { type: 'string', requiresArg: true, describe: 'make this shipped network the default (its file sorts first)' })
+          .option('subnet', { type: 'string', array: true, describe: 'subnet of the bridge network instead of the shipped ones (repeat for IPv4 and IPv6)' })
+          .option('force', { type: 'boolean', default: false, describe: 'replace configurations that define a shipped network' }),
+      async (args) => {
+        // Loaded only for this command: it reads the host's routes over netlink.
+        const { formatInstallReport, hostRoutes, installSuite } = await import('./install.ts');
+        const confDir = resolve(args.confDir);
         const report = installSuite({
           sourceBinDir: ownDir,
           sourceConfDir: join(ownDir, '../../conf/net.d'),
           // A runtime reads these paths as absolute ones; the report shows where the files went.
           binDir: resolve(args.binDir),
-          confDir: resolve(args.confDir),
+          confDir,
+          cniVersion: args.cniVersion,
+          ...(args.default !== undefined && { defaultNetwork: args.default }),
+          ...(args.subnet !== undefined && { subnets: args.subnet }),
           force: args.force,
+          routes: hostRoutes((reason) => process.stderr.write(`weft install: subnets not checked against the host's routes: ${reason}\n`)),
           interpreter: process.execPath,
         });
-        for (const path of report.installed) process.stdout.write(`installed ${path}\n`);
-        for (const path of report.kept) process.stdout.write(`kept ${path} (exists; --force replaces it)\n`);
+        process.stdout.write(formatInstallReport(report, confDir));
         for (const name of report.missing) process.stderr.write(`weft install: plugin ${name} not built, skipped\n`);
       },
     )

@@ -3,14 +3,14 @@
 // network config in /etc/cni/net.d with the plugins in /opt/cni/bin and caches results in /var/lib/cni.
 // ctr sends ADD with the task's namespace and DEL with no namespace at all, so DEL has the cached
 // prevResult — or, when containerd refused the ADD's result, nothing — to go on.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
 import { parseIp } from '../../lib/ip/address.ts';
 import { netContains, parseCidr } from '../../lib/ip/cidr.ts';
 import { links, weftChains } from './bridge-fixtures.ts';
-import { describeFailure, runChecked } from './harness/command.ts';
-import { runCli } from './harness/cni.ts';
+import { cleanEnv, describeFailure, run, runChecked, type CommandResult } from './harness/command.ts';
+import { distBin } from './harness/cni.ts';
 import { createTempDir } from './harness/files.ts';
 import { track } from './harness/cleanup.ts';
 import { createNetns, type Netns } from './harness/netns.ts';
@@ -21,6 +21,12 @@ import { busyboxRootfs, dirIn, editJson, ociImageTar, PrivateRuntime } from './r
 cleanupAfterAll();
 
 const IMAGE = 'docker.io/weft/busybox:test';
+// Podman 4's own network (the file its Debian package puts in /etc/cni/net.d), abridged.
+const podmanNetwork = {
+  cniVersion: '0.4.0',
+  name: 'podman',
+  plugins: [{ type: 'bridge', bridge: 'cni-podman0', isGateway: true, ipMasq: true, ipam: { type: 'host-local', ranges: [[{ subnet: '10.88.0.0/16', gateway: '10.88.0.1' }]] } }],
+};
 
 describeAsRoot('containerd 1.6 (ctr run --cni) with the configs weft install writes', () => {
   let host: Netns;
@@ -30,6 +36,7 @@ describeAsRoot('containerd 1.6 (ctr run --cni) with the configs weft install wri
   let socket: string;
   let confFile: string;
   let subnet: string;
+  let install: (...args: string[]) => CommandResult;
 
   const ctr = (...args: string[]) => {
     const result = containerd.exec('ctr', ['--address', socket, ...args]);
@@ -64,9 +71,16 @@ describeAsRoot('containerd 1.6 (ctr run --cni) with the configs weft install wri
     scratch = createTempDir('containerd');
     const netd = dirIn(scratch, 'net.d');
     const bin = dirIn(scratch, 'cni-bin');
-    const install = runCli(['install', '--bin-dir', bin, '--conf-dir', netd]);
-    expect(install.status, describeFailure(install)).toBe(0);
-    confFile = join(netd, readdirSync(netd).find((name) => JSON.parse(readFileSync(join(netd, name), 'utf8')).name === 'weft-bridge')!);
+    writeFileSync(join(netd, '87-podman-bridge.conflist'), JSON.stringify(podmanNetwork));
+    install = (...args: string[]) => run('ip', ['netns', 'exec', host.name, distBin('weft'), 'install', '--bin-dir', bin, '--conf-dir', netd, ...args], { env: cleanEnv() });
+    const installed = install();
+    expect(installed.status, describeFailure(installed)).toBe(0);
+    // Podman's network stays the default: containerd would keep using it.
+    expect(installed.stdout).toContain(`default network in ${netd}: podman (87-podman-bridge.conflist), unchanged\n`);
+    const taken = install('--default', 'weft-bridge', '--force');
+    expect(taken.status, describeFailure(taken)).toBe(0);
+    expect(taken.stdout).toContain(`default network in ${netd}: weft-bridge (10-weft-bridge.conflist), was podman (87-podman-bridge.conflist)\n`);
+    confFile = join(netd, '10-weft-bridge.conflist');
     subnet = (JSON.parse(readFileSync(confFile, 'utf8')) as { plugins: [{ ipam: { ranges: [[{ subnet: string }]] } }] }).plugins[0].ipam.ranges[0][0].subnet;
     countArrivals(outside, { fromhost: '192.0.2.1', fromcontainers: subnet });
 
@@ -154,5 +168,18 @@ describeAsRoot('containerd 1.6 (ctr run --cni) with the configs weft install wri
       containerd.exec('ctr', ['--address', socket, 'task', 'rm', '-f', 'refused']);
       containerd.exec('ctr', ['--address', socket, 'containers', 'rm', 'refused']);
     }
+  });
+
+  it('weft install refuses a subnet the host already routes, and changes nothing', () => {
+    const before = readdirSync(join(scratch, 'net.d')).map((name) => [name, readFileSync(join(scratch, 'net.d', name), 'utf8')]);
+    host.ip('route', 'add', '10.77.0.0/16', 'dev', 'up0');
+    try {
+      const refused = install('--force', '--subnet', '10.77.128.0/24');
+      expect(refused.status).toBe(1);
+      expect(JSON.parse(refused.stdout)).toMatchObject({ code: 7, msg: 'subnet 10.77.128.0/24 of weft-bridge collides: the host routes 10.77.0.0/16 to up0' });
+    } finally {
+      host.ip('route', 'del', '10.77.0.0/16', 'dev', 'up0');
+    }
+    expect(readdirSync(join(scratch, 'net.d')).map((name) => [name, readFileSync(join(scratch, 'net.d', name), 'utf8')])).toEqual(before);
   });
 });
