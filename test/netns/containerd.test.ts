@@ -8,15 +8,15 @@ import { join } from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
 import { parseIp } from '../../lib/ip/address.ts';
 import { netContains, parseCidr } from '../../lib/ip/cidr.ts';
-import { links, weftChains } from './bridge-fixtures.ts';
-import { cleanEnv, describeFailure, run, runChecked, type CommandResult } from './harness/command.ts';
-import { distBin } from './harness/cni.ts';
-import { createTempDir } from './harness/files.ts';
 import { track } from './harness/cleanup.ts';
+import { describeFailure } from './harness/command.ts';
+import { createTempDir } from './harness/files.ts';
 import { createNetns, type Netns } from './harness/netns.ts';
 import { cleanupAfterAll, describeAsRoot } from './harness/suite.ts';
-import { cable, countArrivals, counted } from './nat-fixtures.ts';
-import { busyboxRootfs, dirIn, editJson, ociImageTar, PrivateRuntime } from './runtime-fixtures.ts';
+import { counted } from './nat-fixtures.ts';
+import {
+  attachmentTraces, bridgeSubnet, busyboxRootfs, cableOutside, dirIn, editJson, installWeft, noTraces, ociImageTar, PrivateRuntime,
+} from './runtime-fixtures.ts';
 
 cleanupAfterAll();
 
@@ -32,19 +32,20 @@ describeAsRoot('containerd 1.6 (ctr run --cni) with the configs weft install wri
   let host: Netns;
   let outside: Netns;
   let scratch: string;
+  let netd: string;
+  let bin: string;
   let containerd: PrivateRuntime;
   let socket: string;
-  let confFile: string;
   let subnet: string;
-  let install: (...args: string[]) => CommandResult;
 
+  const ctrArgs = (...args: string[]) => ['--address', socket, ...args];
   const ctr = (...args: string[]) => {
-    const result = containerd.exec('ctr', ['--address', socket, ...args]);
+    const result = containerd.exec('ctr', ctrArgs(...args));
     if (result.status !== 0) throw new Error(describeFailure(result));
     return result.stdout;
   };
   /** `ctr run --rm --cni`: runs until the task is killed, then DEL and removal. */
-  const runContainer = (id: string) => containerd.start('ctr', ['--address', socket, 'run', '--rm', '--cni', IMAGE, id, 'sleep', '600']);
+  const runContainer = (id: string) => containerd.start('ctr', ctrArgs('run', '--rm', '--cni', IMAGE, id, 'sleep', '600'));
   const waitRunning = async (id: string) => {
     for (let i = 0; i < 100; i++) {
       if (new RegExp(`^${id}\\s+\\d+\\s+RUNNING`, 'm').test(ctr('task', 'ls'))) return;
@@ -52,55 +53,48 @@ describeAsRoot('containerd 1.6 (ctr run --cni) with the configs weft install wri
     }
     throw new Error(`task ${id} is not running`);
   };
-  const address = (id: string) => {
-    const out = ctr('task', 'exec', '--exec-id', `addr-${id}`, id, 'ip', '-o', '-4', 'addr', 'show', 'dev', 'eth0');
-    return /inet (\S+)\//.exec(out)?.[1];
+  const address = (id: string) => /inet (\S+)\//.exec(ctr('task', 'exec', '--exec-id', `addr-${id}`, id, 'ip', '-o', '-4', 'addr', 'show', 'dev', 'eth0'))?.[1];
+  const pingFrom = (id: string, target: string) => containerd.exec('ctr', ctrArgs('task', 'exec', '--exec-id', `ping-${id}`, id, 'ping', '-c', '2', '-W', '2', target)).status === 0;
+  const traces = () => attachmentTraces(host, join(scratch, 'var-lib-cni'));
+  const removeContainer = (id: string) => {
+    containerd.exec('ctr', ctrArgs('task', 'rm', '-f', id));
+    containerd.exec('ctr', ctrArgs('containers', 'rm', id));
   };
-  const pingFrom = (id: string, target: string) =>
-    containerd.exec('ctr', ['--address', socket, 'task', 'exec', '--exec-id', `ping-${id}`, id, 'ping', '-c', '2', '-W', '2', target]).status === 0;
-  const hostLinks = () => links(host).map((l) => l.ifname).sort();
-  const storeFiles = () => readdirSync(join(scratch, 'var-lib-cni/networks/weft-bridge')).filter((f) => f !== 'lock' && !f.startsWith('last_reserved_ip')).sort();
-  const cachedResults = () => readdirSync(join(scratch, 'var-lib-cni')).includes('results') ? readdirSync(join(scratch, 'var-lib-cni/results')) : [];
 
   beforeAll(() => {
     host = createNetns('h');
     host.ip('link', 'set', 'lo', 'up');
     outside = createNetns('o');
-    // The outside knows the host's address only: a reply reaches a container solely through masquerade.
-    cable(host, 'up0', ['192.0.2.1/24'], outside, 'wan0', ['192.0.2.2/24']);
     scratch = createTempDir('containerd');
-    const netd = dirIn(scratch, 'net.d');
-    const bin = dirIn(scratch, 'cni-bin');
+    netd = dirIn(scratch, 'net.d');
+    bin = dirIn(scratch, 'cni-bin');
+
+    // Beside Podman's network weft's sorts after it, so containerd keeps using Podman's; --default takes over.
     writeFileSync(join(netd, '87-podman-bridge.conflist'), JSON.stringify(podmanNetwork));
-    install = (...args: string[]) => run('ip', ['netns', 'exec', host.name, distBin('weft'), 'install', '--bin-dir', bin, '--conf-dir', netd, ...args], { env: cleanEnv() });
-    const installed = install();
+    const installed = installWeft(host, bin, netd);
     expect(installed.status, describeFailure(installed)).toBe(0);
-    // Podman's network stays the default: containerd would keep using it.
     expect(installed.stdout).toContain(`default network in ${netd}: podman (87-podman-bridge.conflist), unchanged\n`);
-    const taken = install('--default', 'weft-bridge', '--force');
+    const taken = installWeft(host, bin, netd, '--default', 'weft-bridge', '--force');
     expect(taken.status, describeFailure(taken)).toBe(0);
     expect(taken.stdout).toContain(`default network in ${netd}: weft-bridge (10-weft-bridge.conflist), was podman (87-podman-bridge.conflist)\n`);
-    confFile = join(netd, '10-weft-bridge.conflist');
-    subnet = (JSON.parse(readFileSync(confFile, 'utf8')) as { plugins: [{ ipam: { ranges: [[{ subnet: string }]] } }] }).plugins[0].ipam.ranges[0][0].subnet;
-    countArrivals(outside, { fromhost: '192.0.2.1', fromcontainers: subnet });
+    subnet = bridgeSubnet(netd);
+    cableOutside(host, outside, subnet);
 
     const root = dirIn(scratch, 'root');
     const state = dirIn(scratch, 'state');
     socket = join(dirIn(scratch, 'run'), 'containerd.sock');
     const config = join(scratch, 'config.toml');
-    runChecked('sh', ['-c', `cat > ${config}`], {
-      input: [
-        'version = 2',
-        `root = "${root}"`,
-        `state = "${state}"`,
-        'disabled_plugins = ["io.containerd.grpc.v1.cri"]',
-        '[grpc]',
-        `  address = "${socket}"`,
-        '[plugins."io.containerd.internal.v1.opt"]',
-        `  path = "${dirIn(scratch, 'opt-containerd')}"`,
-        '',
-      ].join('\n'),
-    });
+    writeFileSync(config, [
+      'version = 2',
+      `root = "${root}"`,
+      `state = "${state}"`,
+      'disabled_plugins = ["io.containerd.grpc.v1.cri"]',
+      '[grpc]',
+      `  address = "${socket}"`,
+      '[plugins."io.containerd.internal.v1.opt"]',
+      `  path = "${dirIn(scratch, 'opt-containerd')}"`,
+      '',
+    ].join('\n'));
     containerd = new PrivateRuntime(host, {
       '/etc/cni/net.d': netd,
       '/opt/cni/bin': bin,
@@ -110,49 +104,42 @@ describeAsRoot('containerd 1.6 (ctr run --cni) with the configs weft install wri
     }, scratch, ['containerd', '--config', config], join(scratch, 'containerd.log'));
     track(`containerd ${containerd.pid}`, () => {
       // Tasks first: a live task keeps its shim, and the shim the mount namespace.
-      for (const id of containerd.exec('ctr', ['--address', socket, 'containers', 'ls', '-q']).stdout.split('\n').filter(Boolean)) {
-        containerd.exec('ctr', ['--address', socket, 'task', 'rm', '-f', id]);
-        containerd.exec('ctr', ['--address', socket, 'containers', 'rm', id]);
-      }
+      for (const id of containerd.exec('ctr', ctrArgs('containers', 'ls', '-q')).stdout.split('\n').filter(Boolean)) removeContainer(id);
       containerd.stop();
     });
-    for (let i = 0; ; i++) {
-      if (containerd.exec('ctr', ['--address', socket, 'version']).status === 0) break;
+    for (let i = 0; containerd.exec('ctr', ctrArgs('version')).status !== 0; i++) {
       if (i === 100) throw new Error(`containerd did not start: ${readFileSync(join(scratch, 'containerd.log'), 'utf8').slice(-2000)}`);
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
     }
     ctr('images', 'import', ociImageTar(busyboxRootfs(dirIn(scratch, 'rootfs')), dirIn(scratch, 'image'), IMAGE));
   });
 
-  it('gives two containers addresses in the installed subnet; they reach each other and, masqueraded, the outside', async () => {
+  it('gives two containers addresses in the installed subnet; they reach each other and, masqueraded, the outside; removal leaves nothing', async () => {
     const one = runContainer('one');
     const two = runContainer('two');
     await waitRunning('one');
     await waitRunning('two');
     const [a, b] = [address('one'), address('two')];
-    const range = parseCidr(subnet);
-    for (const ip of [a, b]) expect(ip !== undefined && netContains(range, parseIp(ip)), `${ip} in ${subnet}`).toBe(true);
+    for (const ip of [a, b]) expect(ip !== undefined && netContains(parseCidr(subnet), parseIp(ip)), `${ip} in ${subnet}`).toBe(true);
     expect(a).not.toBe(b);
     // weft's bridge ran (the reference's, in Debian's /usr/lib/cni, makes no inet weft chains).
-    expect(weftChains(host).filter((c) => c.name.startsWith('masq-'))).toHaveLength(2);
+    expect(traces()).toMatchObject({ links: [expect.stringMatching(/^veth/), expect.stringMatching(/^veth/)], chains: [expect.stringMatching(/^masq-/), expect.stringMatching(/^masq-/)] });
     expect(pingFrom('one', b!)).toBe(true);
     expect(pingFrom('two', a!)).toBe(true);
     expect(pingFrom('one', '192.0.2.2')).toBe(true);
     expect(counted(outside, 'fromhost')).toBeGreaterThan(0);
     expect(counted(outside, 'fromcontainers')).toBe(0);
-    expect(cachedResults()).toHaveLength(2);
+    expect(traces().cached).toHaveLength(2);
 
     ctr('task', 'kill', '-s', 'KILL', 'one');
     ctr('task', 'kill', '-s', 'KILL', 'two');
     for (const done of [await one, await two]) expect(done.status, describeFailure(done)).toBe(137);
     expect(ctr('containers', 'ls', '-q').trim()).toBe('');
-    expect(hostLinks()).toEqual(['lo', 'up0', 'weftbr0']);
-    expect(storeFiles()).toEqual([]);
-    expect(cachedResults()).toEqual([]);
-    expect(weftChains(host).filter((c) => c.name.startsWith('masq-'))).toEqual([]);
+    expect(traces()).toEqual(noTraces);
   });
 
   it('cleans up after a result containerd refuses (cniVersion 1.1.0): its DEL has neither prevResult nor netns', async () => {
+    const confFile = join(netd, '10-weft-bridge.conflist');
     editJson(confFile, (conf) => void (conf.cniVersion = '1.1.0'));
     try {
       const refused = await runContainer('refused');
@@ -160,26 +147,24 @@ describeAsRoot('containerd 1.6 (ctr run --cni) with the configs weft install wri
       // The task outlives ctr (created, never started), and with it the container's namespace: only DEL can
       // have removed the veth.
       expect(ctr('task', 'ls')).toMatch(/^refused\s+\d+\s+CREATED/m);
-      expect(hostLinks()).toEqual(['lo', 'up0', 'weftbr0']);
-      expect(storeFiles()).toEqual([]);
-      expect(weftChains(host).filter((c) => c.name.startsWith('masq-'))).toEqual([]);
+      expect(traces()).toEqual(noTraces);
     } finally {
       editJson(confFile, (conf) => void (conf.cniVersion = '1.0.0'));
-      containerd.exec('ctr', ['--address', socket, 'task', 'rm', '-f', 'refused']);
-      containerd.exec('ctr', ['--address', socket, 'containers', 'rm', 'refused']);
+      removeContainer('refused');
     }
   });
 
   it('weft install refuses a subnet the host already routes, and changes nothing', () => {
-    const before = readdirSync(join(scratch, 'net.d')).map((name) => [name, readFileSync(join(scratch, 'net.d', name), 'utf8')]);
+    const files = () => readdirSync(netd).map((name) => [name, readFileSync(join(netd, name), 'utf8')]);
+    const before = files();
     host.ip('route', 'add', '10.77.0.0/16', 'dev', 'up0');
     try {
-      const refused = install('--force', '--subnet', '10.77.128.0/24');
+      const refused = installWeft(host, bin, netd, '--force', '--subnet', '10.77.128.0/24');
       expect(refused.status).toBe(1);
       expect(JSON.parse(refused.stdout)).toMatchObject({ code: 7, msg: 'subnet 10.77.128.0/24 of weft-bridge collides: the host routes 10.77.0.0/16 to up0' });
     } finally {
       host.ip('route', 'del', '10.77.0.0/16', 'dev', 'up0');
     }
-    expect(readdirSync(join(scratch, 'net.d')).map((name) => [name, readFileSync(join(scratch, 'net.d', name), 'utf8')])).toEqual(before);
+    expect(files()).toEqual(before);
   });
 });

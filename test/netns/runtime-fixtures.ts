@@ -6,11 +6,14 @@
 // whose writes go to the scratch directory too.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, symlinkSync, copyFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, symlinkSync, copyFileSync, statSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { links, weftChains } from './bridge-fixtures.ts';
 import { track } from './harness/cleanup.ts';
-import { run, runChecked, type CommandResult } from './harness/command.ts';
+import { cleanEnv, run, runChecked, type CommandResult } from './harness/command.ts';
+import { distBin } from './harness/cni.ts';
 import type { Netns } from './harness/netns.ts';
+import { cable, countArrivals } from './nat-fixtures.ts';
 
 /** The busybox applets the tests' containers use. */
 const APPLETS = ['sh', 'ip', 'ping', 'sleep', 'cat'];
@@ -86,9 +89,13 @@ function privateViewScript(views: Record<string, string>, scratch: string): stri
   return lines.join('\n');
 }
 
+function sleepMs(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
 function waitGone(pid: number, ms: number): boolean {
   const until = Date.now() + ms;
-  while (existsSync(`/proc/${pid}`) && Date.now() < until) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+  while (existsSync(`/proc/${pid}`) && Date.now() < until) sleepMs(20);
   return !existsSync(`/proc/${pid}`);
 }
 
@@ -104,6 +111,14 @@ export class PrivateRuntime {
       privateViewScript(views, scratch), 'sh', ...command], { stdio: ['ignore', log, log] });
     closeSync(log);
     this.pid = this.child.pid!;
+    // nsenter, unshare and the script exec one another: the command runs, views in place, once the
+    // process bears its name.
+    const until = Date.now() + 5_000;
+    const comm = () => readFileSync(`/proc/${this.pid}/comm`, 'utf8').trim();
+    while (existsSync(`/proc/${this.pid}`) && comm() !== basename(command[0]!).slice(0, 15) && Date.now() < until) sleepMs(10);
+    if (!existsSync(`/proc/${this.pid}`) || comm() !== basename(command[0]!).slice(0, 15)) {
+      throw new Error(`${command.join(' ')} did not start in its namespaces: ${readFileSync(logFile, 'utf8').slice(-2000)}`);
+    }
   }
 
   /** Runs `file args` inside the same network and mount namespaces. */
@@ -152,3 +167,39 @@ export function editJson(path: string, change: (value: Record<string, unknown>) 
   writeFileSync(`${path}.tmp`, JSON.stringify(value), { mode: statSync(path).mode });
   renameSync(`${path}.tmp`, path);
 }
+
+/** `weft install ARGS` run in `host` (whose routes it checks) into the given directories. */
+export function installWeft(host: Netns, binDir: string, confDir: string, ...args: string[]): CommandResult {
+  return run('ip', ['netns', 'exec', host.name, distBin('weft'), 'install', '--bin-dir', binDir, '--conf-dir', confDir, ...args], { env: cleanEnv() });
+}
+
+/** The address, its subnet, of the weft-bridge network `confDir` holds. */
+export function bridgeSubnet(confDir: string): string {
+  for (const name of readdirSync(confDir)) {
+    const conf = JSON.parse(readFileSync(join(confDir, name), 'utf8')) as { name: string; plugins: [{ ipam?: { ranges: [[{ subnet: string }]] } }] };
+    if (conf.name === 'weft-bridge') return conf.plugins[0].ipam!.ranges[0][0].subnet;
+  }
+  throw new Error(`no weft-bridge network in ${confDir}`);
+}
+
+/**
+ * Cables `host` to `outside`, which knows the host's address (192.0.2.1) only: a reply reaches a container
+ * solely through masquerade. Counts the echo requests arriving there from the host and from `subnet`.
+ */
+export function cableOutside(host: Netns, outside: Netns, subnet: string): void {
+  cable(host, 'up0', ['192.0.2.1/24'], outside, 'wan0', ['192.0.2.2/24']);
+  countArrivals(outside, { fromhost: '192.0.2.1', fromcontainers: subnet });
+}
+
+/** What the containers' attachments leave in the host namespace and the CNI state directory (/var/lib/cni). */
+export function attachmentTraces(host: Netns, varLibCni: string): { links: string[]; allocations: string[]; cached: string[]; chains: string[] } {
+  const list = (...parts: string[]) => (existsSync(join(varLibCni, ...parts)) ? readdirSync(join(varLibCni, ...parts)) : []);
+  return {
+    links: links(host).map((l) => l.ifname).filter((name) => !['lo', 'up0', 'weftbr0'].includes(name)),
+    allocations: list('networks', 'weft-bridge').filter((f) => f !== 'lock' && !f.startsWith('last_reserved_ip')),
+    cached: list('results'),
+    chains: weftChains(host).map((c) => c.name),
+  };
+}
+
+export const noTraces = { links: [], allocations: [], cached: [], chains: [] };
