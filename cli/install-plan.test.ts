@@ -111,7 +111,12 @@ describe('the shipped bridge network', () => {
   // The defaults of the tools a user may already run on the machine.
   const others: Record<string, string> = {
     'Podman (and containerd\'s example)': '10.88.0.0/16',
-    'Podman\'s further networks': '10.89.0.0/16',
+    // Podman's default_subnet_pools, where `podman network create` takes further networks from.
+    'Podman pool 1': '10.89.0.0/16',
+    'Podman pool 2': '10.90.0.0/15',
+    'Podman pool 3': '10.92.0.0/14',
+    'Podman pool 4': '10.96.0.0/11',
+    'Podman pool 5': '10.128.0.0/9',
     'CRI-O': '10.85.0.0/16',
     Docker: '172.17.0.0/16',
     'Docker\'s further networks': '172.18.0.0/15',

@@ -41,7 +41,7 @@ describe('installSuite', () => {
   it('copies the built plugins (executable) and writes the network configs into directories it creates', () => {
     const report = installSuite(options);
     expect(report.installed).toEqual([join(options.binDir, 'bridge'), join(options.binDir, 'host-local')]);
-    expect(report.configs.map((c) => c.file)).toEqual(['90-weft-bridge.conflist']);
+    expect(report.plan.write.map((c) => c.file)).toEqual(['90-weft-bridge.conflist']);
     expect(report.missing).toEqual(['overlay']);
     expect(readdirSync(options.binDir)).toEqual(['bridge', 'host-local']);
     expect(readdirSync(options.confDir)).toEqual(['90-weft-bridge.conflist']);
@@ -63,10 +63,10 @@ describe('installSuite', () => {
     writeFileSync(join(options.confDir, '10-weft-bridge.conflist'), '{"name":"weft-bridge","edited":true}');
     const report = installSuite(options);
     expect(readFileSync(join(options.binDir, 'bridge'), 'utf8')).toContain('# bridge');
-    expect(report.kept).toEqual([{ file: '10-weft-bridge.conflist', network: 'weft-bridge', subnets: [] }]);
+    expect(report.plan.kept).toEqual([{ file: '10-weft-bridge.conflist', network: 'weft-bridge', subnets: [] }]);
     expect(readdirSync(options.confDir)).toEqual(['10-weft-bridge.conflist']);
     const forced = installSuite({ ...options, force: true });
-    expect(forced.removed).toEqual(['10-weft-bridge.conflist']);
+    expect(forced.plan.remove).toEqual(['10-weft-bridge.conflist']);
     expect(readdirSync(options.confDir)).toEqual(['90-weft-bridge.conflist']);
     expect(installed('90-weft-bridge.conflist')).toEqual(bridgeConf);
   });
@@ -82,8 +82,8 @@ describe('installSuite', () => {
     mkdirSync(options.confDir, { recursive: true });
     writeFileSync(join(options.confDir, '50-huge.conf'), Buffer.alloc(2 << 20, 0x20));
     const report = installSuite({ ...options, defaultNetwork: 'weft-bridge' });
-    expect(report.defaultBefore).toEqual({ file: '50-huge.conf', subnets: [] });
-    expect(report.configs.map((c) => c.file)).toEqual(['10-weft-bridge.conflist']);
+    expect(report.plan.defaultBefore).toEqual({ file: '50-huge.conf', subnets: [] });
+    expect(report.plan.write.map((c) => c.file)).toEqual(['10-weft-bridge.conflist']);
   });
 
   it('installs plugins alone when there is no conf directory', () => {

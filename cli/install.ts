@@ -15,7 +15,7 @@ import { CniError, ErrorCode } from '../lib/cni/errors.ts';
 import type { JsonObject } from '../lib/cni/types.ts';
 import { formatCidr } from '../lib/ip/cidr.ts';
 import { withNetlink } from '../lib/netlink/index.ts';
-import { configSubnets, planInstall, type HostRoute, type InstallChoices, type NamedFile, type PlannedConfig, type PresentConfig, type Template } from './install-plan.ts';
+import { configSubnets, planInstall, type HostRoute, type InstallChoices, type InstallPlan, type NamedFile, type PresentConfig, type Template } from './install-plan.ts';
 import { EXAMPLE_CONFIG_EXTENSION, SUITE_PLUGINS } from './suite.ts';
 
 export interface InstallOptions extends InstallChoices {
@@ -36,12 +36,8 @@ export interface InstallReport {
   readonly installed: string[];
   /** Suite plugins not found in the source directory. */
   readonly missing: string[];
-  /** Network configs written (file names in confDir), what was kept and removed, the default before and after. */
-  readonly configs: readonly PlannedConfig[];
-  readonly kept: readonly NamedFile[];
-  readonly removed: readonly string[];
-  readonly defaultBefore?: NamedFile;
-  readonly defaultAfter?: NamedFile;
+  /** The network configs: what was written, kept and removed, and the default network before and after. */
+  readonly plan: InstallPlan;
 }
 
 // The extensions libcni's ConfFiles lists, as containerd and CRI-O call it: what sorts for the default.
@@ -102,23 +98,19 @@ function configNames(dir: string, extensions: readonly string[]): string[] {
 
 /** A config file's JSON object: regular files only, at most CONFIG_MAX_BYTES; undefined for anything else. */
 function readConfig(path: string): JsonObject | undefined {
-  let fd: number;
   try {
-    fd = openSync(path, 'r');
+    const fd = openSync(path, 'r');
+    try {
+      if (!fstatSync(fd).isFile()) return undefined;
+      const buffer = Buffer.alloc(CONFIG_MAX_BYTES + 1);
+      const length = readSync(fd, buffer, 0, buffer.length, 0);
+      const value: unknown = length > CONFIG_MAX_BYTES ? undefined : JSON.parse(buffer.toString('utf8', 0, length));
+      return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as JsonObject) : undefined;
+    } finally {
+      closeSync(fd);
+    }
   } catch {
     return undefined;
-  }
-  try {
-    if (!fstatSync(fd).isFile()) return undefined;
-    const buffer = Buffer.alloc(CONFIG_MAX_BYTES + 1);
-    const length = readSync(fd, buffer, 0, buffer.length, 0);
-    if (length > CONFIG_MAX_BYTES) return undefined;
-    const value: unknown = JSON.parse(buffer.toString('utf8', 0, length));
-    return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as JsonObject) : undefined;
-  } catch {
-    return undefined;
-  } finally {
-    closeSync(fd);
   }
 }
 
@@ -160,11 +152,7 @@ export function installSuite(options: InstallOptions): InstallReport {
     placeFile(join(options.confDir, config.file), 0o644, (temporary) => writeFileSync(temporary, `${JSON.stringify(config.conf, null, 2)}\n`));
   }
   for (const file of plan.remove) rmSync(join(options.confDir, file), { force: true });
-  return {
-    installed, missing, configs: plan.write, kept: plan.kept, removed: plan.remove,
-    ...(plan.defaultBefore && { defaultBefore: plan.defaultBefore }),
-    ...(plan.defaultAfter && { defaultAfter: plan.defaultAfter }),
-  };
+  return { installed, missing, plan };
 }
 
 /**
@@ -190,13 +178,14 @@ function describeFile(file: NamedFile): string {
 /** What `weft install` prints: each file written or kept, and the default network before and after. */
 export function formatInstallReport(report: InstallReport, confDir: string): string {
   const lines = report.installed.map((path) => `installed ${path}`);
-  for (const config of report.configs) {
+  const { plan } = report;
+  for (const config of plan.write) {
     const subnets = config.subnets.length > 0 ? `, subnets ${config.subnets.map(formatCidr).join(' ')}` : '';
     lines.push(`installed ${join(confDir, config.file)}: network ${config.network}, cniVersion ${String(config.conf.cniVersion)}${subnets}`);
   }
-  for (const file of report.kept) lines.push(`kept ${join(confDir, file.file)}: it defines network ${file.network} (--force replaces it)`);
-  for (const file of report.removed) lines.push(`removed ${join(confDir, file)}: replaced`);
-  const { defaultBefore: before, defaultAfter: after } = report;
+  for (const file of plan.kept) lines.push(`kept ${join(confDir, file.file)}: it defines network ${file.network} (--force replaces it)`);
+  for (const file of plan.remove) lines.push(`removed ${join(confDir, file)}: replaced`);
+  const { defaultBefore: before, defaultAfter: after } = plan;
   if (after) {
     const change = !before ? 'the directory held no other network' : before.file === after.file ? 'unchanged' : `was ${describeFile(before)}`;
     lines.push(`default network in ${confDir}: ${describeFile(after)}, ${change}`);

@@ -8,12 +8,15 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, symlinkSync, copyFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { expect } from 'vitest';
+import { parseIp } from '../../lib/ip/address.ts';
+import { netContains, parseCidr } from '../../lib/ip/cidr.ts';
 import { links, weftChains } from './bridge-fixtures.ts';
 import { track } from './harness/cleanup.ts';
 import { cleanEnv, run, runChecked, type CommandResult } from './harness/command.ts';
 import { distBin } from './harness/cni.ts';
 import type { Netns } from './harness/netns.ts';
-import { cable, countArrivals } from './nat-fixtures.ts';
+import { cable, countArrivals, counted } from './nat-fixtures.ts';
 
 /** The busybox applets the tests' containers use. */
 const APPLETS = ['sh', 'ip', 'ping', 'sleep', 'cat'];
@@ -203,3 +206,30 @@ export function attachmentTraces(host: Netns, varLibCni: string): { links: strin
 }
 
 export const noTraces = { links: [], allocations: [], cached: [], chains: [] };
+
+/** A runtime's view of its running containers, by name. */
+export interface RunningContainers {
+  /** The container's IPv4 address on eth0. */
+  address(name: string): string | undefined;
+  pings(name: string, target: string): boolean;
+}
+
+/**
+ * Checks containers `one` and `two`, running on weft-bridge: addresses in `subnet`, made by weft's bridge
+ * (the reference's, in Debian's /usr/lib/cni, makes no inet weft chains), pings between them and, through
+ * masquerade, to the outside of cableOutside.
+ */
+export function expectConnected(containers: RunningContainers, host: Netns, outside: Netns, subnet: string, varLibCni: string): void {
+  const [a, b] = [containers.address('one'), containers.address('two')];
+  for (const ip of [a, b]) expect(ip !== undefined && netContains(parseCidr(subnet), parseIp(ip)), `${ip} in ${subnet}`).toBe(true);
+  expect(a).not.toBe(b);
+  expect(attachmentTraces(host, varLibCni)).toMatchObject({
+    links: [expect.stringMatching(/^veth/), expect.stringMatching(/^veth/)],
+    chains: [expect.stringMatching(/^masq-/), expect.stringMatching(/^masq-/)],
+  });
+  expect(containers.pings('one', b!)).toBe(true);
+  expect(containers.pings('two', a!)).toBe(true);
+  expect(containers.pings('two', '192.0.2.2')).toBe(true);
+  expect(counted(outside, 'fromhost')).toBeGreaterThan(0);
+  expect(counted(outside, 'fromcontainers')).toBe(0);
+}
