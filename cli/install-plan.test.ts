@@ -67,6 +67,8 @@ describe('planInstall', () => {
     expect(files(kept)).toEqual(['90-weft-overlay.conflist']);
     expect(() => planInstall([earlier], templates, [], { ...choices, subnets: ['10.67.0.0/16'] }))
       .toThrow(expect.objectContaining({ msg: '--subnet: the bridge network exists and is kept' }));
+    expect(() => planInstall([earlier], templates, [], { ...choices, defaultNetwork: 'weft-bridge' }))
+      .toThrow(expect.objectContaining({ msg: '--default weft-bridge: the network exists and is kept where it is' }));
     // Forced: replaced under the name the rules give, the old file removed; its subnet no longer counts.
     const forced = planInstall([earlier, podman], templates, [], { ...choices, force: true });
     expect(files(forced)).toEqual(['90-weft-bridge.conflist', '90-weft-overlay.conflist']);

@@ -188,6 +188,9 @@ export function planInstall(present: readonly PresentConfig[], templates: readon
   }
   const bridgeKept = kept.some((k) => templates.some((t) => t.conf.name === k.network && bridgeDevices(t.conf).length > 0));
   if (choices.subnets && bridgeKept) throw invalid('--subnet: the bridge network exists and is kept', 'add --force to replace it');
+  if (kept.some((k) => k.network === choices.defaultNetwork)) {
+    throw invalid(`--default ${choices.defaultNetwork}: the network exists and is kept where it is`, 'add --force to replace it');
+  }
 
   const others = present.filter((p) => !replaced.includes(p.file));
   // The default network's file is named first, so the others can sort after it.
