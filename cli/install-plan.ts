@@ -169,34 +169,45 @@ function firstFile(files: readonly NamedFile[]): NamedFile | undefined {
   return [...files].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0))[0];
 }
 
-export function planInstall(present: readonly PresentConfig[], templates: readonly Template[], routes: readonly HostRoute[], choices: InstallChoices): InstallPlan {
-  const names = templates.map((t) => String(t.conf.name));
-  if (choices.defaultNetwork !== undefined && !names.includes(choices.defaultNetwork)) {
-    throw invalid(`--default ${choices.defaultNetwork}: weft ships no such network`, `it ships ${names.join(', ')}`);
-  }
-  if (choices.subnets?.length === 0) throw invalid('--subnet needs a CIDR subnet');
+/** Which shipped networks to write, which files defining them to keep, and which to replace. */
+function sortOut(present: readonly PresentConfig[], templates: readonly Template[], force: boolean) {
   const kept: NamedFile[] = [];
   const replaced: string[] = [];
   const pending: Template[] = [];
   for (const template of templates) {
     const existing = present.filter((p) => p.network === template.conf.name);
-    if (existing.length > 0 && !choices.force) kept.push(...existing);
+    if (existing.length > 0 && !force) kept.push(...existing);
     else {
       replaced.push(...existing.map((p) => p.file));
       pending.push(template);
     }
   }
-  const bridgeKept = kept.some((k) => templates.some((t) => t.conf.name === k.network && bridgeDevices(t.conf).length > 0));
-  if (choices.subnets && bridgeKept) throw invalid('--subnet: the bridge network exists and is kept', 'add --force to replace it');
-  if (kept.some((k) => k.network === choices.defaultNetwork)) {
-    throw invalid(`--default ${choices.defaultNetwork}: the network exists and is kept where it is`, 'add --force to replace it');
-  }
+  return { kept, replaced, pending };
+}
 
+/** Refuses choices that cannot be carried out: a network weft does not ship, or one that stays as it is. */
+function checkChoices(templates: readonly Template[], kept: readonly NamedFile[], choices: InstallChoices): void {
+  const names = templates.map((t) => String(t.conf.name));
+  const { defaultNetwork, subnets } = choices;
+  if (defaultNetwork !== undefined && !names.includes(defaultNetwork)) {
+    throw invalid(`--default ${defaultNetwork}: weft ships no such network`, `it ships ${names.join(', ')}`);
+  }
+  if (subnets?.length === 0) throw invalid('--subnet needs a CIDR subnet');
+  const bridgeKept = kept.some((k) => templates.some((t) => t.conf.name === k.network && bridgeDevices(t.conf).length > 0));
+  if (subnets && bridgeKept) throw invalid('--subnet: the bridge network exists and is kept', 'add --force to replace it');
+  if (kept.some((k) => k.network === defaultNetwork)) {
+    throw invalid(`--default ${defaultNetwork}: the network exists and is kept where it is`, 'add --force to replace it');
+  }
+}
+
+export function planInstall(present: readonly PresentConfig[], templates: readonly Template[], routes: readonly HostRoute[], choices: InstallChoices): InstallPlan {
+  const { kept, replaced, pending } = sortOut(present, templates, choices.force);
+  checkChoices(templates, kept, choices);
   const others = present.filter((p) => !replaced.includes(p.file));
   // The default network's file is named first, so the others can sort after it.
-  pending.sort((a, b) => Number(b.conf.name === choices.defaultNetwork) - Number(a.conf.name === choices.defaultNetwork));
+  const isDefault = (t: Template) => Number(t.conf.name === choices.defaultNetwork);
   const write: PlannedConfig[] = [];
-  for (const template of pending) {
+  for (const template of [...pending].sort((a, b) => isDefault(b) - isDefault(a))) {
     const conf = render(template, choices);
     const network = String(conf.name);
     const taken = [...others.map((o) => o.file), ...write.map((w) => w.file)];
