@@ -9,10 +9,11 @@ import { beforeAll, expect, it } from 'vitest';
 import { track } from './harness/cleanup.ts';
 import { describeFailure } from './harness/command.ts';
 import { createTempDir } from './harness/files.ts';
+import { uniqueName } from './harness/names.ts';
 import { createNetns, type Netns } from './harness/netns.ts';
 import { cleanupAfterAll, describeAsRoot } from './harness/suite.ts';
 import {
-  attachmentTraces, bridgeSubnet, busyboxRootfs, cableOutside, dirIn, editJson, expectConnected, installWeft, noTraces, ociImageTar, PrivateRuntime,
+  attachmentTraces, bridgeSubnet, busyboxRootfs, cableOutside, dirIn, editJson, expectConnected, installWeft, noTraces, ociImageTar, PrivateRuntime, trackCgroup,
 } from './runtime-fixtures.ts';
 
 cleanupAfterAll();
@@ -35,7 +36,9 @@ describeAsRoot('containerd 1.6 (ctr run --cni) with the configs weft install wri
   let socket: string;
   let subnet: string;
 
-  const ctrArgs = (...args: string[]) => ['--address', socket, ...args];
+  // A containerd namespace of its own: runc puts each container in the machine's cgroup /NAMESPACE/ID.
+  let namespace: string;
+  const ctrArgs = (...args: string[]) => ['--address', socket, '--namespace', namespace, ...args];
   const ctr = (...args: string[]) => {
     const result = containerd.exec('ctr', ctrArgs(...args));
     if (result.status !== 0) throw new Error(describeFailure(result));
@@ -59,6 +62,7 @@ describeAsRoot('containerd 1.6 (ctr run --cni) with the configs weft install wri
   };
 
   beforeAll(() => {
+    namespace = trackCgroup(uniqueName('ct'));
     host = createNetns('h');
     host.ip('link', 'set', 'lo', 'up');
     outside = createNetns('o');

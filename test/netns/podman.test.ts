@@ -9,9 +9,10 @@ import { beforeAll, expect, it } from 'vitest';
 import { track } from './harness/cleanup.ts';
 import { describeFailure, type CommandResult } from './harness/command.ts';
 import { createTempDir } from './harness/files.ts';
+import { uniqueName } from './harness/names.ts';
 import { createNetns, type Netns } from './harness/netns.ts';
 import { cleanupAfterAll, describeAsRoot } from './harness/suite.ts';
-import { attachmentTraces, bridgeSubnet, busyboxRootfs, cableOutside, dirIn, expectConnected, installWeft, noTraces, PrivateRuntime } from './runtime-fixtures.ts';
+import { attachmentTraces, bridgeSubnet, busyboxRootfs, cableOutside, dirIn, expectConnected, installWeft, noTraces, PrivateRuntime, trackCgroup } from './runtime-fixtures.ts';
 
 cleanupAfterAll();
 
@@ -23,6 +24,8 @@ describeAsRoot('Podman 4 (CNI backend) on the network weft install writes', () =
   let holder: PrivateRuntime;
   let podmanArgs: string[];
   let subnet: string;
+  // The machine's cgroup the containers (and their conmon) live in.
+  let cgroup: string;
 
   const podmanRun = (...args: string[]): CommandResult => holder.exec('env', [...podmanArgs, ...args], 60_000);
   const podman = (...args: string[]) => {
@@ -35,6 +38,7 @@ describeAsRoot('Podman 4 (CNI backend) on the network weft install writes', () =
   const traces = () => attachmentTraces(host, join(scratch, 'var-lib-cni'));
 
   beforeAll(() => {
+    cgroup = `/${trackCgroup(uniqueName('pm'))}`;
     host = createNetns('h');
     host.ip('link', 'set', 'lo', 'up');
     outside = createNetns('o');
@@ -80,7 +84,9 @@ describeAsRoot('Podman 4 (CNI backend) on the network weft install writes', () =
   });
 
   it('gives two containers addresses in the installed subnet; they reach each other and, masqueraded, the outside; removal leaves nothing', () => {
-    for (const name of ['one', 'two']) podman('run', '--detach', '--name', name, '--network', 'weft-bridge', '--rootfs', rootfs, 'sleep', '600');
+    for (const name of ['one', 'two']) {
+      podman('run', '--detach', '--name', name, '--cgroup-parent', cgroup, '--network', 'weft-bridge', '--rootfs', rootfs, 'sleep', '600');
+    }
     expectConnected({ address, pings: pingFrom }, host, outside, subnet, join(scratch, 'var-lib-cni'));
 
     podman('rm', '--force', '--time', '0', 'one', 'two');

@@ -6,7 +6,7 @@
 // whose writes go to the scratch directory too.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, symlinkSync, copyFileSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, symlinkSync, copyFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { expect } from 'vitest';
 import { parseIp } from '../../lib/ip/address.ts';
@@ -232,4 +232,21 @@ export function expectConnected(containers: RunningContainers, host: Netns, outs
   expect(containers.pings('two', '192.0.2.2')).toBe(true);
   expect(counted(outside, 'fromhost')).toBeGreaterThan(0);
   expect(counted(outside, 'fromcontainers')).toBe(0);
+}
+
+function removeCgroupTree(dir: string): void {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) if (entry.isDirectory()) removeCgroupTree(join(dir, entry.name));
+  rmdirSync(dir);
+}
+
+/**
+ * Registers the removal of cgroup `name` (top level; in every v1 hierarchy, or the v2 one): the runtimes'
+ * containers live below it, and runc leaves the parents it made behind. Returns `name`.
+ */
+export function trackCgroup(name: string): string {
+  track(`cgroup ${name}`, () => {
+    const roots = ['/sys/fs/cgroup', ...readdirSync('/sys/fs/cgroup').map((c) => join('/sys/fs/cgroup', c))];
+    for (const dir of roots.map((root) => join(root, name)).filter((dir) => existsSync(dir))) removeCgroupTree(dir);
+  });
+  return name;
 }
