@@ -17,6 +17,8 @@ export interface PresentConfig {
   readonly file: string;
   /** Its "name"; absent when the file does not parse. */
   readonly network?: string;
+  /** Its "cniVersion": a kept config from an older install may say one the runtime refuses. */
+  readonly cniVersion?: string;
   readonly subnets: readonly IpNet[];
 }
 
@@ -60,7 +62,7 @@ export interface InstallPlan {
   /** Files replaced by a config written under another name (--force). */
   readonly remove: readonly string[];
   /** Configs left as they are: they define a shipped network's name. */
-  readonly kept: readonly NamedFile[];
+  readonly kept: readonly PresentConfig[];
   /** The first file, which containerd and CRI-O take as the default network; none in an empty directory. */
   readonly defaultBefore?: NamedFile;
   readonly defaultAfter?: NamedFile;
@@ -171,7 +173,7 @@ function firstFile(files: readonly NamedFile[]): NamedFile | undefined {
 
 /** Which shipped networks to write, which files defining them to keep, and which to replace. */
 function sortOut(present: readonly PresentConfig[], templates: readonly Template[], force: boolean) {
-  const kept: NamedFile[] = [];
+  const kept: PresentConfig[] = [];
   const replaced: string[] = [];
   const pending: Template[] = [];
   for (const template of templates) {
@@ -186,7 +188,7 @@ function sortOut(present: readonly PresentConfig[], templates: readonly Template
 }
 
 /** Refuses choices that cannot be carried out: a network weft does not ship, or one that stays as it is. */
-function checkChoices(templates: readonly Template[], kept: readonly NamedFile[], choices: InstallChoices): void {
+function checkChoices(templates: readonly Template[], kept: readonly PresentConfig[], choices: InstallChoices): void {
   const names = templates.map((t) => String(t.conf.name));
   const { defaultNetwork, subnets } = choices;
   if (defaultNetwork !== undefined && !names.includes(defaultNetwork)) {

@@ -60,10 +60,14 @@ describe('installSuite', () => {
     mkdirSync(options.binDir, { recursive: true });
     mkdirSync(options.confDir, { recursive: true });
     writeFileSync(join(options.binDir, 'bridge'), 'old');
-    writeFileSync(join(options.confDir, '10-weft-bridge.conflist'), '{"name":"weft-bridge","edited":true}');
+    writeFileSync(join(options.confDir, '10-weft-bridge.conflist'), '{"cniVersion":"1.1.0","name":"weft-bridge","edited":true}');
     const report = installSuite(options);
     expect(readFileSync(join(options.binDir, 'bridge'), 'utf8')).toContain('# bridge');
-    expect(report.plan.kept).toEqual([{ file: '10-weft-bridge.conflist', network: 'weft-bridge', subnets: [] }]);
+    expect(report.plan.kept).toEqual([{ file: '10-weft-bridge.conflist', network: 'weft-bridge', cniVersion: '1.1.0', subnets: [] }]);
+    // An older install's config says a cniVersion containerd 1.6/1.7 refuse: the report shows it.
+    expect(formatInstallReport(report, options.confDir)).toContain(
+      `kept ${join(options.confDir, '10-weft-bridge.conflist')}: it defines network weft-bridge, cniVersion 1.1.0 (--force replaces it)\n`,
+    );
     expect(readdirSync(options.confDir)).toEqual(['10-weft-bridge.conflist']);
     const forced = installSuite({ ...options, force: true });
     expect(forced.plan.remove).toEqual(['10-weft-bridge.conflist']);

@@ -118,7 +118,12 @@ function readConfig(path: string): JsonObject | undefined {
 function presentConfigs(dir: string): PresentConfig[] {
   return configNames(dir, CONFIG_EXTENSIONS).map((file) => {
     const conf = readConfig(join(dir, file));
-    return { file, ...(typeof conf?.name === 'string' && { network: conf.name }), subnets: conf ? configSubnets(conf) : [] };
+    return {
+      file,
+      ...(typeof conf?.name === 'string' && { network: conf.name }),
+      ...(typeof conf?.cniVersion === 'string' && { cniVersion: conf.cniVersion }),
+      subnets: conf ? configSubnets(conf) : [],
+    };
   });
 }
 
@@ -183,7 +188,9 @@ export function formatInstallReport(report: InstallReport, confDir: string): str
     const subnets = config.subnets.length > 0 ? `, subnets ${config.subnets.map(formatCidr).join(' ')}` : '';
     lines.push(`installed ${join(confDir, config.file)}: network ${config.network}, cniVersion ${String(config.conf.cniVersion)}${subnets}`);
   }
-  for (const file of plan.kept) lines.push(`kept ${join(confDir, file.file)}: it defines network ${file.network} (--force replaces it)`);
+  for (const file of plan.kept) {
+    lines.push(`kept ${join(confDir, file.file)}: it defines network ${file.network}, cniVersion ${file.cniVersion ?? '?'} (--force replaces it)`);
+  }
   for (const file of plan.remove) lines.push(`removed ${join(confDir, file)}: replaced`);
   const { defaultBefore: before, defaultAfter: after } = plan;
   if (after) {
