@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../lib/cni/errors.ts';
-import type { JsonObject } from '../lib/cni/types.ts';
+import type { JsonObject } from '../lib/json/json-value.ts';
 import { formatCidr, netsOverlap, parseCidr } from '../lib/ip/cidr.ts';
 import { configSubnets, planInstall, type InstallChoices, type PresentConfig, type Template } from './install-plan.ts';
 
@@ -131,7 +131,7 @@ describe('the shipped bridge network', () => {
   };
 
   it('uses a subnet none of them does', () => {
-    const conf = JSON.parse(readFileSync(new URL('../conf/10-weft-bridge.conflist', import.meta.url), 'utf8')) as JsonObject;
+    const conf = JSON.parse(readFileSync(new URL('../conf/net.d/10-weft-bridge.conflist', import.meta.url), 'utf8')) as JsonObject;
     const subnets = configSubnets(conf);
     expect(subnets.length).toBeGreaterThan(0);
     for (const subnet of subnets) {

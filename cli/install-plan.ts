@@ -9,7 +9,7 @@
 // come first. In an empty directory the first of weft's is the default whatever its name; the report
 // says so.
 import { CniError, ErrorCode } from '../lib/cni/errors.ts';
-import type { JsonObject, JsonValue } from '../lib/cni/types.ts';
+import type { JsonObject, JsonValue } from '../lib/json/json-value.ts';
 import { formatCidr, netsOverlap, parseCidr, type IpNet } from '../lib/ip/cidr.ts';
 
 /** A network config already in the target directory. */

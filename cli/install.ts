@@ -12,7 +12,7 @@
 import { chmodSync, closeSync, copyFileSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { CniError, ErrorCode } from '../lib/cni/errors.ts';
-import type { JsonObject } from '../lib/cni/types.ts';
+import type { JsonObject } from '../lib/json/json-value.ts';
 import { formatCidr } from '../lib/ip/cidr.ts';
 import { withNetlink } from '../lib/netlink/index.ts';
 import { configSubnets, planInstall, type HostRoute, type InstallChoices, type InstallPlan, type NamedFile, type PresentConfig, type Template } from './install-plan.ts';

@@ -6,15 +6,15 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
-import { track } from './harness/cleanup.ts';
-import { describeFailure } from './harness/command.ts';
-import { createTempDir } from './harness/files.ts';
-import { uniqueName } from './harness/names.ts';
-import { createNetns, type Netns } from './harness/netns.ts';
-import { cleanupAfterAll, describeAsRoot } from './harness/suite.ts';
+import { track } from './testing/cleanup.ts';
+import { describeFailure } from './testing/command.ts';
+import { createTempDir } from './testing/files.ts';
+import { uniqueName } from './testing/names.ts';
+import { createNetns, type Netns } from './testing/netns.ts';
+import { cleanupAfterAll, describeAsRoot } from './testing/suite.ts';
 import {
   attachmentTraces, bridgeSubnet, busyboxRootfs, cableOutside, dirIn, editJson, expectConnected, installWeft, noTraces, ociImageTar, PrivateRuntime, trackCgroup,
-} from './runtime-fixtures.ts';
+} from './testing/runtimes.ts';
 
 cleanupAfterAll();
 

@@ -6,13 +6,13 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
-import { track } from './harness/cleanup.ts';
-import { describeFailure, type CommandResult } from './harness/command.ts';
-import { createTempDir } from './harness/files.ts';
-import { uniqueName } from './harness/names.ts';
-import { createNetns, type Netns } from './harness/netns.ts';
-import { cleanupAfterAll, describeAsRoot } from './harness/suite.ts';
-import { attachmentTraces, bridgeSubnet, busyboxRootfs, cableOutside, dirIn, expectConnected, installWeft, noTraces, PrivateRuntime, trackCgroup } from './runtime-fixtures.ts';
+import { track } from './testing/cleanup.ts';
+import { describeFailure, type CommandResult } from './testing/command.ts';
+import { createTempDir } from './testing/files.ts';
+import { uniqueName } from './testing/names.ts';
+import { createNetns, type Netns } from './testing/netns.ts';
+import { cleanupAfterAll, describeAsRoot } from './testing/suite.ts';
+import { attachmentTraces, bridgeSubnet, busyboxRootfs, cableOutside, dirIn, expectConnected, installWeft, noTraces, PrivateRuntime, trackCgroup } from './testing/runtimes.ts';
 
 cleanupAfterAll();
 

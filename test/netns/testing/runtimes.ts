@@ -9,14 +9,14 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, symlinkSync, copyFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { expect } from 'vitest';
-import { parseIp } from '../../lib/ip/address.ts';
-import { netContains, parseCidr } from '../../lib/ip/cidr.ts';
-import { links, weftChains } from './bridge-fixtures.ts';
-import { track } from './harness/cleanup.ts';
-import { cleanEnv, run, runChecked, type CommandResult } from './harness/command.ts';
-import { distBin } from './harness/cni.ts';
-import type { Netns } from './harness/netns.ts';
-import { cable, countArrivals, counted } from './nat-fixtures.ts';
+import { parseIp } from '../../../lib/ip/address.ts';
+import { netContains, parseCidr } from '../../../lib/ip/cidr.ts';
+import { links, weftChains } from './bridge.ts';
+import { track } from './cleanup.ts';
+import { cleanEnv, run, runChecked, type CommandResult } from './command.ts';
+import { distBin } from './cni.ts';
+import type { Netns } from './netns.ts';
+import { cable, countArrivals, counted } from './nat.ts';
 
 /** The busybox applets the tests' containers use. */
 const APPLETS = ['sh', 'ip', 'ping', 'sleep', 'cat'];
