@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseJson, parseJsonObject } from './json.ts';
+import { MAX_JSON_DEPTH, nestsDeeperThan, parseJson, parseJsonObject } from './json.ts';
 import { catchCniError } from './testing/catch-cni-error.ts';
 
 describe('parseJson / parseJsonObject', () => {
@@ -23,5 +23,30 @@ describe('parseJson / parseJsonObject', () => {
     ['true', 'boolean'],
   ])('refuses %s where an object is needed', (text, kind) => {
     expect(catchCniError(() => parseJsonObject(text, 6, 'm')).details).toBe(`expected a JSON object, got ${kind}`);
+  });
+});
+
+describe('nesting depth', () => {
+  const nested = (levels: number) => `${'['.repeat(levels)}${']'.repeat(levels)}`;
+
+  it('parses nesting up to the limit', () => {
+    expect(parseJson(nested(MAX_JSON_DEPTH), 6, 'm')).toBeInstanceOf(Array);
+  });
+
+  it('refuses nesting past the limit with the caller\'s code, as the Go reference does', () => {
+    const err = catchCniError(() => parseJsonObject(`{"a":${nested(MAX_JSON_DEPTH)}}`, 6, 'error unmarshall network config'));
+    expect(err).toMatchObject({ code: 6, msg: 'error unmarshall network config' });
+    expect(err.details).toMatch(/^exceeded max depth/);
+  });
+
+  it('refuses 10 MB of brackets (5 million levels) without parsing them', () => {
+    const err = catchCniError(() => parseJson(`${'['.repeat(5_000_000)}${']'.repeat(5_000_000)}`, 6, 'm'));
+    expect(err.details).toMatch(/^exceeded max depth/);
+  });
+
+  it('does not count brackets inside strings, escaped quotes included', () => {
+    const text = JSON.stringify({ s: `\\"${'['.repeat(MAX_JSON_DEPTH + 1)}`, t: '{'.repeat(MAX_JSON_DEPTH + 1) });
+    expect(nestsDeeperThan(text, MAX_JSON_DEPTH)).toBe(false);
+    expect(parseJsonObject(text, 6, 'm')).toHaveProperty('s');
   });
 });

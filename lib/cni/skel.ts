@@ -34,6 +34,7 @@ import { fstatSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { CniError, ErrorCode, toCniError } from './errors.ts';
 import type { CniErrorJson } from './errors.ts';
 import { ConfigValue } from '../json/config-value.ts';
+import { parseJson } from './json.ts';
 import { configVersionOf, decodeConfigObject, netConfFromObject, validateNetworkName } from './config.ts';
 import { convertResult, resultToJson } from './result.ts';
 import { ALL_VERSIONS, CURRENT_VERSION, checkVersion, versionReply, type Verb } from './version.ts';
@@ -190,7 +191,7 @@ function readStdin(io: PluginIo): string {
 /** The cniVersion a VERSION request carries on stdin, if any; VERSION never fails on stdin. */
 function requestedVersion(io: PluginIo): string | undefined {
   try {
-    const value: unknown = JSON.parse(readStdin(io));
+    const value: unknown = parseJson(readStdin(io), ErrorCode.DecodingFailure, 'error unmarshall VERSION request');
     const version = (value as { cniVersion?: unknown } | null)?.cniVersion;
     return typeof version === 'string' ? version : undefined;
   } catch {

@@ -191,9 +191,12 @@ describeAsRoot('bridge: bad input is refused with the spec’s error, nothing ch
     before = hostState(host, container);
   });
 
-  const cases: Array<[string, () => unknown, Partial<Attachment>, { code: number; msg?: string; details?: string }]> = [
+  const cases: Array<[string, () => unknown, Partial<Attachment>, { code: number; msg?: string; details?: unknown }]> = [
     ['malformed JSON', () => '{"cniVersion": "1.1.0", "name": ', {}, { code: 6, msg: 'error unmarshall network config' }],
     ['a JSON list', () => '[]', {}, { code: 6 }],
+    ['JSON nested 5 million levels deep (10 MB)', () => `${'['.repeat(5_000_000)}${']'.repeat(5_000_000)}`, {}, {
+      code: 6, msg: 'error unmarshall network config', details: expect.stringMatching(/^exceeded max depth/),
+    }],
     ['an unknown version', () => ({ ...good(), cniVersion: '9.9.9' }), {}, { code: 1, msg: 'incompatible CNI versions' }],
     ['a bad CIDR', () => host.config(masqueraded('10.70.0.0/33')), {}, { code: 7 }],
     ['a missing name', () => ({ ...good(), name: undefined }), {}, { code: 7, msg: 'missing network name' }],
