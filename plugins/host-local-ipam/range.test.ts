@@ -33,8 +33,15 @@ describe('canonicalizeRange', () => {
     ['10.0.0.0/24', { rangeEnd: 'fd00::1' }, 'RangeEnd fd00::1 not in network 10.0.0.0/24'],
     ['10.0.0.0/24', { rangeStart: '10.0.0.9', rangeEnd: '10.0.0.8' }, 'RangeStart 10.0.0.9 is after RangeEnd 10.0.0.8'],
     ['10.0.0.0/24', { gateway: 'fd00::1' }, 'gateway fd00::1 is not the same protocol as subnet 10.0.0.0/24'],
+    ['10.99.2.0/24', { gateway: '10.99.3.1' }, 'Gateway 10.99.3.1 not in network 10.99.2.0/24'],
+    ['fd00::/120', { gateway: 'fd00::1:1' }, 'Gateway fd00::1:1 not in network fd00::/120'],
   ])('refuses %s %j', (subnet, extra, message) => {
     expect(() => canonicalizeRange(spec(subnet, extra))).toThrow(new InvalidRangeError(message));
+  });
+  it("accepts the subnet's network and broadcast addresses as the gateway, as the reference does", () => {
+    expect(texts(canonicalizeRange(spec('10.99.2.0/24', { gateway: '10.99.2.0' }))).gateway).toBe('10.99.2.0');
+    expect(texts(canonicalizeRange(spec('10.99.2.0/24', { gateway: '10.99.2.255' }))).gateway).toBe('10.99.2.255');
+    expect(texts(canonicalizeRange(spec('fd00::/120', { gateway: 'fd00::' }))).gateway).toBe('fd00::');
   });
   it('accepts the smallest usable subnets', () => {
     expect(texts(canonicalizeRange(spec('10.0.0.0/30')))).toEqual({ start: '10.0.0.1', end: '10.0.0.2', gateway: '10.0.0.1' });

@@ -49,6 +49,9 @@ export function canonicalizeRange(spec: RangeSpec): IpRange {
   if (gateway.family !== family) {
     throw new InvalidRangeError(`gateway ${formatIp(gateway)} is not the same protocol as subnet ${formatCidr(subnet)}`);
   }
+  // The reference accepts any gateway; the bridge then fails to reach it (ENETUNREACH). The network and
+  // broadcast addresses pass, as there: the kernel takes them as an interface's address.
+  checkInSubnet('Gateway', gateway, subnet);
   const rangeStart = spec.rangeStart ?? first;
   checkInSubnet('RangeStart', rangeStart, subnet);
   const rangeEnd = spec.rangeEnd ?? (family === 4 ? addToIp(last, -1n)! : last);

@@ -199,6 +199,12 @@ describeAsRoot('bridge: bad input is refused with the spec’s error, nothing ch
     }],
     ['an unknown version', () => ({ ...good(), cniVersion: '9.9.9' }), {}, { code: 1, msg: 'incompatible CNI versions' }],
     ['a bad CIDR', () => host.config(masqueraded('10.70.0.0/33')), {}, { code: 7 }],
+    ['a gateway outside its subnet', () => host.config(masqueraded('10.99.2.0/24', { gateway: '10.99.3.1' })), {}, {
+      code: 7, msg: 'invalid range set 0: Gateway 10.99.3.1 not in network 10.99.2.0/24',
+    }],
+    ['an IPv6 gateway outside its subnet', () => host.config(masqueraded('fd00:99::/64', { gateway: 'fd00:98::1' })), {}, {
+      code: 7, msg: 'invalid range set 0: Gateway fd00:98::1 not in network fd00:99::/64',
+    }],
     ['a missing name', () => ({ ...good(), name: undefined }), {}, { code: 7, msg: 'missing network name' }],
     ['a missing ipam type field type', () => ({ ...good(), ipam: { type: 7 } }), {}, { code: 7 }],
     ['an oversized bridge name', () => ({ ...good(), bridge: 'a-much-too-long-name' }), {}, { code: 7 }],
