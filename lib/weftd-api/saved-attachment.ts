@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { CniError, ErrorCode } from '../cni/errors.ts';
 import { sha256Hex } from '../sha256.ts';
 import type { JsonObject } from '../json/json-value.ts';
-import { writeFileAtomic } from '../files/atomic-write.ts';
+import { removeLeftoverTemps, writeFileAtomic } from '../files/atomic-write.ts';
 
 export interface SavedAttachment {
   readonly bridge: JsonObject;
@@ -89,8 +89,11 @@ export function readSaved(dataDir: string, name: AttachmentName): Promise<SavedR
   return readRecord(savedPath(dataDir, name));
 }
 
-export function removeSaved(dataDir: string, name: AttachmentName): Promise<void> {
-  return rm(savedPath(dataDir, name), { force: true });
+/** Removes the saved attachment, and what an ADD killed while saving it left. */
+export async function removeSaved(dataDir: string, name: AttachmentName): Promise<void> {
+  const path = savedPath(dataDir, name);
+  await rm(path, { force: true });
+  await removeLeftoverTemps(path);
 }
 
 /** Every saved file's name (without the directory); none when the directory does not exist. */

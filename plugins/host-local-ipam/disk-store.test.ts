@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import {
-  existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync,
+  existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -88,6 +88,31 @@ describe('DiskStore', () => {
     store.close();
     expect(readFileSync(outside, 'latin1')).toBe('c1\r\neth0');
     expect(readdirSync(dir).sort()).toEqual(['10.0.0.5', '10.0.0.6', '10.0.0.7', '10.0.0.9', 'deadbeef', 'lock', 'notes.txt']);
+  });
+
+  it('writes the owner before the name exists; what a killed reserve left does not harm, and DEL reclaims it', () => {
+    const dir = join(dataDir, 'net1');
+    mkdirSync(dir);
+    writeFileSync(join(dir, '10.0.0.2'), 'c2\r\neth0');
+    // Killed between link(2) and removing the pending file: both names are the one allocation.
+    linkSync(join(dir, '10.0.0.2'), join(dir, '.reserving'));
+    // Killed inside the reference's (or an older weft's) reserve, between creating the file and writing to it.
+    writeFileSync(join(dir, '10.0.0.9'), '');
+    const store = openStore();
+    withLock(store, () => {
+      expect(store.reserve(c1, parseIp('10.0.0.3'), 0)).toBe(true);
+      expect(store.reserve(c1, parseIp('10.0.0.2'), 1)).toBe(false);
+    });
+    expect(readFileSync(join(dir, '10.0.0.2'), 'latin1')).toBe('c2\r\neth0');
+    expect(readFileSync(join(dir, '10.0.0.3'), 'latin1')).toBe('c1\r\neth0');
+    expect(readdirSync(dir).sort()).toEqual(['10.0.0.2', '10.0.0.3', '10.0.0.9', 'last_reserved_ip.0', 'lock']);
+    writeFileSync(join(dir, '.reserving'), 'c3\r\neth0');
+    withLock(store, () => {
+      store.reclaimLeftovers();
+      expect(texts(store.releaseById(c1))).toEqual(['10.0.0.3', '10.0.0.9']);
+    });
+    store.close();
+    expect(readdirSync(dir).sort()).toEqual(['10.0.0.2', 'last_reserved_ip.0', 'lock']);
   });
 
   it('reads a long allocation file whole', () => {

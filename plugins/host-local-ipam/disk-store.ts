@@ -2,11 +2,12 @@
 //   <dataDir>/<network>/<ip>                   mode 0600, "<containerID>\r\n<ifname>" (older: "<containerID>")
 //   <dataDir>/<network>/last_reserved_ip.<N>   the address last reserved in range set N
 //   <dataDir>/<network>/lock                   flock'ed around every change
+//   <dataDir>/<network>/.reserving             weft's: an allocation being written (see `reserve`)
 // Anything else in the folder (other files, folders, links) is left alone and never read as an allocation.
 // All calls are synchronous: a plugin process does one thing at a time, and the lock is held meanwhile.
 import {
-  accessSync, closeSync, constants, mkdirSync, openSync, readdirSync, readFileSync, readSync, statfsSync, statSync,
-  unlinkSync, writeFileSync, writeSync,
+  accessSync, closeSync, constants, linkSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, statfsSync,
+  statSync, unlinkSync, writeFileSync, writeSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { CniError, ErrorCode } from '../../lib/cni/errors.ts';
@@ -19,6 +20,8 @@ import {
 export const DEFAULT_DATA_DIR = '/var/lib/cni/networks';
 const LOCK_FILE = 'lock';
 const LAST_RESERVED_PREFIX = 'last_reserved_ip.';
+// One name is enough: only the lock's holder writes it, and a file left by a killed holder is stale.
+const PENDING_FILE = '.reserving';
 // Allocation files are a container ID and an interface name; longer files are read whole.
 const READ_CHUNK = 4096;
 
@@ -78,6 +81,8 @@ export function storeWriteProblem(dataDir: string, network: string): string | un
 
 export class DiskStore implements Store {
   private readonly buffer = Buffer.allocUnsafe(READ_CHUNK);
+  /** The owner text this process wrote to the pending file while holding the lock, so taken addresses cost one link. */
+  private pendingText: string | undefined;
 
   private constructor(
     readonly dir: string,
@@ -105,37 +110,73 @@ export class DiskStore implements Store {
   }
 
   unlock(): void {
+    this.dropPending();
     this.fileLock.unlock();
   }
 
   close(): void {
+    this.dropPending();
     this.fileLock.close();
   }
 
+  /**
+   * The owner is written to the pending file first, which link(2) then gives the address's name, failing
+   * when the name exists: the name never exists without its owner. (The reference creates the file and
+   * writes the owner after, so a kill in between leaves a file no DEL matches; weft runs host-local inside
+   * the bridge, where a kill of either hits it.) A kill leaves at most the pending file: see `reclaimLeftovers`.
+   */
   reserve(owner: Owner, ip: IpAddress, rangeId: number): boolean {
     const path = `${this.dir}/${formatIp(ip)}`;
-    let fd: number;
+    const fail = (err: unknown) => {
+      this.dropPending();
+      return ioFailure(`failed to reserve ${formatIp(ip)}`, err);
+    };
     try {
-      fd = openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+      this.writePending(ownerText(owner));
     } catch (err) {
-      if (errnoOf(err) === 'EEXIST') return false;
-      throw ioFailure(`failed to reserve ${formatIp(ip)}`, err);
+      throw fail(err);
     }
     try {
-      const text = Buffer.from(ownerText(owner));
-      try {
-        // A short write to a regular file means the disk is full.
-        if (writeSync(fd, text) !== text.length) throw new Error('short write: no space left on device');
-      } finally {
-        closeSync(fd);
-      }
+      linkSync(`${this.dir}/${PENDING_FILE}`, path);
+    } catch (err) {
+      if (errnoOf(err) === 'EEXIST') return false;
+      throw fail(err);
+    }
+    this.dropPending();
+    try {
       writeFileSync(`${this.dir}/${LAST_RESERVED_PREFIX}${rangeId}`, formatIp(ip), { mode: 0o600 });
     } catch (err) {
-      // Never leave a half-written allocation behind: it would hold the address for nobody.
       this.unlinkQuietly(path);
       throw ioFailure(`failed to reserve ${formatIp(ip)}`, err);
     }
     return true;
+  }
+
+  private writePending(text: string): void {
+    if (this.pendingText === text) return;
+    const pending = `${this.dir}/${PENDING_FILE}`;
+    // Never truncate in place: a killed process's pending file may be linked to an allocation already.
+    this.unlinkQuietly(pending);
+    this.pendingText = undefined;
+    const fd = openSync(pending, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    try {
+      const bytes = Buffer.from(text);
+      // A short write to a regular file means the disk is full.
+      if (writeSync(fd, bytes) !== bytes.length) throw new Error('short write: no space left on device');
+    } finally {
+      closeSync(fd);
+    }
+    this.pendingText = text;
+  }
+
+  private dropPending(): void {
+    if (this.pendingText === undefined) return;
+    this.pendingText = undefined;
+    this.unlinkQuietly(`${this.dir}/${PENDING_FILE}`);
+  }
+
+  reclaimLeftovers(): void {
+    this.unlinkQuietly(`${this.dir}/${PENDING_FILE}`);
   }
 
   lastReservedIp(rangeId: number): IpAddress | undefined {

@@ -170,6 +170,9 @@ describe('GC', () => {
     }
     writeFileSync(join(dataDir, 'wtnet', '10.10.0.6'), 'c4');
     writeFileSync(join(dataDir, 'wtnet', 'README'), 'not an allocation');
+    // What a reserve killed half-way leaves: the reference's empty allocation, weft's pending file.
+    writeFileSync(join(dataDir, 'wtnet', '10.10.0.7'), '');
+    writeFileSync(join(dataDir, 'wtnet', '.reserving'), 'c1\r\neth0');
     const valid = [{ containerID: 'c1', ifname: 'eth0' }, { containerID: 'c3', ifname: 'eth0' }, { containerID: 'c4', ifname: 'eth9' }];
     const gc = call('GC', { ...config(), 'cni.dev/valid-attachments': valid });
     expect([gc.code, gc.stdout]).toEqual([0, '']);

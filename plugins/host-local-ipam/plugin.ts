@@ -47,7 +47,10 @@ function add(ctx: Context): Result {
 }
 
 function del(ctx: Context): void {
-  onStore(ctx, false, [], (store) => store.releaseById(ownerOf(ctx)));
+  onStore(ctx, false, undefined, (store) => {
+    store.reclaimLeftovers();
+    store.releaseById(ownerOf(ctx));
+  });
 }
 
 function check(ctx: Context): void {
@@ -72,6 +75,7 @@ function gc(ctx: Context): void {
   if (!valid) throw new CniError(ErrorCode.InvalidNetworkConfig, 'GC needs "cni.dev/valid-attachments"');
   const failures = onStore(ctx, false, [], (store) => {
     const problems: string[] = [];
+    store.reclaimLeftovers();
     const owners = valid.map((attachment) => ({ containerId: attachment.containerID, ifname: attachment.ifname }));
     for (const stale of staleAllocations(store.allocations(), owners)) {
       try {

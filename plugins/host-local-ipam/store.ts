@@ -29,7 +29,8 @@ export interface Store {
   getById(owner: Owner): IpAddress[];
   /**
    * Releases every address held by `owner`; when there is none, those old-format allocations of the
-   * same container hold (the reference's rule). Returns the released addresses.
+   * same container hold (the reference's rule). Allocations without an owner go too. Returns the released
+   * addresses.
    */
   releaseById(owner: Owner): IpAddress[];
   /** Releases one address whoever holds it; nothing when it is free. */
@@ -38,6 +39,8 @@ export interface Store {
   allocations(): StoredAllocation[];
   /** Every reserved address, without reading holders (STATUS). */
   reservedIps(): IpAddress[];
+  /** Removes what a process killed inside `reserve` left besides allocations without an owner (DEL and GC). */
+  reclaimLeftovers(): void;
 }
 
 /** The text an allocation holds for its owner: "<containerID>\r\n<ifname>". */
@@ -51,24 +54,33 @@ export interface HeldNames {
   current: string[];
   /** "<containerID>" alone, written by plugins before the ifname format. */
   old: string[];
+  /**
+   * Empty: a process killed between creating the file and writing its owner left it (the reference's
+   * reserve, or an older weft's). Under the lock no reserve is under way, and no owner will ever match it.
+   */
+  ownerless: string[];
 }
 
 /** The reference's matching rule, applied to (name, text) pairs: trimmed text equal to the owner's. */
 export function namesHeldBy(entries: Iterable<readonly [name: string, text: string]>, owner: Owner): HeldNames {
   const current = ownerText(owner);
   const old = owner.containerId.trim();
-  const held: HeldNames = { current: [], old: [] };
+  const held: HeldNames = { current: [], old: [], ownerless: [] };
   for (const [name, text] of entries) {
     const trimmed = text.trim();
     if (trimmed === current) held.current.push(name);
     else if (trimmed === old) held.old.push(name);
+    else if (trimmed === '') held.ownerless.push(name);
   }
   return held;
 }
 
-/** What releaseById removes: the owner's allocations, or failing those, its container's old-format ones. */
+/**
+ * What releaseById removes: the owner's allocations, or failing those, its container's old-format ones;
+ * and any without an owner.
+ */
 export function namesToRelease(held: HeldNames): string[] {
-  return held.current.length > 0 ? held.current : held.old;
+  return [...(held.current.length > 0 ? held.current : held.old), ...held.ownerless];
 }
 
 /** Reads the trimmed text of an allocation file. */

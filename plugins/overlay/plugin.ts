@@ -109,9 +109,8 @@ async function del(ctx: Context): Promise<void> {
   const name = attachmentName(ctx);
   await deregister(ctx);
   const saved = await readSaved(dataDir, name);
-  // No saved config: ADD never got as far, or DEL already ran. Either way there is nothing to undo.
-  if (!saved) return;
-  await delegateDel('bridge', JSON.stringify(saved.bridge), bridgeOptions(ctx));
+  // No saved config: ADD never got as far (or was killed while saving it), or DEL already ran. Nothing to undo.
+  if (saved) await delegateDel('bridge', JSON.stringify(saved.bridge), bridgeOptions(ctx));
   await removeSaved(dataDir, name);
 }
 

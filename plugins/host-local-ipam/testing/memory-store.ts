@@ -72,4 +72,9 @@ export class MemoryStore implements Store {
     this.requireLock();
     return [...this.entries.keys()].map(parseIp);
   }
+
+  /** Nothing: a reserve here cannot be interrupted. */
+  reclaimLeftovers(): void {
+    this.requireLock();
+  }
 }

@@ -60,9 +60,12 @@ export function overlayConfig(node: OverlayNode, extra: object = {}): object {
   };
 }
 
-/** Runs dist/bin/overlay inside `host` (where its bridge lives) with a runtime's clean environment. */
-export function runOverlay(host: Netns, vars: Record<string, string>, config: unknown): CommandResult {
-  return run('ip', ['netns', 'exec', host.name, distBin('overlay')], {
+/**
+ * Runs dist/bin/overlay inside `host` (where its bridge lives) with a runtime's clean environment; `wrapper`
+ * is a program run instead, with the plugin as its arguments (strace).
+ */
+export function runOverlay(host: Netns, vars: Record<string, string>, config: unknown, wrapper: readonly string[] = []): CommandResult {
+  return run('ip', ['netns', 'exec', host.name, ...wrapper, distBin('overlay')], {
     env: cleanEnv({ CNI_PATH: `${repoRoot}dist/bin`, ...vars }),
     input: typeof config === 'string' ? config : JSON.stringify(config),
   });
