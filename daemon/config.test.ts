@@ -71,6 +71,7 @@ describe('parseDaemonOptions', () => {
     ['TLS over http', { store: { type: 'etcd', endpoints: ['http://a:1'], caFile: '/ca' } }, /must use https:\/\/ with "caFile"/],
     ['a bad prefix', { store: { type: 'etcd', endpoints: ['http://a:1'], prefix: 'weft/' } }, /"store\.prefix" must be a key prefix/],
     ['two underlay choices', { underlay: { interface: 'eth0', reach: '10.0.0.1' } }, /gives "interface" and "reach": choose the underlay one way/],
+    ['an interface name with a NUL', { underlay: { interface: 'eth\u00000' } }, /"underlay\.interface" must be an interface name \(interface name contains a NUL byte\)/],
     ['a bad regex', { underlay: { interfaceRegex: '(' } }, /"underlay\.interfaceRegex" is not a regular expression/],
     ['a bad reach address', { underlay: { reach: 'gateway' } }, /"underlay\.reach" must be an IP address/],
     ['a bad public IP', { underlay: { publicIp: '1.2.3' } }, /"underlay\.publicIp" must be an IP address/],

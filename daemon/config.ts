@@ -213,7 +213,7 @@ function parseUnderlay(field: ConfigValue): { choice: UnderlayChoice; publicIp?:
   const publicIp = publicIpText === undefined ? undefined : tryParseIp(publicIpText);
   if (publicIpText !== undefined && !publicIp) throw field.field('publicIp').invalid(`must be an IP address, got ${JSON.stringify(publicIpText)}`);
   const withIp = (choice: UnderlayChoice) => (publicIp ? { choice, publicIp } : { choice });
-  if (field.field('interface').present) return withIp({ by: 'name', name: field.field('interface').nonEmptyString() });
+  if (field.field('interface').present) return withIp({ by: 'name', name: field.field('interface').interfaceName() });
   if (field.field('interfaceRegex').present) {
     const source = field.field('interfaceRegex').nonEmptyString();
     let pattern: RegExp;

@@ -172,6 +172,8 @@ describe('environment checks', () => {
     expect(catchCniError(() => validateContainerId('')).code).toBe(ErrorCode.UnknownContainer);
     expect(catchCniError(() => validateInterfaceName('')).msg).toBe('interface name is empty');
     expect(catchCniError(() => validateInterfaceName('a'.repeat(16))).details).toBe('interface name should be less than 16 characters');
+    // Not from a process's environment, but from a saved record passed in-process (the overlay's GC).
+    expect(catchCniError(() => validateInterfaceName('eth\u00000'))).toMatchObject({ code: 4, msg: 'interface name contains a NUL byte' });
   });
 
   it('splits CNI_PATH on colons, dropping empty entries', () => {

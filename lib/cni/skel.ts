@@ -33,6 +33,7 @@
 import { fstatSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { CniError, ErrorCode, toCniError } from './errors.ts';
 import type { CniErrorJson } from './errors.ts';
+import { interfaceNameProblem } from '../netlink/interface-name.ts';
 import { ConfigValue } from '../json/config-value.ts';
 import { parseJson } from './json.ts';
 import { configVersionOf, decodeConfigObject, netConfFromObject, validateNetworkName } from './config.ts';
@@ -125,9 +126,6 @@ const REQUIRED_ENV: Readonly<Record<Exclude<Verb, 'VERSION'>, readonly string[]>
 };
 
 const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
-const IFNAME_MAX_BYTES = 15;
-// Go's unicode.IsSpace, which the reference applies, also counts U+0085.
-const IFNAME_FORBIDDEN = /[/:\s\u0085]/;
 
 function isCommand(command: string): command is Exclude<Verb, 'VERSION'> {
   return Object.hasOwn(REQUIRED_ENV, command);
@@ -138,17 +136,10 @@ export function validateContainerId(id: string): void {
   if (!NAME_PATTERN.test(id)) throw new CniError(ErrorCode.InvalidEnvironment, 'invalid characters in containerID', id);
 }
 
-/** The kernel's rules for a new interface name (net/core/dev.c dev_valid_name), as code-4 errors. */
+/** The kernel's rules for a new interface name, as code-4 errors (CNI_IFNAME is an environment variable). */
 export function validateInterfaceName(name: string): void {
-  const bad = (msg: string, details?: string) => new CniError(ErrorCode.InvalidEnvironment, msg, details);
-  if (name === '') throw bad('interface name is empty');
-  if (Buffer.byteLength(name) > IFNAME_MAX_BYTES) {
-    throw bad('interface name is too long', `interface name should be less than ${IFNAME_MAX_BYTES + 1} characters`);
-  }
-  if (name === '.' || name === '..') throw bad('interface name is . or ..');
-  if (IFNAME_FORBIDDEN.test(name)) throw bad('interface name contains / or : or whitespace characters', JSON.stringify(name));
-  // Node decodes the environment as UTF-8, replacing bytes that are not; the link would get another name.
-  if (name.includes('\uFFFD')) throw bad('interface name is not valid UTF-8', JSON.stringify(name));
+  const problem = interfaceNameProblem(name);
+  if (problem) throw new CniError(ErrorCode.InvalidEnvironment, problem.msg, problem.details);
 }
 
 /** CNI_PATH entries (':'-separated), empty ones dropped so nothing resolves against the working directory. */

@@ -71,6 +71,16 @@ describe('ConfigValue', () => {
     expect(err.toJson('1.0.0')).toEqual({ cniVersion: '1.0.0', code: 6, msg: 'invalid result', details: 'missing "ips[0].address"' });
   });
 
+  it('reads interface names the kernel takes, naming the field and the rule broken', () => {
+    const names = new ConfigValue({ ok: 'cni0', nul: 'hb\u0000br', long: 'x'.repeat(16) });
+    expect(names.field('ok').interfaceName()).toBe('cni0');
+    expect(catchCniError(() => names.field('nul').interfaceName())).toMatchObject({
+      code: ErrorCode.InvalidNetworkConfig,
+      details: '"nul" must be an interface name (interface name contains a NUL byte), got "hb\\u0000br"',
+    });
+    expect(catchCniError(() => names.field('long').interfaceName()).details).toMatch(/^"long" must be an interface name \(interface name is too long\)/);
+  });
+
   it('does not read inherited members as fields', () => {
     expect(new ConfigValue({}).field('constructor').present).toBe(false);
     expect(new ConfigValue({}).field('__proto__').present).toBe(false);

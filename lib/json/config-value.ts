@@ -10,6 +10,7 @@ import { CniError, ErrorCode } from '../cni/errors.ts';
 import type { JsonObject, JsonValue } from './json-value.ts';
 import { tryParseIp, formatIp } from '../ip/address.ts';
 import { tryParseCidr, formatCidr } from '../ip/cidr.ts';
+import { interfaceNameProblem } from '../netlink/interface-name.ts';
 
 export interface IntegerRange {
   min?: number;
@@ -164,5 +165,13 @@ export class ConfigValue {
 
   optionalCidr(): string | undefined {
     return this.present ? this.cidr() : undefined;
+  }
+
+  /** A name the kernel takes for an interface (lib/netlink/interface-name.ts). */
+  interfaceName(): string {
+    const name = this.string();
+    const problem = interfaceNameProblem(name);
+    if (problem) throw this.invalid(`must be an interface name (${problem.msg}), got ${JSON.stringify(name)}`);
+    return name;
   }
 }

@@ -27,6 +27,10 @@ describe('MessageWriter', () => {
     expect(a.has(6)).toBe(true);
   });
 
+  it('refuses a string holding a NUL, which the kernel would cut short', () => {
+    expect(() => new MessageWriter(1, 0).attrString(3, 'hb\0br')).toThrow(/attribute 3 holds a NUL byte: "hb\\u0000br"/);
+  });
+
   it('nests attributes, flagging them NLA_F_NESTED unless told not to', () => {
     const w = new MessageWriter(1, 0);
     w.nest(18, () => {

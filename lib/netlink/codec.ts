@@ -82,8 +82,9 @@ export class MessageWriter {
     return this.attr(type, bytes.length, (at) => this.buf.set(bytes, at));
   }
 
-  /** A NUL-terminated string. */
+  /** A NUL-terminated string; one holding a NUL is refused, as the kernel would read only what comes before it. */
   attrString(type: number, s: string): this {
+    if (s.includes('\0')) throw new TypeError(`netlink string attribute ${type} holds a NUL byte: ${JSON.stringify(s)}`);
     const bytes = Buffer.from(s, 'utf8');
     return this.attr(type, bytes.length + 1, (at) => {
       this.buf.set(bytes, at);

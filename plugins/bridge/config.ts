@@ -49,14 +49,6 @@ export interface BridgeConf extends NetConf {
   settings: BridgeSettings;
 }
 
-/** An interface name the kernel accepts (dev_valid_name), as a code-7 error naming the field. */
-export function checkInterfaceName(value: ConfigValue, name: string): string {
-  if (name === '' || Buffer.byteLength(name) > 15 || name === '.' || name === '..' || /[/:\s]/.test(name)) {
-    throw value.invalid(`must be an interface name of 1-15 characters without '/', ':' or spaces, got ${JSON.stringify(name)}`);
-  }
-  return name;
-}
-
 /** An interface's own address must be unicast (group bit clear) and not all zeros: the kernel refuses others. */
 function unicastMac(text: string): string {
   const bytes = parseMac(text);
@@ -119,7 +111,7 @@ export function parseBridgeConf(base: NetConf, raw: ConfigValue): BridgeConf {
   if (mtu !== 0 && mtu < MIN_MTU) throw raw.field('mtu').invalid(`must be 0 (the kernel's default) or at least ${MIN_MTU}, got ${mtu}`);
   const vlan = raw.field('vlan').optionalInteger({ min: 0, max: MAX_VLAN }) ?? 0;
   const settings: BridgeSettings = {
-    bridgeName: bridge.present ? checkInterfaceName(bridge, bridge.string()) : DEFAULT_BRIDGE,
+    bridgeName: bridge.present ? bridge.interfaceName() : DEFAULT_BRIDGE,
     isGateway: isDefaultGateway || flag(raw, 'isGateway'),
     isDefaultGateway,
     forceAddress: flag(raw, 'forceAddress'),

@@ -53,6 +53,7 @@ describe('parseOverlayConf', () => {
   it('checks the other delegate fields as the bridge does, naming them as the user wrote them', () => {
     const bads: Array<[JsonObject, string]> = [
       [{ bridge: 'a-name-longer-than-15' }, '"delegate.bridge" must be an interface name'],
+      [{ bridge: 'hb\u0000br' }, '"delegate.bridge" must be an interface name (interface name contains a NUL byte)'],
       [{ hairpinMode: 'yes' }, '"delegate.hairpinMode" must be true or false'],
       [{ vlan: 5000 }, '"delegate.vlan" must be at most 4094'],
     ];

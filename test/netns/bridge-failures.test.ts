@@ -208,6 +208,9 @@ describeAsRoot('bridge: bad input is refused with the spec’s error, nothing ch
     ['a missing name', () => ({ ...good(), name: undefined }), {}, { code: 7, msg: 'missing network name' }],
     ['a missing ipam type field type', () => ({ ...good(), ipam: { type: 7 } }), {}, { code: 7 }],
     ['an oversized bridge name', () => ({ ...good(), bridge: 'a-much-too-long-name' }), {}, { code: 7 }],
+    ['a bridge name with a NUL byte', () => ({ ...good(), bridge: 'hb\u0000br' }), {}, {
+      code: 7, details: '"bridge" must be an interface name (interface name contains a NUL byte), got "hb\\u0000br"',
+    }],
     ['hairpin with promiscuous mode', () => ({ ...good(), hairpinMode: true, promiscMode: true }), {}, { code: 7 }],
     ['a VLAN out of range', () => ({ ...good(), vlan: 5000 }), {}, { code: 7, details: '"vlan" must be at most 4094, got 5000' }],
     ['a bad MAC', () => ({ ...good(), runtimeConfig: { mac: 'not-a-mac' } }), {}, { code: 7 }],
