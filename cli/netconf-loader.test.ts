@@ -90,6 +90,13 @@ describe('loadNetwork', () => {
     expect(() => loadNetwork(dir, 'good')).toThrow(expect.objectContaining({ code: ErrorCode.InvalidNetworkConfig }));
   });
 
+  it('reads files with a bound: one larger than 1 MiB is code 7, naming it', () => {
+    write('10-big.conflist', `${JSON.stringify(list('big'))}${' '.repeat(2 << 20)}`);
+    expect(() => loadNetwork(dir, 'big')).toThrow(expect.objectContaining({
+      code: ErrorCode.InvalidNetworkConfig, msg: `error reading ${join(dir, '10-big.conflist')}`, details: expect.stringMatching(/is larger than 1048576 bytes$/),
+    }));
+  });
+
   it('ignores directories and other extensions', () => {
     mkdirSync(join(dir, 'dir.conflist'));
     write('notes.txt', 'x');

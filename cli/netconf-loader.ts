@@ -3,12 +3,13 @@
 // `<dir>/<network>/*.conf` appended unless loadOnlyInlinedPlugins), then `.conf`/`.json` files (sorted),
 // a single plugin configuration upconverted to a one-plugin list. The first with the network's name wins;
 // as in libcni, a file that does not parse is an error even when it is not the one asked for.
-import { readFileSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { decodeConfigObject, netConfListFromConf, parseNetConfList, validatePluginType } from '../lib/cni/config.ts';
 import { ConfigValue } from '../lib/json/config-value.ts';
 import { CniError, ErrorCode, toCniError } from '../lib/cni/errors.ts';
 import type { NetConfList, PluginConfObject } from '../lib/cni/types.ts';
+import { readBoundedFile, UnreadableFileError } from '../lib/files/bounded-read.ts';
 
 export interface LoadedNetwork {
   readonly list: NetConfList;
@@ -36,8 +37,9 @@ function configFiles(dir: string, extensions: readonly string[]): string[] {
 
 function readConfigFile(file: string): string {
   try {
-    return readFileSync(file, 'utf8');
+    return readBoundedFile(file);
   } catch (err) {
+    if (err instanceof UnreadableFileError) throw new CniError(ErrorCode.InvalidNetworkConfig, `error reading ${file}`, err.message, { cause: err });
     throw new CniError(ErrorCode.IoFailure, `error reading ${file}`, (err as Error).message, { cause: err });
   }
 }

@@ -2,10 +2,11 @@
 // cnitool and runtimes built on libcni read each other's entries: one JSON file per attachment at
 // <cacheDir>/results/<network>-<containerID>-<ifname>, `kind` "cniCacheV1", the network config list
 // base64-encoded (Go's encoding of []byte) and the ADD result as JSON.
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CniError, ErrorCode } from '../lib/cni/errors.ts';
 import type { JsonObject, JsonValue } from '../lib/json/json-value.ts';
+import { readBoundedFile } from '../lib/files/bounded-read.ts';
 
 /** libcni's default cache directory. */
 export const DEFAULT_CACHE_DIR = '/var/lib/cni';
@@ -140,7 +141,7 @@ export class ResultCache {
     for (const name of names) {
       let value: unknown;
       try {
-        value = JSON.parse(readFileSync(join(this.resultsDir, name), 'utf8'));
+        value = JSON.parse(readBoundedFile(join(this.resultsDir, name)));
       } catch {
         continue;
       }
@@ -152,7 +153,7 @@ export class ResultCache {
 
   private read(key: AttachmentKey): string | undefined {
     try {
-      return readFileSync(this.filePath(key), 'utf8');
+      return readBoundedFile(this.filePath(key));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw new CniError(ErrorCode.IoFailure, `failed to get network "${key.network}" cached result`, (err as Error).message, { cause: err });

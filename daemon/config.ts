@@ -20,12 +20,12 @@
 //                  runs (what repairs a changed kernel), its firewall rule checks, and peer probe rounds
 //     "network": { "network": "10.244.0.0/16", ... }
 //   }
-import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { CniError, ErrorCode } from '../lib/cni/errors.ts';
 import { ConfigValue } from '../lib/json/config-value.ts';
 import type { JsonObject, JsonValue } from '../lib/json/json-value.ts';
+import { readBoundedFile, UnreadableFileError } from '../lib/files/bounded-read.ts';
 import { tryParseIp, type IpAddress } from '../lib/ip/address.ts';
 import { defaultListen } from '../lib/weftd-api/node-status.ts';
 import { logLevels, type LogLevel } from './log.ts';
@@ -322,10 +322,10 @@ export function parseDaemonOptions(raw: JsonObject): DaemonOptions {
 export async function readConfigFile(path: string): Promise<JsonObject> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = readBoundedFile(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const what = code === 'ENOENT' ? 'not found' : code === 'EISDIR' ? 'is a directory' : `unreadable: ${(err as Error).message}`;
+    const what = code === 'ENOENT' ? 'not found' : err instanceof UnreadableFileError ? err.problem : `unreadable: ${(err as Error).message}`;
     throw new CniError(ErrorCode.InvalidNetworkConfig, 'invalid weftd config', `${path}: ${what}`, { cause: err });
   }
   return parseConfigFile(path, text);

@@ -44,7 +44,8 @@ describe('weftd', () => {
 
   it.each([
     ['missing.json', 'not found'],
-    ['.', 'is a directory'],
+    ['.', 'is not a regular file'],
+    ['/dev/zero', 'is not a regular file'],
   ])('reports a config file %s as code 7 naming it: exit 1', (path, what) => {
     expect(run('--config', path)).toEqual({ status: 1, msg: 'weftd failed', error: `invalid weftd config: ${path}: ${what}`, code: 7 });
   });

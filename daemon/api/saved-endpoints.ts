@@ -2,9 +2,9 @@
 // registers them again when it starts, so endpoints registered while it was down or before a restart are
 // served without waiting for the containers to be re-added. A file that does not hold a valid endpoint is
 // logged and skipped: one bad file must not keep the others from being served.
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseSaved, savedFiles } from '../../lib/weftd-api/saved-attachment.ts';
+import { readBoundedFile } from '../../lib/files/bounded-read.ts';
 import type { Logger } from '../log.ts';
 import { parseEndpoint, type Endpoint } from '../../lib/weftd-api/endpoint.ts';
 
@@ -13,7 +13,7 @@ export async function savedEndpoints(dataDir: string, node: string, log: Logger)
   for (const file of await savedFiles(dataDir)) {
     const path = join(dataDir, file);
     try {
-      const saved = parseSaved(await readFile(path, 'utf8'));
+      const saved = parseSaved(readBoundedFile(path));
       if (saved.endpoint) endpoints.push(parseEndpoint({ ...saved.endpoint, node }));
     } catch (err) {
       // ENOENT: DEL removed it meanwhile.

@@ -2,8 +2,8 @@
 // it must not change when weftd or the host restarts: generated once, kept in the state directory (which
 // must survive reboots, unlike /run), and read back ever after.
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readBoundedFile } from '../../lib/files/bounded-read.ts';
 import { formatMac, parseMac } from '../../lib/netlink/index.ts';
 import { writeFileAtomic } from '../../lib/files/atomic-write.ts';
 
@@ -27,7 +27,7 @@ export async function loadVtepMac(stateDir: string, random: (n: number) => Uint8
   const path = join(stateDir, vtepMacFile);
   let text: string | undefined;
   try {
-    text = (await readFile(path, 'utf8')).trim();
+    text = readBoundedFile(path).trim();
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }

@@ -81,6 +81,17 @@ describe('ConfigValue', () => {
     expect(catchCniError(() => names.field('long').interfaceName()).details).toMatch(/^"long" must be an interface name \(interface name is too long\)/);
   });
 
+  it('reads file paths: no NUL, absolute where asked, a fallback for absent or empty', () => {
+    const paths = new ConfigValue({ abs: '/var/lib/x', rel: 'x', nul: '/etc/resolv.conf\u0000x', empty: '' });
+    expect(paths.field('rel').filePath()).toBe('x');
+    expect(paths.field('abs').absoluteFilePath('/d')).toBe('/var/lib/x');
+    expect(paths.field('empty').absoluteFilePath('/d')).toBe('/d');
+    expect(paths.field('missing').absoluteFilePath('/d')).toBe('/d');
+    expect(paths.field('missing').optionalFilePath()).toBeUndefined();
+    expect(catchCniError(() => paths.field('rel').absoluteFilePath('/d')).details).toBe('"rel" must be an absolute path, got "x"');
+    expect(catchCniError(() => paths.field('nul').optionalFilePath()).details).toBe('"nul" must be a path without NUL bytes, got "/etc/resolv.conf\\u0000x"');
+  });
+
   it('does not read inherited members as fields', () => {
     expect(new ConfigValue({}).field('constructor').present).toBe(false);
     expect(new ConfigValue({}).field('__proto__').present).toBe(false);

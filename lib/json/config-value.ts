@@ -167,6 +167,27 @@ export class ConfigValue {
     return this.present ? this.cidr() : undefined;
   }
 
+  /** A file's path: a NUL cannot be in one. */
+  filePath(): string {
+    const path = this.string();
+    if (path.includes('\0')) throw this.invalid(`must be a path without NUL bytes, got ${JSON.stringify(path)}`);
+    return path;
+  }
+
+  optionalFilePath(): string | undefined {
+    return this.present ? this.filePath() : undefined;
+  }
+
+  /**
+   * An absolute path, or `fallback` when absent (or empty, as the reference reads its dataDir): a relative
+   * one would be relative to wherever the runtime happens to run the plugin.
+   */
+  absoluteFilePath(fallback: string): string {
+    const path = this.present ? this.filePath() || fallback : fallback;
+    if (!path.startsWith('/')) throw this.invalid(`must be an absolute path, got ${JSON.stringify(path)}`);
+    return path;
+  }
+
   /** A name the kernel takes for an interface (lib/netlink/interface-name.ts). */
   interfaceName(): string {
     const name = this.string();

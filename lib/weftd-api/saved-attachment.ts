@@ -8,12 +8,13 @@
 // longer still): a name that would not fit becomes `<the ID's first 64 characters>~<SHA-256 of the ID>@
 // <ifName>.json`, the same for ADD and DEL. '~' never occurs in a container ID, so no other attachment's
 // name looks like it. The file records its attachment, so GC finds it under either name.
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CniError, ErrorCode } from '../cni/errors.ts';
 import { sha256Hex } from '../sha256.ts';
 import type { JsonObject } from '../json/json-value.ts';
 import { removeLeftoverTemps, writeFileAtomic } from '../files/atomic-write.ts';
+import { readBoundedFile } from '../files/bounded-read.ts';
 
 export interface SavedAttachment {
   readonly bridge: JsonObject;
@@ -72,7 +73,7 @@ export function parseSaved(text: string): SavedRecord {
 async function readRecord(path: string): Promise<SavedRecord | undefined> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = readBoundedFile(path);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new CniError(ErrorCode.IoFailure, `failed to read ${path}`, (err as Error).message, { cause: err });

@@ -13,7 +13,7 @@
 // Readers ignore keys they do not know, so later versions can add some.
 import { addToIp, type IpAddress } from '../ip/address.ts';
 import { formatCidr, maskedNet, tryParseCidr, type IpNet } from '../ip/cidr.ts';
-import { readFile } from 'node:fs/promises';
+import { readBoundedFile } from '../files/bounded-read.ts';
 import { writeFileAtomic } from '../files/atomic-write.ts';
 
 export interface SubnetEnv {
@@ -79,11 +79,11 @@ export function parseSubnetEnv(text: string): SubnetEnv {
   };
 }
 
-/** The file's content, or undefined when there is no file. */
+/** The file's content, or undefined when there is no file; UnreadableFileError for a device, a FIFO, a huge file. */
 export async function readSubnetEnv(path: string): Promise<SubnetEnv | undefined> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = readBoundedFile(path);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;

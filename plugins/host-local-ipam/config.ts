@@ -48,16 +48,6 @@ function readRangeSets(value: ConfigValue): RangeSpec[][] {
   return value.optionalList()?.map((set) => set.list().map(readRangeSpec)) ?? [];
 }
 
-/**
- * The store's folder. A relative one would be relative to wherever the runtime happens to run the plugin,
- * so the DEL could look elsewhere than the ADD wrote: refused.
- */
-function readDataDir(value: ConfigValue): string {
-  const dir = value.optionalString() || DEFAULT_DATA_DIR;
-  if (!dir.startsWith('/')) throw value.invalid(`must be an absolute path, got ${JSON.stringify(dir)}`);
-  return dir;
-}
-
 /** "10.1.0.5" or "10.1.0.5/24", as the reference reads both lists (the address is what counts). */
 function readRequestedIp(value: ConfigValue): IpAddress {
   const text = value.string();
@@ -113,13 +103,14 @@ export function parseHostLocalConf(base: NetConf, raw: ConfigValue): HostLocalCo
   const hostLocal: HostLocalIpam = {
     ranges,
     routes: ipam.field('routes').optionalList()?.map(readRoute) ?? [],
-    dataDir: readDataDir(ipam.field('dataDir')),
+    // Relative, the DEL could look elsewhere than the ADD wrote.
+    dataDir: ipam.field('dataDir').absoluteFilePath(DEFAULT_DATA_DIR),
     requestedIps: [
       ...(raw.field('args').field('cni').field('ips').optionalList()?.map(readRequestedIp) ?? []),
       ...(runtimeConfig.field('ips').optionalList()?.map(readRequestedIp) ?? []),
     ],
   };
-  const resolvConf = ipam.field('resolvConf').optionalString();
+  const resolvConf = ipam.field('resolvConf').optionalFilePath();
   if (resolvConf) hostLocal.resolvConf = resolvConf;
   return { ...base, hostLocal };
 }

@@ -6,11 +6,12 @@
 // Anything else in the folder (other files, folders, links) is left alone and never read as an allocation.
 // All calls are synchronous: a plugin process does one thing at a time, and the lock is held meanwhile.
 import {
-  accessSync, closeSync, constants, linkSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, statfsSync,
-  statSync, unlinkSync, writeFileSync, writeSync,
+  accessSync, closeSync, constants, linkSync, mkdirSync, openSync, readdirSync, readSync, statfsSync, statSync,
+  unlinkSync, writeFileSync, writeSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { CniError, ErrorCode } from '../../lib/cni/errors.ts';
+import { readBoundedFd, readBoundedFile } from '../../lib/files/bounded-read.ts';
 import { formatIp, tryParseIp, type IpAddress } from '../../lib/ip/address.ts';
 import { flockFile, type FileLock } from '../../lib/files/file-lock.ts';
 import {
@@ -22,8 +23,10 @@ const LOCK_FILE = 'lock';
 const LAST_RESERVED_PREFIX = 'last_reserved_ip.';
 // One name is enough: only the lock's holder writes it, and a file left by a killed holder is stale.
 const PENDING_FILE = '.reserving';
-// Allocation files are a container ID and an interface name; longer files are read whole.
+// Allocation files are a container ID and an interface name; longer files are read whole, to a bound.
 const READ_CHUNK = 4096;
+// The longest IPv6 text (an IPv4-mapped address), with room to spare.
+const MAX_ADDRESS_TEXT = 64;
 
 function errnoOf(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException).code;
@@ -182,7 +185,7 @@ export class DiskStore implements Store {
   lastReservedIp(rangeId: number): IpAddress | undefined {
     try {
       // Exact text, as the reference writes and reads it; anything else only costs round robin a turn.
-      return tryParseIp(readFileSync(`${this.dir}/${LAST_RESERVED_PREFIX}${rangeId}`, 'latin1'));
+      return tryParseIp(readBoundedFile(`${this.dir}/${LAST_RESERVED_PREFIX}${rangeId}`, { maxBytes: MAX_ADDRESS_TEXT, noFollow: true }));
     } catch {
       return undefined;
     }
@@ -261,7 +264,7 @@ export class DiskStore implements Store {
     }
     try {
       const n = readSync(fd, this.buffer, 0, READ_CHUNK, 0);
-      return n < READ_CHUNK ? this.buffer.toString('utf8', 0, n) : readFileSync(fd, 'utf8');
+      return n < READ_CHUNK ? this.buffer.toString('utf8', 0, n) : readBoundedFd(fd, path).toString('utf8');
     } catch {
       return undefined;
     } finally {

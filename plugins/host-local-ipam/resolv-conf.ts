@@ -1,8 +1,8 @@
 // ipam.resolvConf: a resolv.conf read into the result's `dns`, as the reference plugin reads it
 // (nameserver, domain, search, options; comments and other keywords ignored).
-import { readFileSync } from 'node:fs';
 import { CniError, ErrorCode } from '../../lib/cni/errors.ts';
 import type { Dns } from '../../lib/cni/types.ts';
+import { readBoundedFile, UnreadableFileError } from '../../lib/files/bounded-read.ts';
 
 export function parseResolvConf(text: string): Dns {
   const nameservers: string[] = [];
@@ -40,8 +40,9 @@ export function parseResolvConf(text: string): Dns {
 export function readResolvConf(path: string): Dns {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readBoundedFile(path);
   } catch (err) {
+    if (err instanceof UnreadableFileError) throw new CniError(ErrorCode.InvalidNetworkConfig, 'invalid resolvConf', err.message, { cause: err });
     throw new CniError(ErrorCode.IoFailure, `failed to read resolvConf ${path}`, (err as Error).message, { cause: err });
   }
   return parseResolvConf(text);

@@ -39,12 +39,6 @@ export interface OverlayConf extends NetConf {
   overlay: OverlaySettings;
 }
 
-function absolutePath(value: ConfigValue, fallback: string): string {
-  const path = value.optionalString() ?? fallback;
-  if (!path.startsWith('/')) throw value.invalid(`must be an absolute path, got ${JSON.stringify(path)}`);
-  return path;
-}
-
 /** The skeleton's parseConfig for the overlay plugin. */
 export function parseOverlayConf(base: NetConf, raw: ConfigValue): OverlayConf {
   const delegateField = raw.field('delegate');
@@ -57,11 +51,11 @@ export function parseOverlayConf(base: NetConf, raw: ConfigValue): OverlayConf {
   const ipamDataDir = raw.field('ipamDataDir');
   const service = raw.field('service').optionalString();
   const overlay: OverlaySettings = {
-    subnetFile: absolutePath(raw.field('subnetFile'), defaultSubnetFile),
-    dataDir: absolutePath(raw.field('dataDir'), defaultDataDir),
-    socket: absolutePath(raw.field('socket'), defaultSocket),
+    subnetFile: raw.field('subnetFile').absoluteFilePath(defaultSubnetFile),
+    dataDir: raw.field('dataDir').absoluteFilePath(defaultDataDir),
+    socket: raw.field('socket').absoluteFilePath(defaultSocket),
     delegate,
-    ...(ipamDataDir.present ? { ipamDataDir: absolutePath(ipamDataDir, '') } : {}),
+    ...(ipamDataDir.present ? { ipamDataDir: ipamDataDir.absoluteFilePath('') } : {}),
     ...(service !== undefined ? { service } : {}),
   };
   return { ...base, overlay };

@@ -4,6 +4,7 @@
 // available) and says so, never as an invalid network config about fields the user never wrote.
 import { readSubnetEnv, type SubnetEnv } from '../../lib/weftd-api/subnet-env.ts';
 import { CniError, ErrorCode } from '../../lib/cni/errors.ts';
+import { UnreadableFileError } from '../../lib/files/bounded-read.ts';
 import { formatCidr, type IpNet } from '../../lib/ip/cidr.ts';
 
 function unusable(code: number, details: string, cause?: unknown): CniError {
@@ -22,6 +23,8 @@ export async function readLease(path: string, unavailable: number): Promise<Subn
   } catch (err) {
     // readSubnetEnv throws TypeError for content it cannot read; anything else is the file system's.
     if (err instanceof TypeError) throw unusable(unavailable, err.message, err);
+    // Not a file weftd writes (a device, a FIFO, something huge): the config's subnetFile is wrong.
+    if (err instanceof UnreadableFileError) throw new CniError(ErrorCode.InvalidNetworkConfig, 'invalid subnetFile', err.message, { cause: err });
     throw new CniError(ErrorCode.IoFailure, `failed to read weftd's lease from ${path}`, (err as Error).message, { cause: err });
   }
   if (!lease) throw new CniError(unavailable, 'weftd has not written a subnet lease yet: try again later', `no file ${path}`);

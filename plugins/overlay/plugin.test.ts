@@ -34,6 +34,15 @@ describe('overlayPlugin without a lease', () => {
     expect(existsSync(join(dir, 'saved'))).toBe(false);
   });
 
+  it('ADD refuses a subnetFile that is no file weftd writes (a device, a huge file) with code 7, reading at most a bound', async () => {
+    writeFileSync(join(dir, 'huge.env'), `WEFT_MTU=1450\n${'#'.repeat(2 << 20)}\n`);
+    for (const [subnetFile, details] of [['/dev/zero', '/dev/zero is not a regular file'], [join(dir, 'huge.env'), `${join(dir, 'huge.env')} is larger than 1048576 bytes`]]) {
+      const out = await invoke('ADD', { subnetFile });
+      expect(errorOf(out.stdout)).toMatchObject({ code: 7, msg: 'invalid subnetFile', details });
+    }
+    expect(existsSync(join(dir, 'saved'))).toBe(false);
+  });
+
   it('STATUS answers 50', async () => {
     const out = await invoke('STATUS');
     expect(errorOf(out.stdout).code).toBe(50);

@@ -206,6 +206,10 @@ describeAsRoot('bridge: bad input is refused with the spec’s error, nothing ch
       code: 7, msg: 'invalid range set 0: Gateway fd00:98::1 not in network fd00:99::/64',
     }],
     ['a missing name', () => ({ ...good(), name: undefined }), {}, { code: 7, msg: 'missing network name' }],
+    // Read without a bound, /dev/zero grew the plugin by gigabytes until the runtime gave up.
+    ['a resolvConf that is a device', () => host.config(masqueraded('10.70.0.0/24', { resolvConf: '/dev/zero' })), {}, {
+      code: 7, msg: 'invalid resolvConf', details: '/dev/zero is not a regular file',
+    }],
     ['a missing ipam type field type', () => ({ ...good(), ipam: { type: 7 } }), {}, { code: 7 }],
     ['an oversized bridge name', () => ({ ...good(), bridge: 'a-much-too-long-name' }), {}, { code: 7 }],
     ['a bridge name with a NUL byte', () => ({ ...good(), bridge: 'hb\u0000br' }), {}, {
