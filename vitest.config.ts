@@ -11,6 +11,8 @@ export default defineConfig({
           name: 'unit',
           include: ['lib/**/*.test.ts', 'plugins/**/*.test.ts', 'daemon/**/*.test.ts', 'cli/**/*.test.ts', 'test/*.test.ts'],
           pool: 'threads',
+          // Some unit tests start plugin processes (10 in one chain test): under load 5 s ran out.
+          testTimeout: 20_000,
         },
       },
       {
