@@ -5,6 +5,14 @@ import { endpointToJson, type Endpoint } from '../../lib/weftd-api/endpoint.ts';
 import { EndpointSet } from './endpoint-set.ts';
 import { endpointWrites, servedEndpoints, SharedEndpoints } from './shared-endpoints.ts';
 import { endpoint } from '../../lib/weftd-api/testing/endpoints.ts';
+import { downAfterRounds, NodeHealth } from '../health/node-health.ts';
+
+/** A health view in which `nodes` hold leases and nothing was probed. */
+function leased(...nodes: string[]): NodeHealth {
+  const health = new NodeHealth(nodes[0]!);
+  health.leasesChanged(nodes);
+  return health;
+}
 
 const quiet = new Logger('error', () => undefined);
 
@@ -19,15 +27,21 @@ async function until(what: string, predicate: () => boolean): Promise<void> {
 const ids = (source: { endpoints(): Iterable<Endpoint> }) => [...source.endpoints()].map((e) => `${e.node}/${e.containerId}`).sort();
 
 describe('servedEndpoints', () => {
-  it('serves every local endpoint and the stored ones of other live nodes', () => {
+  it('serves every local endpoint, the stored ones of other leased nodes, those of a node found down as unhealthy', () => {
     const local = [endpoint('echo', 'a1', 'na', '10.244.1.2')];
     const stored = [
       endpoint('echo', 'a0', 'na', '10.244.1.9'), // this node's stored copy, possibly stale: the local set rules
       endpoint('echo', 'b1', 'nb', '10.244.2.2'),
       endpoint('echo', 'c1', 'nc', '10.244.3.2'), // nc holds no lease
     ];
-    expect(servedEndpoints(local, stored, 'na', new Set(['na', 'nb'])).map((e) => e.containerId)).toEqual(['a1', 'b1']);
-    expect(servedEndpoints(local, stored, 'na', new Set(['na'])).map((e) => e.containerId)).toEqual(['a1']);
+    const health = new NodeHealth('na');
+    health.leasesChanged(['na', 'nb']);
+    const served = () => servedEndpoints(local, stored, 'na', health).map((e) => `${e.containerId} ${e.health}`);
+    expect(served()).toEqual(['a1 healthy', 'b1 healthy']);
+    for (let round = 0; round < downAfterRounds; round++) health.probed([{ nodeName: 'nb', verdict: 'underlay' }]);
+    expect(served()).toEqual(['a1 healthy', 'b1 unhealthy']);
+    health.leasesChanged(['na']);
+    expect(served()).toEqual(['a1 healthy']);
   });
 });
 
@@ -56,7 +70,7 @@ describe('SharedEndpoints', () => {
     const local = new EndpointSet([endpoint('echo', 'a1', 'na', '10.244.1.2')]);
     shared = new SharedEndpoints('na', local);
     expect(ids(shared)).toEqual(['na/a1']);
-    shared.start({ store: store.endpoints, liveNodes: () => new Set(['na']), log: quiet });
+    shared.start({ store: store.endpoints, health: leased('na'), log: quiet });
     await until('the replace', () => store.calls.length === 1);
     expect(store.calls).toEqual(['replaceEndpoints na a1']);
     expect(Object.keys(store.table.endpoints!.na!)).toEqual(['a1']);
@@ -71,9 +85,10 @@ describe('SharedEndpoints', () => {
 
   it('serves other nodes\' endpoints only while their node holds a lease', async () => {
     const store = new MemoryStore();
-    const live = new Set(['na', 'nb']);
+    const health = leased('na', 'nb');
     shared = new SharedEndpoints('na', new EndpointSet([endpoint('echo', 'a1', 'na', '10.244.1.2')]));
-    shared.start({ store: store.endpoints, liveNodes: () => live, log: quiet });
+    health.onChange(shared.changed);
+    shared.start({ store: store.endpoints, health, log: quiet });
     await until('the replace', () => store.calls.length === 1);
     let changes = 0;
     shared.onChange(() => changes++);
@@ -83,11 +98,10 @@ describe('SharedEndpoints', () => {
     expect(changes).toBe(2);
     expect(ids(shared)).toEqual(['na/a1', 'nb/b1']);
     // nb's lease expires: the lease set changes, and its endpoints are no longer served.
-    live.delete('nb');
-    shared.changed();
+    health.leasesChanged(['na']);
     expect(changes).toBe(3);
     expect(ids(shared)).toEqual(['na/a1']);
-    live.add('nc');
+    health.leasesChanged(['na', 'nc']);
     expect(ids(shared)).toEqual(['na/a1', 'nc/c1']);
   });
 
@@ -95,7 +109,7 @@ describe('SharedEndpoints', () => {
     const store = new MemoryStore();
     const local = new EndpointSet();
     shared = new SharedEndpoints('na', local);
-    shared.start({ store: store.endpoints, liveNodes: () => new Set(['na']), log: quiet, retry: { initialMs: 10, maxMs: 20 } });
+    shared.start({ store: store.endpoints, health: leased('na'), log: quiet, retry: { initialMs: 10, maxMs: 20 } });
     await until('the replace', () => store.calls.length === 1);
     store.failNext('putEndpoint');
     store.failNext('replaceEndpoints');

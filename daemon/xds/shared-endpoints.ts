@@ -1,12 +1,13 @@
 // The endpoints of every node, shared through the lease store: what the xDS server serves. This node's own
 // come from its EndpointSet (the local API's registrations) and are written through to the store; the
-// other nodes' come from the store's endpoint watch, and are served only while their node holds a live
-// lease, so that a dead node's endpoints vanish when its lease expires, whatever the store.
+// other nodes' come from the store's endpoint watch, and are served as the node health view says
+// (daemon/health): left out once their node's lease is gone, unhealthy while its data path is down.
 //   start: this node's stored set is replaced by the local one (stale entries from before a crash go),
 //          then every local change is written as puts and deletes; a failed write is retried with backoff
 //          and followed by a full replace, since what reached the store is then unknown.
 import { backoffDelay, type BackoffPolicy } from '../backoff.ts';
 import type { Attach } from '../daemon.ts';
+import type { NodeHealthView } from '../health/node-health.ts';
 import type { EndpointStore, LeaseWatch } from '../lease/store.ts';
 import type { Logger } from '../log.ts';
 import { SerialTask } from '../serial-task.ts';
@@ -14,13 +15,17 @@ import type { EndpointSet } from './endpoint-set.ts';
 import { endpointToJson, type Endpoint, type EndpointSource } from '../../lib/weftd-api/endpoint.ts';
 
 /**
- * The served endpoints: every local one, and the stored ones of other nodes that hold a live lease (the
- * store's copy of this node's own endpoints may lag behind the local set, which is authoritative).
+ * The served endpoints: every local one, and the stored ones of other nodes whose node is not gone, those
+ * of a node found down as unhealthy (the store's copy of this node's own endpoints may lag behind the
+ * local set, which is authoritative).
  */
-export function servedEndpoints(local: Iterable<Endpoint>, stored: Iterable<Endpoint>, self: string, liveNodes: ReadonlySet<string>): Endpoint[] {
+export function servedEndpoints(local: Iterable<Endpoint>, stored: Iterable<Endpoint>, self: string, health: NodeHealthView): Endpoint[] {
   const served = [...local];
   for (const endpoint of stored) {
-    if (endpoint.node !== self && liveNodes.has(endpoint.node)) served.push(endpoint);
+    if (endpoint.node === self) continue;
+    const state = health.state(endpoint.node);
+    if (state === 'serving') served.push(endpoint);
+    else if (state === 'down') served.push({ ...endpoint, health: 'unhealthy' });
   }
   return served;
 }
@@ -43,8 +48,8 @@ function endpointJson(endpoint: Endpoint): string {
 /** What sharing needs once the daemon holds its lease. */
 export interface SharingContext {
   readonly store: EndpointStore;
-  /** The names of the nodes holding a live lease now. */
-  readonly liveNodes: () => ReadonlySet<string>;
+  /** Which nodes' endpoints are served, and as what. */
+  readonly health: NodeHealthView;
   readonly log: Logger;
   readonly retry?: BackoffPolicy;
 }
@@ -69,7 +74,7 @@ export class SharedEndpoints implements EndpointSource {
 
   endpoints(): Iterable<Endpoint> {
     if (!this.context) return this.local.endpoints();
-    return servedEndpoints(this.local.endpoints(), this.stored, this.node, this.context.liveNodes());
+    return servedEndpoints(this.local.endpoints(), this.stored, this.node, this.context.health);
   }
 
   onChange(listener: () => void): () => void {
@@ -77,7 +82,7 @@ export class SharedEndpoints implements EndpointSource {
     return () => this.listeners.delete(listener);
   }
 
-  /** Tells the listeners that what is served changed (call it when the lease set changes). */
+  /** Tells the listeners that what is served changed. */
   readonly changed = (): void => {
     for (const listener of [...this.listeners]) listener();
   };
@@ -129,14 +134,14 @@ export class SharedEndpoints implements EndpointSource {
   }
 }
 
-/** Shares this node's endpoints through the daemon's store and serves everyone's through `shared` (the xDS server's source). */
-export function sharedEndpointsAttachment(shared: SharedEndpoints): Attach {
+/**
+ * Shares this node's endpoints through the daemon's store and serves everyone's through `shared` (the xDS
+ * server's source), as `health` says.
+ */
+export function sharedEndpointsAttachment(shared: SharedEndpoints, health: NodeHealthView): Attach {
   return (context) => {
-    // The lease set drops a lease when the store does (etcd deletes an expired key; the embedded store's
-    // watch reports expiries); its expiresAt is only as fresh as the last event, so it is not compared here.
-    const liveNodes = () => new Set(context.leases.leases().map((l) => l.nodeName));
-    const unsubscribe = context.leases.subscribe(shared.changed);
-    shared.start({ store: context.store.endpoints, liveNodes, log: context.log.child({ component: 'endpoints' }) });
+    const unsubscribe = health.onChange(shared.changed);
+    shared.start({ store: context.store.endpoints, health, log: context.log.child({ component: 'endpoints' }) });
     return {
       stop: async () => {
         unsubscribe();
