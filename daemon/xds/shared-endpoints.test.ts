@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryStore } from '../lease/testing/memory-store.ts';
+import type { EndpointStore } from '../lease/store.ts';
 import { Logger } from '../log.ts';
 import { endpointToJson, type Endpoint } from '../../lib/weftd-api/endpoint.ts';
 import { EndpointSet } from './endpoint-set.ts';
@@ -103,6 +104,31 @@ describe('SharedEndpoints', () => {
     expect(ids(shared)).toEqual(['na/a1']);
     health.leasesChanged(['na', 'nc']);
     expect(ids(shared)).toEqual(['na/a1', 'nc/c1']);
+  });
+
+  it('starts once the store\'s first complete view is in, serving only local endpoints until then', async () => {
+    const store = new MemoryStore();
+    await store.endpoints.putEndpoint(endpoint('echo', 'b1', 'nb', '10.244.2.2'));
+    // The store's listing is slow: the watch delivers when the test says.
+    let deliver: (() => void) | undefined;
+    const slow: EndpointStore = {
+      ...store.endpoints,
+      watchEndpoints: (handlers) => {
+        deliver = () => void store.endpoints.watchEndpoints(handlers);
+        return { close: async () => undefined };
+      },
+    };
+    shared = new SharedEndpoints('na', new EndpointSet([endpoint('echo', 'a1', 'na', '10.244.1.2')]));
+    let started = false;
+    const starting = shared.start({ store: slow, health: leased('na', 'nb'), log: quiet }).then(() => {
+      started = true;
+    });
+    await until('this node\'s write', () => store.calls.length === 2);
+    expect(started).toBe(false);
+    expect(ids(shared)).toEqual(['na/a1']);
+    deliver!();
+    await starting;
+    expect(ids(shared)).toEqual(['na/a1', 'nb/b1']);
   });
 
   it('retries a failed write as a full replace, since what reached the store is unknown', async () => {

@@ -66,14 +66,17 @@ export class SharedEndpoints implements EndpointSource {
   private attempt = 0;
   private stopped = false;
   private context: SharingContext | undefined;
+  /** Whether the store's first complete view is in: other nodes' endpoints are served from then on. */
+  private viewComplete = false;
+  private firstView: (() => void) | undefined;
 
-  /** Until `start`, only the local endpoints are served. */
+  /** Until the store's first complete view, only the local endpoints are served. */
   constructor(private readonly node: string, private readonly local: EndpointSet) {
     this.local.onChange(this.changed);
   }
 
   endpoints(): Iterable<Endpoint> {
-    if (!this.context) return this.local.endpoints();
+    if (!this.context || !this.viewComplete) return this.local.endpoints();
     return servedEndpoints(this.local.endpoints(), this.stored, this.node, this.context.health);
   }
 
@@ -87,23 +90,33 @@ export class SharedEndpoints implements EndpointSource {
     for (const listener of [...this.listeners]) listener();
   };
 
-  /** Starts writing this node's endpoints and watching everyone's; returns at once, the store is not waited for. */
-  start(context: SharingContext): void {
+  /**
+   * Starts writing this node's endpoints and watching everyone's. Resolves once the store's first complete
+   * view is in (or on stop): until then nothing may be served, or a client would see this node's endpoints
+   * alone and take every other service for gone.
+   */
+  start(context: SharingContext): Promise<void> {
     this.context = context;
     this.unsubscribe = this.local.onChange(this.sync.run);
     this.sync.run();
-    this.watch = context.store.watchEndpoints({
-      onEndpoints: (endpoints, invalid) => {
-        for (const entry of invalid) context.log.warn('unreadable endpoint in the store; skipped', { key: entry.key, problem: entry.problem });
-        this.stored = endpoints;
-        this.changed();
-      },
-      onRestart: (reason) => context.log.warn('endpoint watch restarting', { reason }),
+    return new Promise<void>((resolve) => {
+      this.firstView = resolve;
+      this.watch = context.store.watchEndpoints({
+        onEndpoints: (endpoints, invalid) => {
+          for (const entry of invalid) context.log.warn('unreadable endpoint in the store; skipped', { key: entry.key, problem: entry.problem });
+          this.stored = endpoints;
+          this.viewComplete = true;
+          this.changed();
+          resolve();
+        },
+        onRestart: (reason) => context.log.warn('endpoint watch restarting', { reason }),
+      });
     });
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.firstView?.();
     this.unsubscribe?.();
     await this.sync.idle();
     clearTimeout(this.retryTimer);
@@ -139,9 +152,18 @@ export class SharedEndpoints implements EndpointSource {
  * server's source), as `health` says.
  */
 export function sharedEndpointsAttachment(shared: SharedEndpoints, health: NodeHealthView): Attach {
-  return (context) => {
+  return async (context) => {
     const unsubscribe = health.onChange(shared.changed);
-    shared.start({ store: context.store.endpoints, health, log: context.log.child({ component: 'endpoints' }) });
+    // Attachments start in order and readiness follows them: the xDS server, after this one, serves nothing
+    // and /readyz says not ready until the whole picture is in.
+    const started = shared.start({ store: context.store.endpoints, health, log: context.log.child({ component: 'endpoints' }) });
+    const giveUp = () => void shared.stop();
+    context.signal.addEventListener('abort', giveUp, { once: true });
+    try {
+      await started;
+    } finally {
+      context.signal.removeEventListener('abort', giveUp);
+    }
     return {
       stop: async () => {
         unsubscribe();
