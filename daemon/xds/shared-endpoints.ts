@@ -5,9 +5,12 @@
 //   start: this node's stored set is replaced by the local one (stale entries from before a crash go),
 //          then every local change is written as puts and deletes; a failed write is retried with backoff
 //          and followed by a full replace, since what reached the store is then unknown.
+//   lease: every write is tied to this node's current lease (the store drops the endpoints with it); when
+//          the lease is acquired again after a loss, the set is written whole under the new one.
 import { backoffDelay, type BackoffPolicy } from '../backoff.ts';
 import type { Attach } from '../daemon.ts';
 import type { NodeHealthView } from '../health/node-health.ts';
+import type { Lease } from '../lease/lease.ts';
 import type { EndpointStore, LeaseWatch } from '../lease/store.ts';
 import type { Logger } from '../log.ts';
 import { SerialTask } from '../serial-task.ts';
@@ -48,6 +51,8 @@ function endpointJson(endpoint: Endpoint): string {
 /** What sharing needs once the daemon holds its lease. */
 export interface SharingContext {
   readonly store: EndpointStore;
+  /** This node's lease now: the endpoints are written tied to it. */
+  readonly owner: () => Lease | undefined;
   /** Which nodes' endpoints are served, and as what. */
   readonly health: NodeHealthView;
   readonly log: Logger;
@@ -58,6 +63,8 @@ export class SharedEndpoints implements EndpointSource {
   private stored: readonly Endpoint[] = [];
   /** What this node last wrote, by container ID (JSON); undefined until a full replace succeeded. */
   private written: Map<string, string> | undefined;
+  /** The lease (subnet and revision) that owns what was written: a new one gets a full replace. */
+  private writtenUnder: string | undefined;
   private readonly listeners = new Set<() => void>();
   private readonly sync = new SerialTask(() => this.write());
   private watch: LeaseWatch | undefined;
@@ -84,6 +91,11 @@ export class SharedEndpoints implements EndpointSource {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
+
+  /** Writes again when this node's lease changed (the endpoints follow the lease that owns them). */
+  readonly leaseChanged = (): void => {
+    if (this.context && !this.stopped) this.sync.run();
+  };
 
   /** Tells the listeners that what is served changed. */
   readonly changed = (): void => {
@@ -129,14 +141,18 @@ export class SharedEndpoints implements EndpointSource {
     const node = this.node;
     const endpoints = [...this.local.endpoints()];
     try {
-      if (this.written === undefined) {
-        await store.replaceEndpoints(node, endpoints);
+      const owner = this.context.owner();
+      if (!owner) throw new Error('this node holds no lease');
+      const ownerKey = `${owner.subnet}@${owner.revision}`;
+      if (this.written === undefined || this.writtenUnder !== ownerKey) {
+        await store.replaceEndpoints(owner, endpoints);
       } else {
         const { puts, deletes } = endpointWrites(this.written, endpoints);
-        for (const endpoint of puts) await store.putEndpoint(endpoint);
+        for (const endpoint of puts) await store.putEndpoint(owner, endpoint);
         for (const containerId of deletes) await store.deleteEndpoint(node, containerId);
       }
       this.written = new Map(endpoints.map((e) => [e.containerId, endpointJson(e)]));
+      this.writtenUnder = ownerKey;
       this.attempt = 0;
     } catch (err) {
       this.written = undefined;
@@ -153,10 +169,15 @@ export class SharedEndpoints implements EndpointSource {
  */
 export function sharedEndpointsAttachment(shared: SharedEndpoints, health: NodeHealthView): Attach {
   return async (context) => {
-    const unsubscribe = health.onChange(shared.changed);
+    const unsubscribeHealth = health.onChange(shared.changed);
+    const unsubscribeLeases = context.leases.subscribe((event) => {
+      if (event.reason === 'own-lease') shared.leaseChanged();
+    });
     // Attachments start in order and readiness follows them: the xDS server, after this one, serves nothing
     // and /readyz says not ready until the whole picture is in.
-    const started = shared.start({ store: context.store.endpoints, health, log: context.log.child({ component: 'endpoints' }) });
+    const started = shared.start({
+      store: context.store.endpoints, owner: () => context.leases.lease, health, log: context.log.child({ component: 'endpoints' }),
+    });
     const giveUp = () => void shared.stop();
     context.signal.addEventListener('abort', giveUp, { once: true });
     try {
@@ -166,7 +187,8 @@ export function sharedEndpointsAttachment(shared: SharedEndpoints, health: NodeH
     }
     return {
       stop: async () => {
-        unsubscribe();
+        unsubscribeHealth();
+        unsubscribeLeases();
         await shared.stop();
       },
     };
