@@ -17,19 +17,18 @@ import { TypeUrl } from '../../daemon/xds/resource-types.ts';
 import { AdsClient, type AdsStream } from '../../daemon/xds/testing/ads-client.ts';
 import { codec } from '../../daemon/xds/testing/session-context.ts';
 import { XdsClientProcess } from '../../daemon/xds/testing/xds-client.ts';
-import { describeFailure } from './harness/command.ts';
-import { createTempDir } from './harness/files.ts';
-import { createHost } from './harness/hosts.ts';
-import { createNetns } from './harness/netns.ts';
-import { cleanupAfterAll, describeAsRoot } from './harness/suite.ts';
-import { createOverlayHosts, eventually, sleep, type OverlayHost } from './overlay-fixtures.ts';
-import { attachmentVars, runOverlay } from './overlay-plugin-fixtures.ts';
-import { EtcdCluster, NetnsProcess, nodeFiles, startWeftd, weftdReady } from './overlay-processes.ts';
+import { describeFailure } from './testing/command.ts';
+import { createTempDir } from './testing/files.ts';
+import { createNetns } from './testing/netns.ts';
+import { cleanupAfterAll, describeAsRoot } from './testing/suite.ts';
+import { eventually, sleep, type OverlayHost } from './testing/overlay.ts';
+import { attachmentVars, runOverlay } from './testing/overlay-plugin.ts';
+import { createEtcdHosts, NetnsProcess, nodeFiles, startWeftd, weftdReady, type EtcdCluster } from './testing/overlay-processes.ts';
 
 cleanupAfterAll();
 
-const backendScript = fileURLToPath(new URL('./xds-backend-process.mjs', import.meta.url));
-const delayScript = fileURLToPath(new URL('./tcp-delay-process.mjs', import.meta.url));
+const backendScript = fileURLToPath(new URL('./testing/xds-backend-process.mjs', import.meta.url));
+const delayScript = fileURLToPath(new URL('./testing/tcp-delay-process.mjs', import.meta.url));
 const port = 50051;
 const probeSeconds = 2;
 const network = { network: '10.244.0.0/16', vni: 44, ttl: 120 };
@@ -106,10 +105,7 @@ describeAsRoot('endpoint health follows the nodes\' data paths, not their daemon
   const latest = () => answers.at(-1) ?? [];
 
   beforeAll(async () => {
-    let underlay;
-    ({ underlay, hosts } = createOverlayHosts(2));
-    const etcdHost = createHost(underlay, '192.0.2.100/24', 'he');
-    etcd = await EtcdCluster.start(etcdHost.netns, ['192.0.2.100']);
+    ({ hosts, etcd } = await createEtcdHosts(2));
     root = createTempDir('wthealth');
     for (let i = 0; i < 2; i++) daemons[i] = await start(i);
     for (let i = 0; i < 2; i++) await weftdReady(hosts[i]!.netns, daemons[i]!);

@@ -11,12 +11,11 @@ import { codec } from '../../daemon/xds/testing/session-context.ts';
 import type { DiscoveryRequest } from '../../daemon/xds/discovery-messages.ts';
 import { describeFailure } from './testing/command.ts';
 import { createTempDir } from './testing/files.ts';
-import { createHost } from './testing/hosts.ts';
 import { createNetns, type Netns } from './testing/netns.ts';
 import { cleanupAfterAll, describeAsRoot } from './testing/suite.ts';
-import { createOverlayHosts, eventually, type OverlayHost } from './testing/overlay.ts';
+import { eventually, type OverlayHost } from './testing/overlay.ts';
 import { attachmentVars, runOverlay } from './testing/overlay-plugin.ts';
-import { EtcdCluster, nodeFiles, startWeftd, weftdReady, type NetnsProcess } from './testing/overlay-processes.ts';
+import { createEtcdHosts, nodeFiles, startWeftd, weftdReady, type EtcdCluster, type NetnsProcess } from './testing/overlay-processes.ts';
 
 cleanupAfterAll();
 
@@ -66,10 +65,7 @@ describeAsRoot('endpoints shared through etcd: one host\'s container is served b
   }
 
   beforeAll(async () => {
-    let underlay;
-    ({ underlay, hosts } = createOverlayHosts(2));
-    const etcdHost = createHost(underlay, '192.0.2.100/24', 'oe');
-    etcd = await EtcdCluster.start(etcdHost.netns, ['192.0.2.100']);
+    ({ hosts, etcd } = await createEtcdHosts(2));
     root = createTempDir('wtshare');
     for (let i = 0; i < 2; i++) {
       const xdsListen = `unix:${join(nodeFiles(root, node(i)).stateDir, 'xds.sock')}`;
