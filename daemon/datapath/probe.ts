@@ -108,10 +108,14 @@ function bind(address: IpAddress, port: number, onMessage: (msg: Buffer, rinfo: 
 function connected(local: IpAddress, remote: IpAddress, port: number): Promise<Socket> {
   const socket = createSocket({ type: socketType(local.family) });
   return new Promise((resolve, reject) => {
-    socket.once('error', reject);
+    const fail = (err: Error) => {
+      socket.close();
+      reject(err);
+    };
+    socket.once('error', fail);
     socket.bind({ address: formatIp(local), port: 0, exclusive: true }, () => {
       socket.connect(port, formatIp(remote), () => {
-        socket.off('error', reject);
+        socket.off('error', fail);
         resolve(socket);
       });
     });
