@@ -249,9 +249,10 @@ export class EtcdStore implements LeaseStore {
       }
       const previous = res.responses[0]?.response_put.prev_kv?.lease;
       if (previous && previous !== lease.id) {
-        // Revoking first would delete the node's endpoints until it writes them again.
-        if (previous !== noLease) await this.moveEndpoints(spec.nodeName, previous, lease.id);
-        await this.revoke(previous);
+        // Revoking first would delete the node's endpoints until it writes them again. When they cannot be
+        // moved now, the old lease is left to expire: its owner rewrites them under the new one meanwhile.
+        const moved = previous === noLease || await this.moveEndpoints(spec.nodeName, previous, lease.id).then(() => true, () => false);
+        if (moved) await this.revoke(previous);
       }
       return { ...spec, expiresAt: lease.expiresAt, revision: revisionOf(res.header) };
     } catch (err) {
