@@ -40,6 +40,8 @@ export interface DaemonContext {
   readonly store: LeaseStore;
   /** Where attachments publish what `GET /status` shows of them. */
   readonly status: StatusSources;
+  /** Aborted when the daemon stops: an attachment still waiting to start gives up. */
+  readonly signal: AbortSignal;
 }
 
 export interface Attachment {
@@ -156,8 +158,9 @@ export class Daemon {
     const lease = await this.phase('acquiring a subnet lease', () => manager.start(), { onError: () => this.errors.acquire++ });
     const context: DaemonContext = {
       log: this.log, metrics: this.metrics, config, underlay: node.underlay, vtepMac: node.vtepMac, mtu, leases: manager, store, status: this.statusSources,
+      signal: this.abort.signal,
     };
-    await this.attachAll(context);
+    await this.phase('starting the data path, the local API and the endpoints of every node', () => this.attachAll(context));
     await this.phase('writing the subnet file', () => this.keepSubnetFile(manager, lease, config, mtu));
     this.context = context;
     this.readiness = { ok: true, detail: 'ready' };

@@ -12,6 +12,7 @@ import {
 } from './config.ts';
 import { dataPathAttachment } from './datapath/attach.ts';
 import { Daemon, type Attach } from './daemon.ts';
+import { NodeHealth, nodeHealthAttachment } from './health/node-health.ts';
 import { Logger, logLevels } from './log.ts';
 import { EndpointSet } from './xds/endpoint-set.ts';
 import { SharedEndpoints, sharedEndpointsAttachment } from './xds/shared-endpoints.ts';
@@ -19,17 +20,19 @@ import { SharedEndpoints, sharedEndpointsAttachment } from './xds/shared-endpoin
 const stopTimeoutMs = 20_000;
 
 /**
- * What runs once the lease is held: the VXLAN data path and its probes, the local API the overlay plugin
- * registers endpoints with, the sharing of those endpoints through the store, and (when configured) the
- * xDS server serving the endpoints of every node.
+ * What runs once the lease is held: the node health view (leases and probe verdicts), the VXLAN data
+ * path and its probes, the local API the overlay plugin registers endpoints with, the sharing of those
+ * endpoints through the store, and (when configured) the xDS server serving the endpoints of every node.
  */
 async function attachmentsFor(options: DaemonOptions): Promise<Attach[]> {
   const endpoints = new EndpointSet();
   const shared = new SharedEndpoints(options.nodeName, endpoints);
+  const health = new NodeHealth(options.nodeName);
   const attachments: Attach[] = [
-    dataPathAttachment(options.intervals),
+    nodeHealthAttachment(health),
+    dataPathAttachment(options.intervals, (verdicts) => health.probed(verdicts)),
     apiAttachment({ socketPath: options.api.socket, overlayDataDir: options.api.overlayDataDir, endpoints }),
-    sharedEndpointsAttachment(shared),
+    sharedEndpointsAttachment(shared, health),
   ];
   if (options.xds) {
     // Loaded only when used: grpc-js and protobufjs are heavy.

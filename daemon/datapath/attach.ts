@@ -6,14 +6,17 @@ import type { Attach, Attachment, DaemonContext } from '../daemon.ts';
 import { DataPath } from './data-path.ts';
 import type { DesiredDataPath } from './desired-state.ts';
 import { registerDataPathMetrics } from './metrics.ts';
-import { OverlayProber } from './probe.ts';
+import { OverlayProber, type PeerHealth } from './probe.ts';
 
-export function dataPathAttachment(intervals: DataPathIntervals): Attach {
+/** `onProbeRound` receives every peer's verdict after each probe round (the node health view's input). */
+export function dataPathAttachment(intervals: DataPathIntervals, onProbeRound?: (results: readonly PeerHealth[]) => void): Attach {
   return (context: DaemonContext): Attachment => {
     const { config, underlay, log, leases } = context;
     const own = leases.lease;
     if (!own) throw new Error('the data path needs the lease first');
-    const prober = new OverlayProber({ vni: config.vni, vxlanPort: config.port, probePort: config.probePort, intervalMs: intervals.probeMs, log });
+    const prober = new OverlayProber({
+      vni: config.vni, vxlanPort: config.port, probePort: config.probePort, intervalMs: intervals.probeMs, log, ...(onProbeRound && { onRound: onProbeRound }),
+    });
     // Binding follows programming: the overlay sockets need the device's addresses in place.
     let configuring: Promise<void> = Promise.resolve();
     const follow = (desired: DesiredDataPath) => {

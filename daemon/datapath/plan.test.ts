@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseIp } from '../../lib/ip/address.ts';
-import { parseCidr } from '../../lib/ip/cidr.ts';
+import { formatCidr, parseCidr } from '../../lib/ip/cidr.ts';
 import type { Address, FdbEntry, Link, Neighbour, Route } from '../../lib/netlink/index.ts';
 import { parseNetworkConfig } from '../network-config.ts';
 import { desiredDataPath, type DesiredDataPath } from './desired-state.ts';
@@ -134,6 +134,25 @@ describe('planEntries', () => {
     const o = complete();
     const extra = { ...o, routes: [route('10.244.2.0/24', '10.244.2.0', 20, { metric: 100 }), ...o.routes] };
     expect(plan(desired([2, 3]), extra)).toEqual(['routeDel 10.244.2.0/24 via 10.244.2.0']);
+  });
+
+  it('takes IPv6 routes at the kernel\'s default metric (1024) as correct, and replaces a wrong one in place', () => {
+    const dualConfig = { ipv6Network: 'fd00:244::/48', ipv6SubnetLen: 64 };
+    const lease = (n: number) => ({ nodeName: `node-${n}`, subnet: `10.244.${n}.0/24`, ipv6Subnet: `fd00:244:0:${n}::/64`, publicIp: `192.0.2.${n}`, vtepMac: `02:00:00:00:00:0${n}` });
+    const d = desiredDataPath({
+      config: parseNetworkConfig({ network: '10.244.0.0/16', vni: 42, ...dualConfig }),
+      own: lease(1), leases: [lease(1), lease(2)],
+      underlay: { name: 'ul0', index: 7, mtu: 1500, address: parseIp('192.0.2.1'), addresses: [parseCidr('192.0.2.1/24')] },
+    });
+    const atRest: ObservedEntries = {
+      addresses: d.addresses.map((a) => address(formatCidr(a))),
+      routes: [route('10.244.2.0/24', '10.244.2.0'), route('fd00:244:0:2::/64', 'fd00:244:0:2::', 20, { metric: 1024 })],
+      neighbours: [neighbour('10.244.2.0', '02:00:00:00:00:02'), neighbour('fd00:244:0:2::', '02:00:00:00:00:02')],
+      fdb: [fdb('02:00:00:00:00:02', '192.0.2.2')],
+    };
+    expect(plan(d, atRest)).toEqual([]);
+    const wrongGateway = { ...atRest, routes: [atRest.routes[0]!, route('fd00:244:0:2::/64', 'fd00:244:0:9::', 20, { metric: 1024 })] };
+    expect(plan(d, wrongGateway)).toEqual(['routeReplace fd00:244:0:2::/64 via fd00:244:0:2::']);
   });
 
   it('moves a peer between VXLAN and a direct route when directRouting changes', () => {

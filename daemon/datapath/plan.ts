@@ -88,8 +88,16 @@ function routeSpec(route: DesiredRoute, links: LinkIndexes): RouteSpec {
   };
 }
 
+/**
+ * Whether a route has the metric the kernel gives one added without any (weft's are): 0 for IPv4, 1024 for
+ * IPv6. Compared with 0 alone, every IPv6 route looked wrong and was replaced on every run.
+ */
+function hasDefaultMetric(route: Route): boolean {
+  return (route.metric ?? 0) === (route.dst.address.family === 6 ? 1024 : 0);
+}
+
 function sameRoute(want: RouteSpec, have: Route): boolean {
-  return have.type === 'unicast' && (have.metric ?? 0) === 0 && have.link === want.link && have.onlink === (want.onlink ?? false) &&
+  return have.type === 'unicast' && hasDefaultMetric(have) && have.link === want.link && have.onlink === (want.onlink ?? false) &&
     have.gw !== undefined && want.gw !== undefined && ipEquals(have.gw, want.gw);
 }
 
@@ -155,7 +163,7 @@ function planRoutes(desired: DesiredDataPath, observed: ObservedEntries, links: 
   for (const route of observed.routes) {
     const key = prefixKey(route.dst);
     if (correct.has(route)) continue;
-    if (wantedRoutes.has(key) && !routesOk.has(key) && (route.metric ?? 0) === 0 && !replaced.has(key)) {
+    if (wantedRoutes.has(key) && !routesOk.has(key) && hasDefaultMetric(route) && !replaced.has(key)) {
       replaced.add(key);
       continue;
     }

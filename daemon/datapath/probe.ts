@@ -4,8 +4,13 @@
 //                    probes, hand-built VXLAN frames (to peers' VTEP port) and the answers to overlay
 //                    probes; receives underlay probes and their answers.
 //   overlay sockets  bound to this node's device addresses (IPv4, and IPv6 on dual stack) and the probe
-//                    port. Send kernel probes; receive every overlay probe and answer, after the
-//                    kernel's VTEP has decapsulated it.
+//                    port. Receive every overlay probe and answer, after the kernel's VTEP has
+//                    decapsulated it.
+//   kernel probes    each from a socket of its own on the device address, connected to the peer's overlay
+//                    address and probe port, closed after the round. The peer's daemon answers; while
+//                    that daemon is away (a restart), the peer's kernel does, with ICMP port unreachable,
+//                    which a connected socket reports as ECONNREFUSED. Either answer crossed both kernels'
+//                    data paths, so a peer whose daemon merely restarts is not taken for a dead one.
 // Sockets get their namespace when they are made: weftd runs inside the host's namespace, so they are the
 // host's. Only peers with a lease are answered (an answer goes where the lease says, never where a
 // datagram claims), and an answer is no larger than its request: nothing to amplify.
@@ -15,7 +20,7 @@ import { encodeVxlanFrame } from '../../lib/vxlan/index.ts';
 import type { Logger } from '../log.ts';
 import type { Peer } from './desired-state.ts';
 import { decodeProbe, encodeProbe, verdict, type ProbeMessage } from './probe-message.ts';
-import type { PeerVerdict, ProbePath } from '../../lib/weftd-api/node-status.ts';
+import type { PeerVerdict, ProbePath, ProbeResponder } from '../../lib/weftd-api/node-status.ts';
 
 export const defaultProbeTimeoutMs = 1000;
 
@@ -29,6 +34,8 @@ export interface ProberOptions {
   readonly intervalMs: number;
   readonly timeoutMs?: number;
   readonly log: Logger;
+  /** Called with every peer's health after each round. */
+  readonly onRound?: (results: readonly PeerHealth[]) => void;
 }
 
 /** This node as the prober needs it. */
@@ -50,6 +57,8 @@ export interface PathState {
   lastOk: boolean;
   lastRttMs: number | undefined;
   lastError: string | undefined;
+  /** Who answered last round: the peer's daemon, or (kernel paths, its daemon away) the peer's kernel. */
+  lastAnsweredBy: ProbeResponder | undefined;
 }
 
 export interface PeerHealth {
@@ -74,6 +83,7 @@ interface Pending {
   readonly path: ProbePath;
   readonly sentAt: number;
   rttMs?: number;
+  by?: ProbeResponder;
 }
 
 function socketType(family: IpFamily): 'udp4' | 'udp6' {
@@ -90,6 +100,24 @@ function bind(address: IpAddress, port: number, onMessage: (msg: Buffer, rinfo: 
       socket.on('error', (err) => log.warn('probe socket error', { error: err, address: formatIp(address) }));
       socket.on('message', onMessage);
       resolve(socket);
+    });
+  });
+}
+
+/** A socket bound to `local` (any port) and connected to `remote`: it sees the ICMP errors `remote` causes. */
+function connected(local: IpAddress, remote: IpAddress, port: number): Promise<Socket> {
+  const socket = createSocket({ type: socketType(local.family) });
+  return new Promise((resolve, reject) => {
+    const fail = (err: Error) => {
+      socket.close();
+      reject(err);
+    };
+    socket.once('error', fail);
+    socket.bind({ address: formatIp(local), port: 0, exclusive: true }, () => {
+      socket.connect(port, formatIp(remote), () => {
+        socket.off('error', fail);
+        resolve(socket);
+      });
     });
   });
 }
@@ -115,6 +143,8 @@ export class OverlayProber {
   private underlay: Socket | undefined;
   private readonly overlay = new Map<IpFamily, Socket>();
   private readonly pending = new Map<number, Pending>();
+  /** The kernel probes' sockets of the round in progress. */
+  private readonly roundSockets = new Set<Socket>();
   private readonly health = new Map<string, PeerState>();
   private seq = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -180,16 +210,18 @@ export class OverlayProber {
       }
     }
     await sleep(this.options.timeoutMs ?? defaultProbeTimeoutMs);
+    this.closeRoundSockets();
     const now = Date.now();
     const answered = new Map<string, Set<ProbePath>>();
     for (const { peer, path, seq, error } of sent) {
       const p = this.pending.get(seq);
       this.pending.delete(seq);
       const state = this.peerState(peer.nodeName, now);
-      const s = (state.paths[path] ??= { sent: 0, answered: 0, lastOk: false, lastRttMs: undefined, lastError: undefined });
+      const s = (state.paths[path] ??= { sent: 0, answered: 0, lastOk: false, lastRttMs: undefined, lastError: undefined, lastAnsweredBy: undefined });
       s.sent++;
       s.lastOk = p?.rttMs !== undefined;
       s.lastRttMs = p?.rttMs;
+      s.lastAnsweredBy = p?.by;
       s.lastError = error?.message ?? (s.lastOk ? undefined : 'no answer');
       if (s.lastOk) {
         s.answered++;
@@ -210,7 +242,9 @@ export class OverlayProber {
         state.since = now;
       }
     }
-    return this.results();
+    const results = this.results();
+    this.options.onRound?.(results);
+    return results;
   }
 
   private peerState(name: string, now: number): PeerState {
@@ -239,10 +273,28 @@ export class OverlayProber {
       case 'kernel':
       case 'kernel6': {
         const family: IpFamily = path === 'kernel' ? 4 : 6;
-        const gateway = peer.gateways.find((g) => g.family === family)!;
-        return send(this.overlay.get(family)!, request, this.probePort, gateway);
+        return this.sendKernelProbe(self.gateways.find((g) => g.family === family)!, peer.gateways.find((g) => g.family === family)!, request, seq);
       }
     }
+  }
+
+  private async sendKernelProbe(from: IpAddress, to: IpAddress, request: Buffer, seq: number): Promise<Error | undefined> {
+    let socket: Socket;
+    try {
+      socket = await connected(from, to, this.probePort);
+    } catch (err) {
+      return err as Error;
+    }
+    this.roundSockets.add(socket);
+    socket.on('message', (msg) => {
+      const m = decodeProbe(msg);
+      if (m?.op === 'reply') this.onReply(m);
+    });
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      const p = this.pending.get(seq);
+      if (err.code === 'ECONNREFUSED' && p && p.rttMs === undefined) this.answered(p, 'kernel');
+    });
+    return new Promise((resolve) => socket.send(request, (err) => resolve(err ?? undefined)));
   }
 
   /** A VXLAN frame from this node's device address to the peer's, as the peer's VTEP expects it. */
@@ -286,7 +338,17 @@ export class OverlayProber {
 
   private onReply(m: ProbeMessage & { op: 'reply' }): void {
     const p = this.pending.get(m.seq);
-    if (p && p.peer === m.nodeName && p.path === m.path && p.rttMs === undefined) p.rttMs = performance.now() - p.sentAt;
+    if (p && p.peer === m.nodeName && p.path === m.path && p.rttMs === undefined) this.answered(p, 'daemon');
+  }
+
+  private answered(p: Pending, by: ProbeResponder): void {
+    p.rttMs = performance.now() - p.sentAt;
+    p.by = by;
+  }
+
+  private closeRoundSockets(): void {
+    for (const socket of this.roundSockets) socket.close();
+    this.roundSockets.clear();
   }
 
   private closeSockets(): void {

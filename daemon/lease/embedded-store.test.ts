@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EmbeddedStore } from './embedded-store.ts';
-import type { LeaseSpec } from './lease.ts';
-import type { WatchBatch } from './store.ts';
+import type { Lease, LeaseSpec } from './lease.ts';
+import { NotOwnerError, type CreateOutcome, type WatchBatch } from './store.ts';
 import { endpointToJson } from '../../lib/weftd-api/endpoint.ts';
 import { endpoint } from '../../lib/weftd-api/testing/endpoints.ts';
 
@@ -35,6 +35,11 @@ function collector() {
 }
 
 const eventsOf = (batches: WatchBatch[]) => batches.flatMap((b) => (b.kind === 'events' ? b.events : []));
+
+function created(outcome: CreateOutcome): Lease {
+  if (!outcome.created) throw new Error('lease not created');
+  return outcome.lease;
+}
 
 describe('EmbeddedStore operations', () => {
   it('creates if absent, updates and deletes if unchanged, and persists', async () => {
@@ -186,7 +191,8 @@ describe('EmbeddedStore endpoints', () => {
     const path = freshPath();
     const a = new EmbeddedStore({ path, pollMs: 100 });
     const b = new EmbeddedStore({ path, pollMs: 100 });
-    await a.create(spec(1), 60);
+    const n1 = created(await a.create(spec(1), 60));
+    const n2 = created(await b.create(spec(2), 60));
     const seen: { ids: string[]; invalid: string[] }[] = [];
     const watch = b.endpoints.watchEndpoints({
       onEndpoints: (list, invalid) => void seen.push({ ids: list.map((e) => `${e.node}/${e.containerId}`).sort(), invalid: invalid.map((i) => i.key) }),
@@ -200,17 +206,17 @@ describe('EmbeddedStore endpoints', () => {
     };
     try {
       await until([]);
-      await a.endpoints.putEndpoint(endpoint('echo', 'stale', 'n1', '10.244.1.9'));
+      await a.endpoints.putEndpoint(n1, endpoint('echo', 'stale', 'n1', '10.244.1.9'));
       await until(['n1/stale']);
-      await a.endpoints.replaceEndpoints('n1', [endpoint('echo', 'c1', 'n1', '10.244.1.2'), endpoint('echo', 'c2', 'n1', '10.244.1.3')]);
+      await a.endpoints.replaceEndpoints(n1, [endpoint('echo', 'c1', 'n1', '10.244.1.2'), endpoint('echo', 'c2', 'n1', '10.244.1.3')]);
       await until(['n1/c1', 'n1/c2']);
-      await b.endpoints.putEndpoint(endpoint('echo', 'c3', 'n2', '10.244.2.2'));
+      await b.endpoints.putEndpoint(n2, endpoint('echo', 'c3', 'n2', '10.244.2.2'));
       await until(['n1/c1', 'n1/c2', 'n2/c3']);
       await a.endpoints.deleteEndpoint('n1', 'c1');
       await until(['n1/c2', 'n2/c3']);
       // Endpoint writes leave the lease revision alone: lease watches from it need no reset.
-      expect((await a.list()).revision).toBe(1);
-      await a.endpoints.replaceEndpoints('n1', []);
+      expect((await a.list()).revision).toBe(2);
+      await a.endpoints.replaceEndpoints(n1, []);
       await until(['n2/c3']);
       expect(seen.flatMap((s) => s.invalid)).toEqual([]);
 
@@ -224,6 +230,33 @@ describe('EmbeddedStore endpoints', () => {
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
       expect(seen.at(-1)!.ids).toEqual(['n2/c3']);
+    } finally {
+      await watch.close();
+    }
+  });
+
+  it('ties a node\'s endpoints to its lease: kept while the lease is taken back, gone with it when it expires', async () => {
+    const path = freshPath();
+    const a = new EmbeddedStore({ path, pollMs: 100 });
+    const b = new EmbeddedStore({ path, pollMs: 100 });
+    const n1 = created(await a.create(spec(1), 1));
+    await a.endpoints.putEndpoint(n1, endpoint('echo', 'c1', 'n1', '10.244.1.2'));
+    const seen: string[][] = [];
+    const watch = b.endpoints.watchEndpoints({ onEndpoints: (list) => void seen.push(list.map((e) => `${e.node}/${e.containerId}`)) });
+    try {
+      const deadline = Date.now() + 3000;
+      while (seen.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+      // A restart takes the lease back (a new revision): the endpoints stay, and the old lease writes no more.
+      const back = (await a.update(n1, spec(1), 1))!;
+      await expect(a.endpoints.putEndpoint(n1, endpoint('echo', 'c2', 'n1', '10.244.1.3'))).rejects.toThrow(NotOwnerError);
+      await a.endpoints.putEndpoint(back, endpoint('echo', 'c2', 'n1', '10.244.1.3'));
+      while (JSON.stringify(seen.at(-1)) !== JSON.stringify(['n1/c1', 'n1/c2']) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+      // Nobody renews it: the endpoints go at the lease's expiry, no write needed, and the next write drops them.
+      while (seen.at(-1)?.length !== 0 && Date.now() < deadline + 2000) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(seen.slice(0, -1).every((ids) => ids.includes('n1/c1'))).toBe(true);
+      expect(seen.at(-1)).toEqual([]);
+      await b.create(spec(2), 60);
+      expect(JSON.parse(readFileSync(path, 'utf8')).endpoints).toBeUndefined();
     } finally {
       await watch.close();
     }

@@ -14,13 +14,12 @@ import { writeFileAtomic } from '../../lib/files/atomic-write.ts';
 import { withFileLock } from '../../lib/files/file-lock.ts';
 import { SerialTask } from '../serial-task.ts';
 import type { Lease, LeaseSnapshot, LeaseSpec } from './lease.ts';
-import { endpointToJson } from '../../lib/weftd-api/endpoint.ts';
 import {
-  decodeTable, diffLeases, emptyTable, encodeTable, nextExpiry, tableConfig, tableCreate, tableDelete, tableEndpointList, tableEndpoints, tableRenew,
-  tableSnapshot, tableUpdate, type LeaseTable, type TableResult,
+  decodeTable, diffLeases, emptyTable, encodeTable, nextExpiry, tableConfig, tableCreate, tableDelete, tableDeleteEndpoint, tableEndpointList,
+  tablePutEndpoint, tableRenew, tableReplaceEndpoints, tableSnapshot, tableUpdate, type LeaseTable, type TableResult,
 } from './lease-table.ts';
-import type {
-  CreateOutcome, EndpointStore, EndpointWatchHandlers, LeaseStore, LeaseWatch, WatchHandlers,
+import {
+  NotOwnerError, type CreateOutcome, type EndpointStore, type EndpointWatchHandlers, type LeaseStore, type LeaseWatch, type WatchHandlers,
 } from './store.ts';
 
 export interface EmbeddedStoreOptions {
@@ -116,16 +115,13 @@ export class EmbeddedStore implements LeaseStore {
   }
 
   readonly endpoints: EndpointStore = {
-    putEndpoint: (endpoint) => this.mutate((table) => tableEndpoints(table, endpoint.node, (current) => ({
-      ...current, [endpoint.containerId]: endpointToJson(endpoint),
-    }))),
-    deleteEndpoint: (node, containerId) => this.mutate((table) => tableEndpoints(table, node, (current) => {
-      const { [containerId]: _gone, ...rest } = current;
-      return rest;
-    })),
-    replaceEndpoints: (node, endpoints) => this.mutate((table) => tableEndpoints(table, node, () => (
-      Object.fromEntries(endpoints.map((e) => [e.containerId, endpointToJson(e)]))
-    ))),
+    putEndpoint: async (owner, endpoint) => {
+      if (!await this.mutate((table, now) => tablePutEndpoint(table, owner, endpoint, now))) throw new NotOwnerError(owner);
+    },
+    deleteEndpoint: (node, containerId) => this.mutate((table, now) => tableDeleteEndpoint(table, node, containerId, now)),
+    replaceEndpoints: async (owner, endpoints) => {
+      if (!await this.mutate((table, now) => tableReplaceEndpoints(table, owner, endpoints, now))) throw new NotOwnerError(owner);
+    },
     watchEndpoints: (handlers) => this.watchFile(endpointReader(handlers), handlers.onRestart),
   };
 
@@ -172,16 +168,17 @@ function leaseReader(fromRevision: number, handlers: WatchHandlers): TableReader
   };
 }
 
-/** Every node's endpoints, delivered whole at the start and whenever they changed. */
+/** Every node's endpoints, delivered whole at the start and whenever they changed (a lease expiry too). */
 function endpointReader(handlers: EndpointWatchHandlers): TableReader {
   let delivered: string | undefined;
-  return (table) => {
-    const text = JSON.stringify(table.endpoints ?? {});
-    if (text === delivered) return undefined;
-    delivered = text;
-    const { endpoints, invalid } = tableEndpointList(table);
-    handlers.onEndpoints(endpoints, invalid);
-    return undefined;
+  return (table, now) => {
+    const { endpoints, invalid } = tableEndpointList(table, now);
+    const text = JSON.stringify([endpoints, invalid]);
+    if (text !== delivered) {
+      delivered = text;
+      handlers.onEndpoints(endpoints, invalid);
+    }
+    return nextExpiry(table, now);
   };
 }
 

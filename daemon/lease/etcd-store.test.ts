@@ -7,7 +7,7 @@ import { parseNetworkConfig } from '../network-config.ts';
 import { EtcdStore, type EtcdStoreOptions } from './etcd-store.ts';
 import type { Lease, LeaseSpec } from './lease.ts';
 import { LeaseManager } from './lease-manager.ts';
-import type { LeaseEvent, WatchBatch } from './store.ts';
+import { NotOwnerError, type CreateOutcome, type LeaseEvent, type WatchBatch } from './store.ts';
 import { EtcdCluster } from './testing/etcd-cluster.ts';
 import { endpointToJson } from '../../lib/weftd-api/endpoint.ts';
 import { endpoint } from '../../lib/weftd-api/testing/endpoints.ts';
@@ -16,6 +16,11 @@ const spec = (n: number, nodeName = `n${n}`): LeaseSpec =>
   ({ subnet: `10.244.${n}.0/24`, nodeName, publicIp: `192.0.2.${n}`, vtepMac: '0a:00:00:00:00:01' });
 
 const quiet = new Logger('error', () => undefined);
+
+function created(outcome: CreateOutcome): Lease {
+  if (!outcome.created) throw new Error('lease not created');
+  return outcome.lease;
+}
 const stores: EtcdStore[] = [];
 let prefixSerial = 0;
 
@@ -178,9 +183,12 @@ describe('EtcdStore on one member', () => {
 
   it('shares endpoints: puts, deletes and a node\'s replace reach every endpoint watch', async () => {
     prefixSerial++;
-    const a = openStore(etcd().endpoints).endpoints;
-    const b = openStore(etcd().endpoints).endpoints;
-    await a.putEndpoint(endpoint('echo', 'stale', 'na', '10.244.1.9'));
+    const storeA = openStore(etcd().endpoints);
+    const storeB = openStore(etcd().endpoints);
+    const [a, b] = [storeA.endpoints, storeB.endpoints];
+    const na = created(await storeA.create(spec(1, 'na'), 30));
+    const nb = created(await storeB.create(spec(2, 'nb'), 30));
+    await a.putEndpoint(na, endpoint('echo', 'stale', 'na', '10.244.1.9'));
     const seen: { ids: string[]; invalid: string[] }[] = [];
     const watch = b.watchEndpoints({ onEndpoints: (list, invalid) => void seen.push({ ids: list.map((e) => `${e.node}/${e.containerId}`).sort(), invalid: invalid.map((i) => i.key) }) });
     const until = async (what: string, ids: string[]) => {
@@ -193,9 +201,9 @@ describe('EtcdStore on one member', () => {
     try {
       await until('the listed endpoint', ['na/stale']);
       // A restarted node replaces its set: the stale entry goes, the current ones stay or arrive.
-      await a.replaceEndpoints('na', [endpoint('echo', 'c1', 'na', '10.244.1.2'), endpoint('echo', 'c2', 'na', '10.244.1.3')]);
+      await a.replaceEndpoints(na, [endpoint('echo', 'c1', 'na', '10.244.1.2'), endpoint('echo', 'c2', 'na', '10.244.1.3')]);
       await until('the replaced set', ['na/c1', 'na/c2']);
-      await b.putEndpoint(endpoint('echo', 'c3', 'nb', '10.244.2.2', 50051, { health: 'draining' }));
+      await b.putEndpoint(nb, endpoint('echo', 'c3', 'nb', '10.244.2.2', 50051, { health: 'draining' }));
       await until('the other node\'s put', ['na/c1', 'na/c2', 'nb/c3']);
       expect(seen.flatMap((s) => s.invalid)).toEqual([]);
       await a.deleteEndpoint('na', 'c1');
@@ -214,12 +222,50 @@ describe('EtcdStore on one member', () => {
       }
       expect(seen.at(-1)!.ids).toEqual(['na/c2', 'nb/c3']);
       // A replace with nothing empties the node's set.
-      await a.replaceEndpoints('na', []);
+      await a.replaceEndpoints(na, []);
       await until('the emptied node', ['nb/c3']);
     } finally {
       await watch.close();
     }
   });
+
+  it('ties a node\'s endpoints to its lease: moved when a restart takes the lease back, deleted by etcd when it expires', async () => {
+    prefixSerial++;
+    const store = openStore(etcd().endpoints);
+    const n1 = created(await store.create(spec(1), 2));
+    await store.endpoints.replaceEndpoints(n1, [endpoint('echo', 'c1', 'n1', '10.244.1.2'), endpoint('echo', 'c2', 'n1', '10.244.1.3')]);
+    const seen: string[][] = [];
+    const watch = openStore(etcd().endpoints).endpoints.watchEndpoints({
+      onEndpoints: (list) => void seen.push(list.map((e) => `${e.node}/${e.containerId}`).sort()),
+    });
+    const until = async (what: string, predicate: () => boolean, timeoutMs = 8000) => {
+      const deadline = Date.now() + timeoutMs;
+      while (!predicate()) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(seen)}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    };
+    try {
+      await until('the listed endpoints', () => seen.length > 0);
+      // A restarted daemon takes its lease back: a new etcd lease, the old one revoked. The endpoints move
+      // to the new one first, so no watcher ever sees them go; the old lease writes no more.
+      const back = (await store.update(n1, spec(1), 2))!;
+      await expect(store.endpoints.putEndpoint(n1, endpoint('echo', 'c3', 'n1', '10.244.1.4'))).rejects.toThrow(NotOwnerError);
+      await store.endpoints.putEndpoint(back, endpoint('echo', 'c3', 'n1', '10.244.1.4'));
+      await until('the put under the lease taken back', () => seen.at(-1)?.length === 3);
+      // Nobody renews it: etcd deletes the lease key and every endpoint with it.
+      await until('the endpoints gone with the lease', () => seen.at(-1)?.length === 0);
+      expect(seen.slice(0, -1).every((ids) => ids.includes('n1/c1') && ids.includes('n1/c2'))).toBe(true);
+      const admin = new Etcd3({ hosts: etcd().endpoints });
+      try {
+        expect(await admin.getAll().prefix(`/weft-test/${prefixSerial}/endpoints/`).keys()).toEqual([]);
+      } finally {
+        admin.close();
+      }
+    } finally {
+      await watch.close();
+    }
+  }, 20_000);
 });
 
 describe('EtcdStore on a 3-member cluster', () => {

@@ -7,8 +7,11 @@
 // Watches resume from the last revision seen after a reconnect (the etcd3 client does that); when etcd has
 // compacted that revision away the watch is cancelled, and the store lists again and starts over.
 // Endpoints: `<prefix>/endpoints/<node>/<containerId>`, the endpoint's JSON (endpointToJson), written by
-// that node only and without TTL: readers serve them while the node holds a lease.
-import { Etcd3, Range, type IKeyValue, type IOptions, type IResponseHeader, type Watcher } from 'etcd3';
+// that node only, each attached to the etcd lease of its node's lease key (in a transaction conditional on
+// that key's revision): etcd deletes them with the lease, so an expired node leaves nothing. An update that
+// moves a lease key to a new etcd lease (a restart taking its lease back) moves the node's endpoints to it
+// before revoking the old one, so they never vanish from peers' views meanwhile.
+import { Etcd3, Range, type ICompare, type IKeyValue, type IOptions, type IResponseHeader, type Watcher } from 'etcd3';
 import type { JsonObject, JsonValue } from '../../lib/json/json-value.ts';
 import { backoffDelay, type BackoffPolicy } from '../backoff.ts';
 import {
@@ -20,6 +23,7 @@ import { endpointFromEntry } from './endpoint-entry.ts';
 import type {
   CreateOutcome, EndpointStore, EndpointWatchHandlers, InvalidEndpoint, LeaseEvent, LeaseStore, LeaseWatch, WatchHandlers,
 } from './store.ts';
+import { assertOwnEndpoints, NotOwnerError } from './store.ts';
 
 export interface EtcdStoreOptions {
   /** Client URLs, e.g. http://10.0.0.1:2379. */
@@ -52,6 +56,7 @@ export class EtcdStore implements LeaseStore {
   private readonly client: Etcd3;
   private readonly configKey: string;
   private readonly subnetsPrefix: string;
+  private readonly endpointsPrefix: string;
   private readonly now: () => number;
   private readonly callTimeoutMs: number;
   private readonly endpointCount: number;
@@ -77,12 +82,28 @@ export class EtcdStore implements LeaseStore {
     }
     if (options.auth) clientOptions.auth = { ...options.auth };
     this.client = new Etcd3(clientOptions);
-    const endpointsPrefix = `${prefix}/endpoints/`;
-    this.endpoints = new EtcdEndpoints(this.client, endpointsPrefix, (handlers) => {
-      const watch = new PrefixWatch(this.client, endpointsPrefix, handlers);
+    this.endpointsPrefix = `${prefix}/endpoints/`;
+    this.endpoints = new EtcdEndpoints(this.client, this.endpointsPrefix, (owner) => this.ownerCondition(owner), (handlers) => {
+      const watch = new PrefixWatch(this.client, this.endpointsPrefix, handlers);
       watch.startWithList();
       return this.track(watch);
     });
+  }
+
+  /** The etcd lease of `owner`'s key and the comparison that holds while `owner` is current; NotOwnerError if it is not now. */
+  private async ownerCondition(owner: Lease): Promise<OwnerCondition> {
+    const key = this.keyOf(owner.subnet);
+    const kv = (await this.client.kv.range({ key })).kvs[0];
+    if (!kv || Number(kv.mod_revision) !== owner.revision) throw new NotOwnerError(owner);
+    return { lease: kv.lease, compare: { key, target: 'Mod', result: 'Equal', mod_revision: owner.revision } };
+  }
+
+  /** Attaches `node`'s endpoint keys held by etcd lease `from` to `to` (same values). */
+  private async moveEndpoints(node: string, from: string, to: string): Promise<void> {
+    const range = Range.prefix(`${this.endpointsPrefix}${node}/`);
+    const held = (await this.client.kv.range({ key: range.start, range_end: range.end })).kvs.filter((kv) => kv.lease === from);
+    const ops = held.map((kv) => ({ request_put: { key: kv.key, value: kv.value, lease: to } }));
+    for (let i = 0; i < ops.length; i += opsPerTxn) await this.client.kv.txn({ compare: [], success: ops.slice(i, i + opsPerTxn) });
   }
 
   private keyOf(subnet: string): Buffer {
@@ -227,7 +248,12 @@ export class EtcdStore implements LeaseStore {
         return undefined;
       }
       const previous = res.responses[0]?.response_put.prev_kv?.lease;
-      if (previous && previous !== lease.id) await this.revoke(previous);
+      if (previous && previous !== lease.id) {
+        // Revoking first would delete the node's endpoints until it writes them again. When they cannot be
+        // moved now, the old lease is left to expire: its owner rewrites them under the new one meanwhile.
+        const moved = previous === noLease || await this.moveEndpoints(spec.nodeName, previous, lease.id).then(() => true, () => false);
+        if (moved) await this.revoke(previous);
+      }
       return { ...spec, expiresAt: lease.expiresAt, revision: revisionOf(res.header) };
     } catch (err) {
       await this.revoke(lease.id);
@@ -331,10 +357,17 @@ function endpointFromKv(key: string, value: Buffer): Endpoint | InvalidEndpoint 
   return endpointFromEntry(key, node, containerId, json);
 }
 
+/** What an endpoint write of an owner needs: its etcd lease, and the comparison that it is still current. */
+interface OwnerCondition {
+  readonly lease: string;
+  readonly compare: ICompare;
+}
+
 class EtcdEndpoints implements EndpointStore {
   constructor(
     private readonly client: Etcd3,
     private readonly prefix: string,
+    private readonly ownerCondition: (owner: Lease) => Promise<OwnerCondition>,
     /** Starts a tracked watch of this prefix that lists first. */
     private readonly watchPrefix: (handlers: PrefixWatchHandlers) => LeaseWatch,
   ) {}
@@ -343,23 +376,36 @@ class EtcdEndpoints implements EndpointStore {
     return `${this.prefix}${node}/${containerId}`;
   }
 
-  async putEndpoint(endpoint: Endpoint): Promise<void> {
-    await this.client.kv.put({ key: Buffer.from(this.keyOf(endpoint.node, endpoint.containerId)), value: Buffer.from(JSON.stringify(endpointToJson(endpoint))) });
+  private putOp(endpoint: Endpoint, lease: string) {
+    return { request_put: { key: Buffer.from(this.keyOf(endpoint.node, endpoint.containerId)), value: Buffer.from(JSON.stringify(endpointToJson(endpoint))), lease } };
+  }
+
+  async putEndpoint(owner: Lease, endpoint: Endpoint): Promise<void> {
+    assertOwnEndpoints(owner, [endpoint]);
+    const { lease, compare } = await this.ownerCondition(owner);
+    const res = await this.client.kv.txn({ compare: [compare], success: [this.putOp(endpoint, lease)] });
+    if (!res.succeeded) throw new NotOwnerError(owner);
   }
 
   async deleteEndpoint(node: string, containerId: string): Promise<void> {
     await this.client.kv.deleteRange({ key: Buffer.from(this.keyOf(node, containerId)) });
   }
 
-  async replaceEndpoints(node: string, endpoints: readonly Endpoint[]): Promise<void> {
+  async replaceEndpoints(owner: Lease, endpoints: readonly Endpoint[]): Promise<void> {
+    assertOwnEndpoints(owner, endpoints);
+    const node = owner.nodeName;
+    const { lease, compare } = await this.ownerCondition(owner);
     const range = Range.prefix(`${this.prefix}${node}/`);
     const stored = await this.client.kv.range({ key: range.start, range_end: range.end, keys_only: true });
     const wanted = new Set(endpoints.map((e) => this.keyOf(node, e.containerId)));
     const ops = [
       ...stored.kvs.map((kv) => kv.key.toString()).filter((key) => !wanted.has(key)).map((key) => ({ request_delete_range: { key: Buffer.from(key) } })),
-      ...endpoints.map((e) => ({ request_put: { key: Buffer.from(this.keyOf(node, e.containerId)), value: Buffer.from(JSON.stringify(endpointToJson(e))) } })),
+      ...endpoints.map((e) => this.putOp(e, lease)),
     ];
-    for (let i = 0; i < ops.length; i += opsPerTxn) await this.client.kv.txn({ compare: [], success: ops.slice(i, i + opsPerTxn) });
+    for (let i = 0; i < ops.length; i += opsPerTxn) {
+      const res = await this.client.kv.txn({ compare: [compare], success: ops.slice(i, i + opsPerTxn) });
+      if (!res.succeeded) throw new NotOwnerError(owner);
+    }
   }
 
   watchEndpoints(handlers: EndpointWatchHandlers): LeaseWatch {

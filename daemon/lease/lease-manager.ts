@@ -24,7 +24,8 @@ export interface LeaseSetEvent {
   /**
    * 'acquired': first event, every lease is in `changes.added`; 'peers': the watch changed the set;
    * 'resync': the store listed everything again (changes are relative to what was known);
-   * 'own-lease': this node's lease moved to another subnet after it was lost.
+   * 'own-lease': this node's lease was acquired again after it was lost: in another subnet (in `added`),
+   * or the same one at a new revision (in `updated`; what is tied to the lease, such as endpoints, follows).
    */
   readonly reason: 'acquired' | 'peers' | 'resync' | 'own-lease';
   /** This node's lease. */
@@ -247,6 +248,7 @@ export class LeaseManager {
     this.set.apply(ownPut(lease));
     if (lease.subnet === before.subnet) {
       this.log.warn('lease acquired again', { subnet: lease.subnet, reason });
+      this.emit('own-lease', { added: [], removed: [], updated: [lease] });
       return;
     }
     this.log.error('this node moved to another subnet: containers started before keep addresses of the old one', {

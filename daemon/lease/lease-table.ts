@@ -1,11 +1,13 @@
 // The lease table of a store without a server (the embedded store's file): the conditional operations of
 // `LeaseStore` as pure functions from (table, now) to a new table, so their rules are tested apart from the
 // file and its lock. Expiry is lazy: an entry past its expiresAt reads as absent, and the next write drops it.
-// One write is one revision, like one etcd transaction.
+// One write is one revision, like one etcd transaction. A node's endpoints belong to its lease: written only
+// by the current holder, they read as absent once no live lease carries the node's name, and the next write
+// drops them (etcd deletes them with the lease; here they go the same lazy way as the lease itself).
 import type { JsonObject, JsonValue } from '../../lib/json/json-value.ts';
-import type { Endpoint } from '../../lib/weftd-api/endpoint.ts';
+import { endpointToJson, type Endpoint } from '../../lib/weftd-api/endpoint.ts';
 import { endpointFromEntry } from './endpoint-entry.ts';
-import type { CreateOutcome, InvalidEndpoint, LeaseEvent } from './store.ts';
+import { assertOwnEndpoints, type CreateOutcome, type InvalidEndpoint, type LeaseEvent } from './store.ts';
 import {
   leaseRecord, sortLeases, specFromRecord, subnetKey,
   type InvalidEntry, type Lease, type LeaseRecord, type LeaseSnapshot, type LeaseSpec,
@@ -25,8 +27,8 @@ export interface LeaseTable {
   /** By subnet key ("10.244.3.0-24"). */
   leases: Record<string, TableEntry>;
   /**
-   * Service endpoints by node, then container ID (endpointToJson). Not part of the lease revision: they
-   * have no conditional writes, and lease watches need not hear of them.
+   * Service endpoints by node, then container ID (endpointToJson). Not part of the lease revision: lease
+   * watches need not hear of them.
    */
   endpoints?: Record<string, Record<string, JsonObject>>;
 }
@@ -61,10 +63,22 @@ export function tableSnapshot(table: LeaseTable, now: number): LeaseSnapshot {
   };
 }
 
-/** A new table at the next revision, expired entries dropped. */
+/** The endpoints of nodes that hold a live lease: the others' went with their lease. */
+function ownedEndpoints(table: LeaseTable, now: number): Record<string, Record<string, JsonObject>> {
+  const holders = new Set(Object.values(table.leases).filter((e) => live(e, now)).map((e) => e.nodeName));
+  return Object.fromEntries(Object.entries(table.endpoints ?? {}).filter(([node]) => holders.has(node)));
+}
+
+/** `table` with `endpoints` (left out when empty). */
+function withEndpoints(table: LeaseTable, endpoints: Record<string, Record<string, JsonObject>>): LeaseTable {
+  const { endpoints: _old, ...rest } = table;
+  return Object.keys(endpoints).length === 0 ? rest : { ...rest, endpoints };
+}
+
+/** A new table at the next revision, expired entries (and their nodes' endpoints) dropped. */
 function nextTable(table: LeaseTable, now: number): LeaseTable {
   const leases = Object.fromEntries(Object.entries(table.leases).filter(([, e]) => live(e, now)));
-  return { ...table, revision: table.revision + 1, leases };
+  return withEndpoints({ ...table, revision: table.revision + 1, leases }, ownedEndpoints(table, now));
 }
 
 function expiry(ttlSeconds: number | null, now: number): number | null {
@@ -132,23 +146,47 @@ export function tableConfig(table: LeaseTable, proposed: JsonObject | undefined,
   return { table: { ...nextTable(table, now), config: proposed }, result: proposed };
 }
 
-/** Rewrites `node`'s endpoints with `update`; writes nothing when they stay the same. */
-export function tableEndpoints(
-  table: LeaseTable, node: string, update: (current: Readonly<Record<string, JsonObject>>) => Record<string, JsonObject>,
+/** Rewrites `node`'s endpoints with `update` (dropping those of expired nodes); writes nothing when they stay the same. */
+function tableEndpoints(
+  table: LeaseTable, node: string, now: number, update: (current: Readonly<Record<string, JsonObject>>) => Record<string, JsonObject>,
 ): TableResult<void> {
-  const current = table.endpoints?.[node] ?? {};
+  const owned = ownedEndpoints(table, now);
+  const current = owned[node] ?? {};
   const next = update(current);
-  if (JSON.stringify(next) === JSON.stringify(current)) return { result: undefined };
-  const { [node]: _old, ...others } = table.endpoints ?? {};
+  const { [node]: _old, ...others } = owned;
   const endpoints = Object.keys(next).length === 0 ? others : { ...others, [node]: next };
-  return { table: { ...table, endpoints }, result: undefined };
+  if (JSON.stringify(endpoints) === JSON.stringify(table.endpoints ?? {})) return { result: undefined };
+  return { table: withEndpoints(table, endpoints), result: undefined };
 }
 
-/** Every node's endpoints in the table, and the entries that are not valid endpoints. */
-export function tableEndpointList(table: LeaseTable): { endpoints: Endpoint[]; invalid: InvalidEndpoint[] } {
+/** Whether `owner` holds its lease now, unchanged (what an endpoint write of its node requires). */
+function holds(table: LeaseTable, owner: Lease, now: number): boolean {
+  return unchanged(table, owner, now)?.nodeName === owner.nodeName;
+}
+
+/** Adds or replaces one endpoint of `owner`'s node; false (nothing written) unless `owner` is current. */
+export function tablePutEndpoint(table: LeaseTable, owner: Lease, endpoint: Endpoint, now: number): TableResult<boolean> {
+  assertOwnEndpoints(owner, [endpoint]);
+  if (!holds(table, owner, now)) return { result: false };
+  return { ...tableEndpoints(table, owner.nodeName, now, (current) => ({ ...current, [endpoint.containerId]: endpointToJson(endpoint) })), result: true };
+}
+
+export function tableDeleteEndpoint(table: LeaseTable, node: string, containerId: string, now: number): TableResult<void> {
+  return tableEndpoints(table, node, now, (current) => Object.fromEntries(Object.entries(current).filter(([id]) => id !== containerId)));
+}
+
+/** Makes `endpoints` the whole set of `owner`'s node; false (nothing written) unless `owner` is current. */
+export function tableReplaceEndpoints(table: LeaseTable, owner: Lease, endpoints: readonly Endpoint[], now: number): TableResult<boolean> {
+  assertOwnEndpoints(owner, endpoints);
+  if (!holds(table, owner, now)) return { result: false };
+  return { ...tableEndpoints(table, owner.nodeName, now, () => Object.fromEntries(endpoints.map((e) => [e.containerId, endpointToJson(e)]))), result: true };
+}
+
+/** The endpoints of every node holding a live lease, and the entries that are not valid endpoints. */
+export function tableEndpointList(table: LeaseTable, now: number): { endpoints: Endpoint[]; invalid: InvalidEndpoint[] } {
   const endpoints: Endpoint[] = [];
   const invalid: InvalidEndpoint[] = [];
-  for (const [node, byContainer] of Object.entries(table.endpoints ?? {})) {
+  for (const [node, byContainer] of Object.entries(ownedEndpoints(table, now))) {
     for (const [containerId, value] of Object.entries(byContainer)) {
       const read = endpointFromEntry(`${node}/${containerId}`, node, containerId, value);
       if ('problem' in read) invalid.push(read);

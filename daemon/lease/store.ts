@@ -74,14 +74,32 @@ export interface EndpointWatchHandlers {
 
 /**
  * The service endpoints of every node, kept beside the leases so that each node's xDS server can serve the
- * whole cluster. A node writes only its own; liveness is its lease's, judged by the reader, so that
- * endpoint entries need no TTL of their own.
+ * whole cluster. A node writes only its own, each tied to the lease that owns it (its node's): when that
+ * lease expires or is deleted, its endpoints go with it, so an expired node leaves nothing behind. A node
+ * taking its lease back (a restart) keeps them throughout.
  */
 export interface EndpointStore {
-  /** Adds or replaces one endpoint of `endpoint.node`. */
-  putEndpoint(endpoint: Endpoint): Promise<void>;
+  /** Adds or replaces one endpoint of `owner`'s node; rejects with NotOwnerError unless `owner` is current. */
+  putEndpoint(owner: Lease, endpoint: Endpoint): Promise<void>;
   deleteEndpoint(node: string, containerId: string): Promise<void>;
-  /** Makes `endpoints` the whole stored set of `node` (what was stored before and is not in it goes). */
-  replaceEndpoints(node: string, endpoints: readonly Endpoint[]): Promise<void>;
+  /**
+   * Makes `endpoints` the whole stored set of `owner`'s node (what was stored before and is not in it
+   * goes); rejects with NotOwnerError unless `owner` is current.
+   */
+  replaceEndpoints(owner: Lease, endpoints: readonly Endpoint[]): Promise<void>;
   watchEndpoints(handlers: EndpointWatchHandlers): LeaseWatch;
+}
+
+/** An endpoint write for a lease that changed, expired or is gone: the writer must use its current lease. */
+export class NotOwnerError extends Error {
+  constructor(owner: Lease) {
+    super(`lease ${owner.subnet} of node ${owner.nodeName} is not current (changed, expired or gone): endpoints not written`);
+    this.name = 'NotOwnerError';
+  }
+}
+
+/** Refuses an endpoint that is not of `owner`'s node (a node writes only its own). */
+export function assertOwnEndpoints(owner: Lease, endpoints: readonly Endpoint[]): void {
+  const other = endpoints.find((e) => e.node !== owner.nodeName);
+  if (other) throw new TypeError(`endpoint ${other.containerId} is of node ${other.node}, not of ${owner.nodeName}`);
 }

@@ -36,8 +36,8 @@ const report: DataPathReport = {
   probes: [{
     nodeName: 'b', publicIp: '192.0.2.2', verdict: 'vtep', since: t0 - 5000, checkedAt: t0,
     paths: {
-      underlay: { sent: 3, answered: 3, lastOk: true, lastRttMs: 0.4, lastError: undefined },
-      vtep: { sent: 3, answered: 1, lastOk: false, lastRttMs: undefined, lastError: 'timed out' },
+      underlay: { sent: 3, answered: 3, lastOk: true, lastRttMs: 0.4, lastError: undefined, lastAnsweredBy: 'daemon' },
+      vtep: { sent: 3, answered: 1, lastOk: false, lastRttMs: undefined, lastError: 'timed out', lastAnsweredBy: undefined },
     },
   }],
 };
@@ -58,7 +58,7 @@ describe('nodeStatus', () => {
           probe: {
             verdict: 'vtep', since: '2026-11-23T09:59:55.000Z', checkedAt: '2026-11-23T10:00:00.000Z',
             paths: {
-              underlay: { ok: true, sent: 3, answered: 3, rttMs: 0.4 },
+              underlay: { ok: true, sent: 3, answered: 3, rttMs: 0.4, answeredBy: 'daemon' },
               vtep: { ok: false, sent: 3, answered: 1, error: 'timed out' },
             },
           },

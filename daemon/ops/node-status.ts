@@ -54,6 +54,7 @@ function probeStatus(health: PeerHealth): ProbeStatus {
       ok: s.lastOk, sent: s.sent, answered: s.answered,
       ...(s.lastRttMs !== undefined ? { rttMs: s.lastRttMs } : {}),
       ...(s.lastError !== undefined ? { error: s.lastError } : {}),
+      ...(s.lastAnsweredBy !== undefined ? { answeredBy: s.lastAnsweredBy } : {}),
     };
   }
   return { verdict: health.verdict, since: time(health.since), checkedAt: time(health.checkedAt), paths };

@@ -74,10 +74,16 @@ describe('DeltaSession', () => {
     expect(delta(sent.at(-1)!)).toEqual({ sent: ['c'], removed: [] });
   });
 
-  it('answers a load assignment named for a service without endpoints with an empty one', () => {
+  it('lists a load assignment of a service that does not exist, or no longer does, in removed_resources', () => {
     const [first] = ask(request(TypeUrl.ClusterLoadAssignment, ['ghost']));
-    expect(delta(first!)).toEqual({ sent: ['ghost'], removed: [] });
-    expect(endpointCount(first!.resources[0]!.resource)).toBe(0);
+    expect(delta(first!)).toEqual({ sent: [], removed: ['ghost'] });
+    const ghost = endpoint('ghost', 'g1', 'n1', '10.0.0.9');
+    t.publish([a1, b1, ghost]);
+    expect(delta(sent.at(-1)!)).toEqual({ sent: ['ghost'], removed: [] });
+    expect(endpointCount(sent.at(-1)!.resources[0]!.resource)).toBe(1);
+    // Its last endpoint goes: removed, as CDS removes the cluster, not an empty assignment kept for ever.
+    t.publish([a1, b1]);
+    expect(delta(sent.at(-1)!)).toEqual({ sent: [], removed: ['ghost'] });
   });
 
   it('sends a reconnecting client only what differs from its initial_resource_versions', () => {

@@ -79,8 +79,9 @@ export class DeltaSession extends Session<DeltaDiscoveryRequest, DeltaState> {
         held.delete(name);
         continue;
       }
-      // Empty load assignments stand in for named services only; under "*" a name is there or not.
-      const entry = explicit || cache.has(typeUrl, name) ? cache.get(typeUrl, name) : undefined;
+      // A resource is there or not: the empty load assignment state of the world answers for a service that
+      // does not exist is no answer here, where removed_resources says "does not exist" (the protocol's rule).
+      const entry = cache.has(typeUrl, name) ? cache.get(typeUrl, name) : undefined;
       if (entry) {
         if (held.get(name) === entry.version) continue;
         held.set(name, entry.version);

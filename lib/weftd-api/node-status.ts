@@ -12,6 +12,9 @@ export const probePaths: readonly ProbePath[] = ['kernel', 'kernel6', 'vtep', 'u
 
 export type PeerVerdict = 'healthy' | 'local-entry' | 'vtep' | 'underlay';
 
+/** Who answered a probe: the peer's daemon, or (kernel paths, while that daemon is away) the peer's kernel. */
+export type ProbeResponder = 'daemon' | 'kernel';
+
 export interface LeaseStatus {
   readonly subnet: string;
   readonly ipv6Subnet?: string;
@@ -28,6 +31,8 @@ export interface PathStatus {
   readonly answered: number;
   readonly rttMs?: number;
   readonly error?: string;
+  /** Who answered in the last round. */
+  readonly answeredBy?: ProbeResponder;
 }
 
 export interface ProbeStatus {

@@ -3,12 +3,14 @@
 // bridge on each host pinging each other across VXLAN, and the underlay captured and decoded with
 // lib/vxlan. Then the reconcile rules: stale peers go (also after a "restart"), foreign state stays, a
 // deleted or wrong device comes back, direct routing, dual stack.
+import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { formatIp, parseIp } from '../../lib/ip/address.ts';
 import { DataPath } from '../../daemon/datapath/data-path.ts';
 import { weftRouteProtocol } from '../../daemon/datapath/plan.ts';
 import type { LeaseSpec } from '../../daemon/lease/lease.ts';
 import { Logger } from '../../daemon/log.ts';
+import { KernelWatch, type KernelChange } from '../../lib/netlink/index.ts';
 import { parseNetworkConfig, type NetworkConfig } from '../../daemon/network-config.ts';
 import { runChecked } from './testing/command.ts';
 import type { Underlay } from './testing/hosts.ts';
@@ -230,5 +232,36 @@ describeAsRoot('overlay data path, dual stack', () => {
     expect(neighboursOf(hosts[0]!.netns).sort()).toEqual(['10.244.2.0 02:77:00:00:00:02', 'fd00:244:0:2:: 02:77:00:00:00:02']);
     expect(pingOk(containers[0]!.netns, containers[1]!.address6!)).toBe(true);
     expect(pingOk(containers[1]!.netns, containers[0]!.address)).toBe(true);
+  });
+
+  it('changes nothing in the kernel at rest, for either family: no change notifications over several runs', async () => {
+    const host = hosts[0]!.netns;
+    const { stats } = paths[0]!;
+    const deviceIndex = linkIndexIn(host, device);
+    // Two witnesses of changes to what weft programs (not the kernel's own neighbour churn on the
+    // containers' bridge): lib/netlink's notifications, and `ip monitor` reading the kernel independently.
+    const seen: string[] = [];
+    const ours = (c: KernelChange) => (c.kind === 'route' ? c.route.protocol === weftRouteProtocol
+      : (c.kind === 'link' ? c.link.index : c.kind === 'address' ? c.address.link : c.kind === 'neighbour' ? c.neighbour.link : c.entry.link) === deviceIndex);
+    const watch = KernelWatch.open(host.path, ['link', 'address', 'route', 'neighbour', 'fdb'], {
+      onChanges: (changes) => seen.push(...changes.filter(ours).map((c) => `${c.removed ? '-' : '+'}${c.kind}`)),
+      onLost: (reason) => seen.push(`lost: ${reason}`),
+    });
+    const monitor = spawn('ip', ['-n', host.name, 'monitor', 'link', 'address', 'route', 'neigh'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let monitored = '';
+    monitor.stdout.on('data', (chunk: Buffer) => {
+      monitored += chunk.toString().split('\n').filter((line) => line.includes(device) || line.includes(`proto ${weftRouteProtocol}`)).join('\n');
+    });
+    try {
+      const [runs, changes] = [stats.runs, stats.changes];
+      await eventually('five runs', () => stats.runs >= runs + 5);
+      expect(paths[0]!.run()).toMatchObject({ device: 'kept', steps: [], failures: [] });
+      expect(stats.changes).toBe(changes);
+      expect(seen).toEqual([]);
+      expect(monitored).toBe('');
+    } finally {
+      watch.close();
+      monitor.kill();
+    }
   });
 });

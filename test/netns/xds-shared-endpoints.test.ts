@@ -1,7 +1,7 @@
 // Endpoints shared through etcd: two simulated hosts run the built weftd on one etcd member (in a namespace
 // of its own on the underlay); a container attached with the built overlay plugin on host A shows up in the
 // xDS answer of host B's weftd, read with a bare ADS client over B's unix-socket xDS server, and vanishes
-// when the container is deleted, and when A's daemon stops and its lease expires.
+// when the container is deleted, and when A's daemon stops and its lease expires (from etcd too).
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { DiscoveryResponse } from '../../daemon/xds/discovery-messages.ts';
@@ -11,12 +11,11 @@ import { codec } from '../../daemon/xds/testing/session-context.ts';
 import type { DiscoveryRequest } from '../../daemon/xds/discovery-messages.ts';
 import { describeFailure } from './testing/command.ts';
 import { createTempDir } from './testing/files.ts';
-import { createHost } from './testing/hosts.ts';
 import { createNetns, type Netns } from './testing/netns.ts';
 import { cleanupAfterAll, describeAsRoot } from './testing/suite.ts';
-import { createOverlayHosts, eventually, type OverlayHost } from './testing/overlay.ts';
+import { eventually, type OverlayHost } from './testing/overlay.ts';
 import { attachmentVars, runOverlay } from './testing/overlay-plugin.ts';
-import { EtcdCluster, nodeFiles, startWeftd, weftdReady, type NetnsProcess } from './testing/overlay-processes.ts';
+import { createEtcdHosts, nodeFiles, startWeftd, weftdReady, type EtcdCluster, type NetnsProcess } from './testing/overlay-processes.ts';
 
 cleanupAfterAll();
 
@@ -43,6 +42,7 @@ function addresses(response: DiscoveryResponse): string[] {
 describeAsRoot('endpoints shared through etcd: one host\'s container is served by the other host\'s xDS server', () => {
   let hosts: OverlayHost[];
   let root: string;
+  let etcd: EtcdCluster;
   const daemons: NetnsProcess[] = [];
   let client: AdsClient | undefined;
   let stream: AdsStream<DiscoveryRequest, DiscoveryResponse> | undefined;
@@ -65,10 +65,7 @@ describeAsRoot('endpoints shared through etcd: one host\'s container is served b
   }
 
   beforeAll(async () => {
-    let underlay;
-    ({ underlay, hosts } = createOverlayHosts(2));
-    const etcdHost = createHost(underlay, '192.0.2.100/24', 'oe');
-    const etcd = await EtcdCluster.start(etcdHost.netns, ['192.0.2.100']);
+    ({ hosts, etcd } = await createEtcdHosts(2));
     root = createTempDir('wtshare');
     for (let i = 0; i < 2; i++) {
       const xdsListen = `unix:${join(nodeFiles(root, node(i)).stateDir, 'xds.sock')}`;
@@ -108,5 +105,9 @@ describeAsRoot('endpoints shared through etcd: one host\'s container is served b
     // A clean stop leaves the lease (and the stored endpoint) to its TTL: the lease's expiry hides it.
     await daemons[0]!.stop();
     await eventually('the endpoint gone with A\'s lease', () => served?.length === 0, (ttl + 3) * 1000, 20);
+    // Gone from the store too, not only from what is served (etcdctl: an independent reader of etcd).
+    const keys = etcd.ns.exec('etcdctl', ['--endpoints', etcd.endpoints[0]!, 'get', '--prefix', '--keys-only', '/weft/share/endpoints/']);
+    expect(keys.status, keys.stderr).toBe(0);
+    expect(keys.stdout.trim()).toBe('');
   }, 20_000);
 });

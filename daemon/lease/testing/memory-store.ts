@@ -4,12 +4,14 @@
 // too: their writes are recorded and can fail like the rest.
 import type { JsonObject } from '../../../lib/json/json-value.ts';
 import type { Lease, LeaseSnapshot, LeaseSpec } from '../lease.ts';
-import { endpointToJson } from '../../../lib/weftd-api/endpoint.ts';
 import {
-  diffLeases, emptyTable, tableConfig, tableCreate, tableDelete, tableEndpointList, tableEndpoints, tableRenew, tableSnapshot,
+  diffLeases, emptyTable, tableConfig, tableCreate, tableDelete, tableDeleteEndpoint, tableEndpointList, tablePutEndpoint, tableRenew,
+  tableReplaceEndpoints, tableSnapshot,
   tableUpdate, type LeaseTable, type TableResult,
 } from '../lease-table.ts';
-import type { CreateOutcome, EndpointStore, EndpointWatchHandlers, LeaseStore, LeaseWatch, WatchHandlers } from '../store.ts';
+import {
+  NotOwnerError, type CreateOutcome, type EndpointStore, type EndpointWatchHandlers, type LeaseStore, type LeaseWatch, type WatchHandlers,
+} from '../store.ts';
 
 type Operation = 'list' | 'create' | 'update' | 'renew' | 'delete' | 'putEndpoint' | 'deleteEndpoint' | 'replaceEndpoints';
 
@@ -71,25 +73,25 @@ export class MemoryStore implements LeaseStore {
   }
 
   private deliverEndpoints(watch: EndpointWatch): void {
-    const text = JSON.stringify(this.table.endpoints ?? {});
+    const { endpoints, invalid } = tableEndpointList(this.table, Date.now());
+    const text = JSON.stringify([endpoints, invalid]);
     if (text === watch.delivered) return;
     watch.delivered = text;
-    const { endpoints, invalid } = tableEndpointList(this.table);
     watch.handlers.onEndpoints(endpoints, invalid);
   }
 
   readonly endpoints: EndpointStore = {
-    putEndpoint: async (endpoint) => {
+    putEndpoint: async (owner, endpoint) => {
       this.enter('putEndpoint', `${endpoint.node}/${endpoint.containerId}`);
-      this.commit(tableEndpoints(this.table, endpoint.node, (current) => ({ ...current, [endpoint.containerId]: endpointToJson(endpoint) })));
+      if (!this.commit(tablePutEndpoint(this.table, owner, endpoint, Date.now()))) throw new NotOwnerError(owner);
     },
     deleteEndpoint: async (node, containerId) => {
       this.enter('deleteEndpoint', `${node}/${containerId}`);
-      this.commit(tableEndpoints(this.table, node, (current) => Object.fromEntries(Object.entries(current).filter(([id]) => id !== containerId))));
+      this.commit(tableDeleteEndpoint(this.table, node, containerId, Date.now()));
     },
-    replaceEndpoints: async (node, endpoints) => {
-      this.enter('replaceEndpoints', `${node} ${endpoints.map((e) => e.containerId).join(',')}`);
-      this.commit(tableEndpoints(this.table, node, () => Object.fromEntries(endpoints.map((e) => [e.containerId, endpointToJson(e)]))));
+    replaceEndpoints: async (owner, endpoints) => {
+      this.enter('replaceEndpoints', `${owner.nodeName} ${endpoints.map((e) => e.containerId).join(',')}`);
+      if (!this.commit(tableReplaceEndpoints(this.table, owner, endpoints, Date.now()))) throw new NotOwnerError(owner);
     },
     watchEndpoints: (handlers) => {
       const watch: EndpointWatch = { delivered: '', handlers };

@@ -10,7 +10,8 @@ import { distBin } from './cni.ts';
 import { cleanEnv, run } from './command.ts';
 import { createTempDir } from './files.ts';
 import type { Netns } from './netns.ts';
-import { sleep } from './overlay.ts';
+import { createHost } from './hosts.ts';
+import { createOverlayHosts, sleep, type OverlayHost } from './overlay.ts';
 
 // The program runs in the background; a second job waits on our pipe (saved as fd 3: background jobs get
 // /dev/null as stdin) and kills the program when the pipe closes. The wrapper exits with the program.
@@ -118,6 +119,13 @@ export class EtcdCluster {
       await sleep(100);
     }
   }
+}
+
+/** `count` simulated hosts and a one-member etcd (192.0.2.100, in a namespace of its own) on one underlay. */
+export async function createEtcdHosts(count: number): Promise<{ hosts: OverlayHost[]; etcd: EtcdCluster }> {
+  const { underlay, hosts } = createOverlayHosts(count);
+  const etcdHost = createHost(underlay, '192.0.2.100/24', 'oe');
+  return { hosts, etcd: await EtcdCluster.start(etcdHost.netns, ['192.0.2.100']) };
 }
 
 export interface WeftdOptions {
