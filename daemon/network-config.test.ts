@@ -27,6 +27,14 @@ describe('parseNetworkConfig defaults', () => {
       vni: 1, port: 4789, probePort: 4799, directRouting: false, ipMasq: true, ttl: 3600,
     });
     expect(subnetCount(config)).toBe(255);
+    expect(config.domain).toBe('weft.internal');
+  });
+
+  it('keeps a domain, lowercase and without its trailing dot, and writes it out unless it is the default', () => {
+    const config = parseNetworkConfig({ network: '10.244.0.0/16', domain: 'Cluster.Example.' });
+    expect(config.domain).toBe('cluster.example');
+    expect(networkConfigJson(config).domain).toBe('cluster.example');
+    expect(parseNetworkConfig(networkConfigJson(config))).toEqual(config);
   });
 
   it('splits a small network into quarters and skips the first', () => {
@@ -72,6 +80,8 @@ describe('parseNetworkConfig refusals', () => {
     ['ipv6SubnetLen alone', { network: '10.244.0.0/16', ipv6SubnetLen: 64 }, /"ipv6SubnetLen" needs "ipv6Network"/],
     ['an IPv6 network too small to pair', { network: '10.244.0.0/16', ipv6Network: 'fd00::/60' },
       /holds 16 \/64 subnets but the IPv4 range pairs up to 256/],
+    ['a domain with an empty label', { network: '10.244.0.0/16', domain: 'weft..internal' }, /"domain" must be a DNS name/],
+    ['a domain with an underscore', { network: '10.244.0.0/16', domain: 'my_net.internal' }, /"domain" must be a DNS name/],
     ['an MTU below 1280 with IPv6', { network: '10.244.0.0/16', ipv6Network: 'fd00::/56', mtu: 1200 }, /at least 1280/],
   ])('refuses %s', (_name, raw, message) => {
     expect(refusal(raw).message).toMatch(message);

@@ -5,6 +5,9 @@
 // IPv6 subnets are paired with IPv4 ones by position: the node holding subnet k of `network` holds subnet
 // k of `ipv6Network`. One store key (the IPv4 subnet) then guards both, so create-if-absent keeps both
 // unique without a second key.
+//
+// `domain` is the DNS zone weftd answers for on every node (daemon/dns/): services and containers get
+// names below it. Its default is under `.internal`, the top-level name reserved for private use.
 import { CniError, ErrorCode } from '../lib/cni/errors.ts';
 import { ConfigValue } from '../lib/json/config-value.ts';
 import type { JsonValue } from '../lib/json/json-value.ts';
@@ -36,18 +39,23 @@ export interface NetworkConfig {
   /** The daemon masquerades traffic leaving the overlay (so the CNI plugin must not). */
   readonly ipMasq: boolean;
   readonly ttlSeconds: number;
+  /** The DNS zone of services and containers, lowercase, without a trailing dot. */
+  readonly domain: string;
 }
 
 export const defaultVxlanPort = 4789;
 export const defaultProbePort = 4799;
 export const defaultTtlSeconds = 3600;
+export const defaultDomain = 'weft.internal';
+// Room below the zone for a container, a service of several labels and an SRV prefix within 253 characters.
+const maxDomainLength = 100;
 // Renewal runs at half-life on a timer; Node timers stop at 2^31-1 ms (24.8 days).
 export const maxTtlSeconds = 30 * 24 * 3600;
 const maxVni = 2 ** 24 - 1;
 
 const knownFields = [
   'network', 'subnetLen', 'subnetMin', 'subnetMax', 'ipv6Network', 'ipv6SubnetLen',
-  'vni', 'port', 'probePort', 'mtu', 'directRouting', 'ipMasq', 'ttl',
+  'vni', 'port', 'probePort', 'mtu', 'directRouting', 'ipMasq', 'ttl', 'domain',
 ] as const;
 
 /** A code-7 error for the network config with a precise detail. */
@@ -95,6 +103,16 @@ function subnetBound(field: ConfigValue, network: IpNet, subnetLen: number, fall
     throw field.invalid(`${text} is not the first address of a /${subnetLen} subnet (${formatIp({ family: 4, value: start })} is)`);
   }
   return ip;
+}
+
+function domainField(field: ConfigValue): string {
+  if (!field.present) return defaultDomain;
+  const text = field.nonEmptyString().toLowerCase().replace(/\.$/, '');
+  const labels = text.split('.');
+  if (text.length > maxDomainLength || !labels.every((l) => /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(l))) {
+    throw field.invalid(`must be a DNS name of letters, digits and '-' of at most ${maxDomainLength} characters such as ${JSON.stringify(defaultDomain)}, got ${JSON.stringify(field.string())}`);
+  }
+  return text;
 }
 
 /** The subnet length flannel would pick: a /24 per node when the network allows, else a quarter of it. */
@@ -175,11 +193,15 @@ export function parseNetworkConfig(raw: JsonValue | undefined, path = ''): Netwo
     directRouting: root.field('directRouting').optionalBoolean() ?? false,
     ipMasq: root.field('ipMasq').optionalBoolean() ?? true,
     ttlSeconds: root.field('ttl').optionalInteger({ min: 1, max: maxTtlSeconds }) ?? defaultTtlSeconds,
+    domain: domainField(root.field('domain')),
   };
   return { ...config, ...(ipv6 ? { ipv6 } : {}), ...(mtu !== undefined ? { mtu } : {}) };
 }
 
-/** The config as JSON with every default written out: two configs mean the same iff these are equal. */
+/**
+ * The config as JSON with every default written out (but a default domain, which daemons older than the
+ * field would refuse in the store): two configs mean the same iff these are equal.
+ */
 export function networkConfigJson(config: NetworkConfig): Record<string, JsonValue> {
   return {
     network: formatCidr(config.network),
@@ -194,6 +216,7 @@ export function networkConfigJson(config: NetworkConfig): Record<string, JsonVal
     directRouting: config.directRouting,
     ipMasq: config.ipMasq,
     ttl: config.ttlSeconds,
+    ...(config.domain !== defaultDomain ? { domain: config.domain } : {}),
   };
 }
 

@@ -23,7 +23,7 @@ describe('savedEndpoints', () => {
     writeFileSync(join(dir, 'c4@eth0.json'), 'not json');
     const endpoints = await savedEndpoints(dir, 'node-a', log);
     expect(endpoints).toEqual([{
-      service: 'echo', containerId: 'c1', node: 'node-a', address: '10.244.3.5', ports: [{ name: '', port: 80, protocol: 'tcp' }], labels: {}, health: 'unknown',
+      service: 'echo', containerId: 'c1', node: 'node-a', address: '10.244.3.5', addresses: ['10.244.3.5'], ports: [{ name: '', port: 80, protocol: 'tcp' }], labels: {}, health: 'unknown',
     }]);
     expect(lines.filter((l) => l.includes('skipping a saved overlay attachment'))).toHaveLength(2);
   });

@@ -31,6 +31,7 @@ describe('parseEndpoint', () => {
       containerId: 'f3a9c2e1b0d4',
       node: 'node-1',
       address: '2001:db8::5',
+      addresses: ['2001:db8::5'],
       ports: [{ name: 'grpc', port: 50051, protocol: 'tcp' }, { name: '', port: 9090, protocol: 'tcp' }],
       labels: { 'k8s-pod': 'echo-7d9f', 'app.kubernetes.io/name': 'echo' },
       health: 'healthy',
@@ -42,6 +43,9 @@ describe('parseEndpoint', () => {
   it('reads back what endpointToJson writes', () => {
     const e = parseEndpoint(valid);
     expect(parseEndpoint(JSON.parse(JSON.stringify(endpointToJson(e))))).toEqual(e);
+    const dual = parseEndpoint({ ...valid, address: '10.0.0.5', addresses: ['fd00::5', '10.0.0.5'] });
+    expect(dual.addresses).toEqual(['10.0.0.5', 'fd00::5']);
+    expect(parseEndpoint(JSON.parse(JSON.stringify(endpointToJson(dual))))).toEqual(dual);
   });
 
   it.each([
@@ -52,6 +56,7 @@ describe('parseEndpoint', () => {
     [{ ...valid, node: '' }, '"node" must not be empty'],
     [{ ...valid, address: '10.0.0.256' }, '"address" must be an IP address'],
     [{ ...valid, address: '10.0.0.0/24' }, '"address" must be an IP address'],
+    [{ ...valid, addresses: ['fd00::x'] }, '"addresses[0]" must be an IP address'],
     [{ ...valid, ports: [{ port: 0 }] }, '"ports[0].port" must be at least 1'],
     [{ ...valid, ports: [{ port: 65536 }] }, '"ports[0].port" must be at most 65535'],
     [{ ...valid, ports: [{ port: 80, protocol: 'quic' }] }, '"ports[0].protocol" must be one of tcp, udp, sctp'],

@@ -26,8 +26,10 @@ export interface Endpoint {
   readonly containerId: string;
   /** The node (host) the container runs on: the endpoint's locality. */
   readonly node: string;
-  /** The container's overlay address, canonical text (RFC 5952 for IPv6). */
+  /** The container's overlay address, canonical text (RFC 5952 for IPv6): the one xDS serves. */
   readonly address: string;
+  /** Every overlay address of the container, `address` first (dual stack: its IPv6 one too): what DNS serves. */
+  readonly addresses: readonly string[];
   readonly ports: readonly EndpointPort[];
   readonly labels: Readonly<Record<string, string>>;
   readonly health: EndpointHealth;
@@ -53,6 +55,7 @@ const nodeName = /^[A-Za-z0-9]([-A-Za-z0-9._]{0,251}[A-Za-z0-9])?$/;
 const maxLabelLength = 253;
 const maxContainerIdLength = 1024;
 const maxLabels = 64;
+const maxAddresses = 8;
 
 function matching(field: ConfigValue, pattern: RegExp, what: string, maxLength = 253): string {
   const text = field.nonEmptyString();
@@ -86,6 +89,13 @@ function parseLabels(field: ConfigValue): Record<string, string> {
   return labels;
 }
 
+/** `address` and the other addresses of the list, each once. */
+function parseAddresses(field: ConfigValue, address: string): string[] {
+  const list = field.optionalList() ?? [];
+  if (list.length > maxAddresses) throw field.invalid(`must list at most ${maxAddresses} addresses, got ${list.length}`);
+  return [...new Set([address, ...list.map((item) => item.ip())])];
+}
+
 /** Reads an endpoint from its JSON form, refusing anything that would not make a valid xDS resource. */
 export function parseEndpoint(raw: JsonValue | undefined): Endpoint {
   const value = new ConfigValue(raw, '', invalidEndpoint);
@@ -101,24 +111,27 @@ export function parseEndpoint(raw: JsonValue | undefined): Endpoint {
     if (seen.has(key)) throw value.field('ports').invalid(`lists ${key} twice (entry ${index})`);
     seen.add(key);
   }
+  const address = value.field('address').ip();
   return {
     service: matching(value.field('service'), serviceName, 'a lowercase DNS name such as "echo" or "echo.default"'),
     containerId: matching(value.field('containerId'), containerIdPattern, 'letters, digits, "_", "." and "-"', maxContainerIdLength),
     node: matching(value.field('node'), nodeName, 'a host name'),
-    address: value.field('address').ip(),
+    address,
+    addresses: parseAddresses(value.field('addresses'), address),
     ports,
     labels: parseLabels(value.field('labels')),
     health: health as EndpointHealth,
   };
 }
 
-/** The JSON form `parseEndpoint` reads. */
+/** The JSON form `parseEndpoint` reads (`addresses` only when the container has more than `address`). */
 export function endpointToJson(endpoint: Endpoint): JsonObject {
   return {
     service: endpoint.service,
     containerId: endpoint.containerId,
     node: endpoint.node,
     address: endpoint.address,
+    ...(endpoint.addresses.length > 1 ? { addresses: [...endpoint.addresses] } : {}),
     ports: endpoint.ports.map((p) => ({ name: p.name, port: p.port, protocol: p.protocol })),
     labels: { ...endpoint.labels },
     health: endpoint.health,

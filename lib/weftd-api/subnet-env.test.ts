@@ -16,13 +16,14 @@ describe('subnet.env', () => {
     ipv6Subnet: gatewayForm(parseCidr('fd00:10:244:3::/64')),
     mtu: 1450,
     ipMasq: true,
+    dnsDomain: 'weft.internal',
   };
 
   it('writes the documented lines', () => {
     expect(formatSubnetEnv(env)).toBe([
       'WEFT_NETWORK=10.244.0.0/16', 'WEFT_SUBNET=10.244.3.1/24',
       'WEFT_IPV6_NETWORK=fd00:10:244::/56', 'WEFT_IPV6_SUBNET=fd00:10:244:3::1/64',
-      'WEFT_MTU=1450', 'WEFT_IPMASQ=true', '',
+      'WEFT_MTU=1450', 'WEFT_IPMASQ=true', 'WEFT_DNS_DOMAIN=weft.internal', '',
     ].join('\n'));
   });
 
@@ -38,6 +39,7 @@ describe('subnet.env', () => {
     expect(formatCidr(parsed.subnet)).toBe('10.244.3.1/24');
     expect(parsed).toMatchObject({ mtu: 1400, ipMasq: false });
     expect(parsed.ipv6Subnet).toBeUndefined();
+    expect(parsed.dnsDomain).toBeUndefined();
   });
 
   it.each([
@@ -47,6 +49,7 @@ describe('subnet.env', () => {
     ['WEFT_NETWORK=10.244.0.0/16\nWEFT_SUBNET=10.244.3.1/24\nWEFT_MTU=1450\nWEFT_IPMASQ=yes', /WEFT_IPMASQ: expected true or false/],
     ['WEFT_NETWORK=10.244.0.0/16\nWEFT_SUBNET=10.244.3.1/24\nWEFT_IPV6_NETWORK=fd00::/56\nWEFT_MTU=1450\nWEFT_IPMASQ=true', /come together/],
     ['WEFT_NETWORK 10.244.0.0/16', /line 1: expected KEY=VALUE/],
+    ['WEFT_NETWORK=10.244.0.0/16\nWEFT_SUBNET=10.244.3.1/24\nWEFT_MTU=1450\nWEFT_IPMASQ=true\nWEFT_DNS_DOMAIN=a b', /WEFT_DNS_DOMAIN: expected a lowercase DNS name/],
   ])('refuses %j', (text, message) => {
     expect(() => parseSubnetEnv(text)).toThrow(message);
   });

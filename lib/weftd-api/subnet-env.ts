@@ -9,6 +9,8 @@
 //   WEFT_MTU=1450                         the MTU container interfaces get
 //   WEFT_IPMASQ=true                      true: weftd masquerades traffic leaving the overlay, so the
 //                                         plugin must not; false: the plugin masquerades if asked to
+//   WEFT_DNS_DOMAIN=weft.internal         (when weftd answers DNS) its zone; it listens on the gateways,
+//                                         which the plugin gives containers as their nameservers
 //
 // Readers ignore keys they do not know, so later versions can add some.
 import { addToIp, type IpAddress } from '../ip/address.ts';
@@ -24,6 +26,8 @@ export interface SubnetEnv {
   readonly ipv6Subnet?: IpNet;
   readonly mtu: number;
   readonly ipMasq: boolean;
+  /** The DNS zone weftd answers for on the gateway addresses; absent when it answers no DNS. */
+  readonly dnsDomain?: string;
 }
 
 /** A subnet written as its first address ("10.244.3.0/24" → 10.244.3.1/24). */
@@ -38,6 +42,7 @@ export function formatSubnetEnv(env: SubnetEnv): string {
     lines.push(`WEFT_IPV6_NETWORK=${formatCidr(env.ipv6Network)}`, `WEFT_IPV6_SUBNET=${formatCidr(env.ipv6Subnet)}`);
   }
   lines.push(`WEFT_MTU=${env.mtu}`, `WEFT_IPMASQ=${env.ipMasq}`);
+  if (env.dnsDomain !== undefined) lines.push(`WEFT_DNS_DOMAIN=${env.dnsDomain}`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -70,12 +75,17 @@ export function parseSubnetEnv(text: string): SubnetEnv {
   const ipv6Network = cidr('WEFT_IPV6_NETWORK', 6);
   const ipv6Subnet = cidr('WEFT_IPV6_SUBNET', 6);
   if ((ipv6Network === undefined) !== (ipv6Subnet === undefined)) throw new TypeError('WEFT_IPV6_NETWORK and WEFT_IPV6_SUBNET come together');
+  const dnsDomain = values.get('WEFT_DNS_DOMAIN');
+  if (dnsDomain !== undefined && !/^[a-z0-9]([-a-z0-9.]{0,98}[a-z0-9])?$/.test(dnsDomain)) {
+    throw new TypeError(`WEFT_DNS_DOMAIN: expected a lowercase DNS name, got ${JSON.stringify(dnsDomain)}`);
+  }
   return {
     network: required('WEFT_NETWORK', cidr('WEFT_NETWORK', 4)),
     subnet: required('WEFT_SUBNET', cidr('WEFT_SUBNET', 4)),
     ...(ipv6Network && ipv6Subnet ? { ipv6Network, ipv6Subnet } : {}),
     mtu,
     ipMasq: masq === 'true',
+    ...(dnsDomain !== undefined ? { dnsDomain } : {}),
   };
 }
 

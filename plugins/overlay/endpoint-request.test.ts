@@ -19,9 +19,9 @@ describe('endpointRequest', () => {
     expect(request(overlayConf(), '', 'c1', result)).toBeUndefined();
   });
 
-  it('reads service and ports from CNI_ARGS, the IPv4 address from the result', () => {
+  it('reads service and ports from CNI_ARGS, the IPv4 address and all addresses from the result', () => {
     expect(request(overlayConf(), 'WEFT_SERVICE=echo;WEFT_PORTS=grpc:50051,53/udp', 'c1', result)).toEqual({
-      service: 'echo', containerId: 'c1', address: '10.244.3.5', labels: {}, health: 'healthy',
+      service: 'echo', containerId: 'c1', address: '10.244.3.5', addresses: ['10.244.3.5', 'fd00::5'], labels: {}, health: 'healthy',
       ports: [{ name: 'grpc', port: 50051, protocol: 'tcp' }, { name: '', port: 53, protocol: 'udp' }],
     });
   });

@@ -10,7 +10,7 @@
 // Ports, merged: CNI_ARGS WEFT_PORTS=grpc:50051,53/udp (entries [name:]port[/protocol]) and runtimeConfig
 // "portMappings" (the standard capability; its containerPort and protocol).
 // Labels: k8s.pod and k8s.namespace from the Kubernetes keys.
-// Address: the result's first IPv4 address, else its first address.
+// Address: the result's first IPv4 address, else its first address; addresses: all of them (DNS serves each).
 //
 // ADD reads all of it before anything is made (`endpointPlan`), whether a service is named or not, each
 // value checked with the daemon's own parser: a bad one is code 4 naming the CNI_ARGS pair, or code 7
@@ -104,16 +104,16 @@ export function endpointPlan(conf: OverlayConf, cniArgs: string, containerId: st
   return checked({ service, containerId, ports, labels, health: 'healthy' });
 }
 
-function resultAddress(result: Result): string | undefined {
-  const ips = (result.ips ?? []).map((ip) => ip.address.split('/')[0]!);
-  return ips.find((ip) => !ip.includes(':')) ?? ips[0];
+function resultAddresses(result: Result): string[] {
+  return (result.ips ?? []).map((ip) => ip.address.split('/')[0]!);
 }
 
 /** The planned endpoint with the container's address from the bridge's result: what ADD saves and registers. */
 export function endpointRequest(plan: JsonObject, result: Result): JsonObject {
-  const address = resultAddress(result);
+  const addresses = resultAddresses(result);
+  const address = addresses.find((ip) => !ip.includes(':')) ?? addresses[0];
   if (address === undefined) throw new CniError(ErrorCode.DelegateFailure, 'the bridge plugin returned no address to register');
-  return checked({ ...plan, address });
+  return checked({ ...plan, address, addresses });
 }
 
 /** CNI_ARGS without the overlay's own keys, for the delegates (which refuse keys they do not know). */

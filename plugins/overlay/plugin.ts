@@ -21,6 +21,7 @@ import { parseOverlayConf, type OverlayConf } from './config.ts';
 import { delegateCniArgs, endpointPlan, endpointRequest } from './endpoint-request.ts';
 import { readLease } from './lease.ts';
 import { readSaved, readSavedFile, removeSaved, savedFiles, savedPath, writeSaved, type AttachmentName } from '../../lib/weftd-api/saved-attachment.ts';
+import { withWeftDns } from './result-dns.ts';
 
 type Context = VerbContext<OverlayConf>;
 
@@ -85,7 +86,7 @@ async function add(ctx: Context): Promise<Result> {
       await step.run('register the endpoint', () => toWeftd(ctx, 'register the endpoint',
         () => callApi(socket, 'PUT', endpointPath(args.containerId), endpoint)));
     }
-    return result;
+    return withWeftDns(result, lease);
   });
 }
 

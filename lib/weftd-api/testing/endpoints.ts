@@ -6,6 +6,7 @@ export function endpoint(service: string, containerId: string, node: string, add
   extra: Partial<Endpoint> = {}): Endpoint {
   return {
     service, containerId, node, address,
+    addresses: [address],
     ports: [{ name: 'grpc', port, protocol: 'tcp' }],
     labels: {},
     health: 'healthy',
