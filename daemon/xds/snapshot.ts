@@ -1,7 +1,7 @@
 // From endpoints to xDS resources, with no effects: per service one Cluster (EDS over ADS), one
 // ClusterLoadAssignment with a locality per node, and the Listener + RouteConfiguration a proxyless gRPC
 // client resolves `xds:///<service>` through. All four resources of a service are named after it.
-import { servingPort, type Endpoint, type EndpointHealth } from '../../lib/weftd-api/endpoint.ts';
+import { receivesTraffic, servingPort, type Endpoint, type EndpointHealth } from '../../lib/weftd-api/endpoint.ts';
 import type {
   Cluster, ClusterLoadAssignment, ConfigSource, HealthStatus, LbEndpoint, Listener, LocalityLbEndpoints,
   RouteConfiguration,
@@ -40,11 +40,6 @@ const healthStatus: Record<EndpointHealth, HealthStatus> = {
   draining: 'DRAINING',
   unknown: 'UNKNOWN',
 };
-
-/** Endpoints that receive traffic: Envoy and gRPC both route to HEALTHY and UNKNOWN only. */
-function serves(endpoint: Endpoint): boolean {
-  return endpoint.health === 'healthy' || endpoint.health === 'unknown';
-}
 
 function cluster(service: string): Cluster {
   return {
@@ -91,7 +86,7 @@ function loadAssignment(service: string, members: readonly { endpoint: Endpoint;
       locality: { region: '', zone: '', sub_zone: node },
       lb_endpoints: here.map((m) => lbEndpoint(m.endpoint, m.port)),
       // Weighting localities by their serving endpoints spreads calls evenly over endpoints, not nodes.
-      load_balancing_weight: { value: Math.max(1, here.filter((m) => serves(m.endpoint)).length) },
+      load_balancing_weight: { value: Math.max(1, here.filter((m) => receivesTraffic(m.endpoint)).length) },
     };
   });
   return { cluster_name: service, endpoints: localities };

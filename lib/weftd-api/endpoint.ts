@@ -138,6 +138,11 @@ export function endpointToJson(endpoint: Endpoint): JsonObject {
   };
 }
 
+/** Endpoints that receive traffic (xDS and DNS alike): Envoy and gRPC route to HEALTHY and UNKNOWN only. */
+export function receivesTraffic(endpoint: Endpoint): boolean {
+  return endpoint.health === 'healthy' || endpoint.health === 'unknown';
+}
+
 /** The port a service's clients connect to: the endpoint's first TCP port (gRPC and HTTP run on TCP). */
 export function servingPort(endpoint: Endpoint): number | undefined {
   return endpoint.ports.find((p) => p.protocol === 'tcp')?.port;

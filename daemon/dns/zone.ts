@@ -1,0 +1,178 @@
+// The names weftd answers for itself, built from the endpoints of every node with no effects. Under the
+// network's domain (default weft.internal):
+//   <service>.<domain>                      A / AAAA of every endpoint of the service that receives traffic
+//   <container>.<service>.<domain>          A / AAAA of one container (its 12-character short ID, as
+//                                           `docker ps` shows it): SRV targets and PTR answers name it
+//   _<port>._<proto>.<service>.<domain>     SRV (RFC 2782, the Kubernetes form) per named port and endpoint
+// and PTR records for container addresses in the reverse zones of the overlay networks.
+//
+// Endpoints left out: those that receive no traffic (the same rule as xDS: `receivesTraffic`) and those
+// whose node the health rule reports down. Negative answers follow RFC 2308 and 8020: NXDOMAIN for a name
+// that does not exist (nor anything below it), NOERROR without answers for a name that does, each with the
+// zone's SOA, whose short TTL bounds how long a resolver keeps the negative answer.
+import type { Answer, SoaAnswer, SrvData } from 'dns-packet';
+import { parseIp, tryParseIp } from '../../lib/ip/address.ts';
+import { netContains, type IpNet } from '../../lib/ip/cidr.ts';
+import { receivesTraffic, type Endpoint } from '../../lib/weftd-api/endpoint.ts';
+import { parseReverseName, reverseName, reverseZone } from './reverse-names.ts';
+
+/** Seconds a record (and a negative answer) may be cached: a change is seen within a second or two. */
+export const recordTtl = 1;
+const shortIdLength = 12;
+
+/** Whether a node's endpoints are served: the probes' verdict on its data path. */
+export interface NodeHealth {
+  serving(node: string): boolean;
+  /** Calls `listener` whenever a verdict changes; returns the function that stops the calls. */
+  onChange(listener: () => void): () => void;
+}
+
+export interface ZoneOptions {
+  /** The forward zone, lowercase without a trailing dot. */
+  readonly domain: string;
+  /** The overlay networks: their addresses' reverse names are answered here. */
+  readonly networks: readonly IpNet[];
+}
+
+export type ZoneRcode = 'NOERROR' | 'NXDOMAIN';
+
+export interface ZoneAnswer {
+  readonly rcode: ZoneRcode;
+  readonly answers: Answer[];
+  readonly authorities: Answer[];
+  readonly additionals: Answer[];
+}
+
+interface NameRecords {
+  readonly a: string[];
+  readonly aaaa: string[];
+  readonly srv: SrvData[];
+  readonly ptr: string[];
+  /** What the lists hold, so that a value is added once (a container listed twice, a name both a service and a container). */
+  readonly seen: Set<string>;
+}
+
+const labelPattern = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/** A container's label: the first 12 characters of its ID, lowercase, other characters as '-'. */
+export function containerLabel(containerId: string): string {
+  const label = containerId.slice(0, shortIdLength).toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/^-+|-+$/g, '');
+  return label === '' ? 'c' : label;
+}
+
+/** The SRV owner label of a port name ("_grpc"); undefined when the name cannot be a label. */
+function portLabel(name: string): string | undefined {
+  const lower = name.toLowerCase();
+  return labelPattern.test(lower) ? `_${lower}` : undefined;
+}
+
+/** `name` and its ancestors up to (not including) `apex`. */
+function* namesUpTo(name: string, apex: string): Generator<string> {
+  for (let n = name; n !== apex && n.length > apex.length; n = n.slice(n.indexOf('.') + 1)) yield n;
+}
+
+export class Zone {
+  private readonly records = new Map<string, NameRecords>();
+  /** Every name that exists: those with records and their ancestors inside the zone (RFC 8020). */
+  private readonly existing = new Set<string>();
+  private rotation = 0;
+
+  constructor(private readonly options: ZoneOptions, private readonly serial: number, endpoints: Iterable<Endpoint>, health: Pick<NodeHealth, 'serving'>) {
+    const { domain } = options;
+    for (const endpoint of endpoints) {
+      if (!receivesTraffic(endpoint) || !health.serving(endpoint.node)) continue;
+      const service = `${endpoint.service}.${domain}`;
+      const container = `${containerLabel(endpoint.containerId)}.${service}`;
+      for (const text of endpoint.addresses) {
+        const family = parseIp(text).family;
+        this.add(service, domain, family === 4 ? 'a' : 'aaaa', text);
+        this.add(container, domain, family === 4 ? 'a' : 'aaaa', text);
+        const address = tryParseIp(text)!;
+        const network = options.networks.find((net) => netContains(net, address));
+        if (network) this.add(reverseName(address), reverseZone(network), 'ptr', container);
+      }
+      for (const port of endpoint.ports) {
+        const label = portLabel(port.name);
+        if (label) this.add(`${label}._${port.protocol}.${service}`, domain, 'srv', { priority: 0, weight: 1, port: port.port, target: container });
+      }
+    }
+  }
+
+  private add<K extends 'a' | 'aaaa' | 'srv' | 'ptr'>(name: string, apex: string, kind: K, value: NameRecords[K][number]): void {
+    let entry = this.records.get(name);
+    if (!entry) {
+      entry = { a: [], aaaa: [], srv: [], ptr: [], seen: new Set() };
+      this.records.set(name, entry);
+      for (const n of namesUpTo(name, apex)) this.existing.add(n);
+    }
+    const key = `${kind} ${typeof value === 'string' ? value : `${value.port} ${value.target}`}`;
+    if (entry.seen.has(key)) return;
+    entry.seen.add(key);
+    (entry[kind] as NameRecords[K][number][]).push(value);
+  }
+
+  /** The answer to `name` (lowercase, no trailing dot) and `type`, or undefined when the name is not this zone's. */
+  answer(name: string, type: string): ZoneAnswer | undefined {
+    const apex = this.apexOf(name);
+    if (apex === undefined) return undefined;
+    const entry = this.records.get(name);
+    if (!entry && !this.existing.has(name) && name !== apex) return this.negative('NXDOMAIN', apex);
+    const answers: Answer[] = [];
+    const additionals: Answer[] = [];
+    const want = (t: string) => type === t || type === 'ANY';
+    if (entry) {
+      if (want('A')) answers.push(...this.rotate(entry.a).map((data) => ({ name, type: 'A' as const, ttl: recordTtl, data })));
+      if (want('AAAA')) answers.push(...this.rotate(entry.aaaa).map((data) => ({ name, type: 'AAAA' as const, ttl: recordTtl, data })));
+      if (want('PTR')) answers.push(...entry.ptr.map((data) => ({ name, type: 'PTR' as const, ttl: recordTtl, data })));
+      if (want('SRV')) {
+        for (const data of entry.srv) {
+          answers.push({ name, type: 'SRV', ttl: recordTtl, data });
+          additionals.push(...this.addresses(data.target));
+        }
+      }
+    }
+    if (name === apex && want('SOA')) answers.push(this.soa(apex));
+    if (answers.length === 0) return this.negative('NOERROR', apex);
+    return { rcode: 'NOERROR', answers, authorities: [], additionals };
+  }
+
+  /** The zone apex `name` falls in: the domain, or the reverse zone of a network holding its address or a container's. */
+  private apexOf(name: string): string | undefined {
+    const { domain, networks } = this.options;
+    if (name === domain || name.endsWith(`.${domain}`)) return domain;
+    const address = parseReverseName(name);
+    const network = address && networks.find((net) => netContains(net, address));
+    if (network) return reverseZone(network);
+    // A partial reverse name is ours when a container's name lies below it.
+    if (this.existing.has(name)) return networks.map(reverseZone).find((zone) => name.endsWith(`.${zone}`));
+    return undefined;
+  }
+
+  private addresses(target: string): Answer[] {
+    const entry = this.records.get(target);
+    if (!entry) return [];
+    return [
+      ...entry.a.map((data) => ({ name: target, type: 'A' as const, ttl: recordTtl, data })),
+      ...entry.aaaa.map((data) => ({ name: target, type: 'AAAA' as const, ttl: recordTtl, data })),
+    ];
+  }
+
+  /** Addresses in turn, so that clients taking the first one spread over the endpoints. */
+  private rotate(list: readonly string[]): string[] {
+    if (list.length < 2) return [...list];
+    const start = this.rotation++ % list.length;
+    return [...list.slice(start), ...list.slice(0, start)];
+  }
+
+  private soa(apex: string): SoaAnswer {
+    const { domain } = this.options;
+    return {
+      name: apex, type: 'SOA', ttl: recordTtl,
+      data: { mname: `ns.${domain}`, rname: `hostmaster.${domain}`, serial: this.serial, refresh: 60, retry: 10, expire: 3600, minimum: recordTtl },
+    };
+  }
+
+  private negative(rcode: ZoneRcode, apex: string): ZoneAnswer {
+    return { rcode, answers: [], authorities: [this.soa(apex)], additionals: [] };
+  }
+}
