@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { parseCidr } from '../../lib/ip/cidr.ts';
-import { endpoint } from '../../lib/weftd-api/testing/endpoints.ts';
-import { containerLabel, recordTtl, Zone, type ZoneOptions } from './zone.ts';
+import { endpoint } from '../xds/testing/endpoints.ts';
+import { containerLabel, recordTtl, Zone, type NodeHealth, type ZoneOptions } from './zone.ts';
 
 const options: ZoneOptions = { domain: 'weft.internal', networks: [parseCidr('10.244.0.0/16'), parseCidr('fd00:10:244::/56')] };
-const everyNode = { serving: () => true };
+const everyNode: Pick<NodeHealth, 'serving'> = { serving: () => true };
 const web1 = endpoint('web', 'a1b2c3d4e5f6a7b8', 'node-1', '10.244.1.2', 8080, {
   addresses: ['10.244.1.2', 'fd00:10:244:1::2'], ports: [{ name: 'http', port: 8080, protocol: 'tcp' }, { name: '', port: 9090, protocol: 'tcp' }],
 });
