@@ -9,7 +9,7 @@ import { respond, type ResponderContext, type Transport } from './responder.ts';
 import { Zone } from './zone.ts';
 
 const many = Array.from({ length: 100 }, (_, i) => endpoint('big', `c${String(i).padStart(11, '0')}`, 'node-1', `10.244.1.${i + 2}`));
-const zone = new Zone({ domain: 'weft.internal', networks: [parseCidr('10.244.0.0/16')] }, 1, [endpoint('web', 'aaaaaaaaaaaa', 'node-1', '10.244.1.200'), ...many], { serving: () => true });
+const zone = new Zone({ domain: 'weft.internal', networks: [parseCidr('10.244.0.0/16')] }, 1, [endpoint('web', 'aaaaaaaaaaaa', 'node-1', '10.244.1.200'), ...many], { isServing: () => true });
 const upstreamAnswer: CachedAnswer = { rcode: 'NOERROR', answers: [{ name: 'example.com', type: 'A', ttl: 300, data: '192.0.2.7' }], authorities: [], additionals: [] };
 
 function context(forward: (q: Question) => Promise<CachedAnswer | undefined> = async () => upstreamAnswer): ResponderContext {

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { parseCidr } from '../../lib/ip/cidr.ts';
 import { endpoint } from '../xds/testing/endpoints.ts';
-import { containerLabel, recordTtl, Zone, type NodeHealth, type ZoneOptions } from './zone.ts';
+import { containerLabel, recordTtl, Zone, type NodeHealthView, type ZoneOptions } from './zone.ts';
 
 const options: ZoneOptions = { domain: 'weft.internal', networks: [parseCidr('10.244.0.0/16'), parseCidr('fd00:10:244::/56')] };
-const everyNode: Pick<NodeHealth, 'serving'> = { serving: () => true };
+const everyNode: Pick<NodeHealthView, 'isServing'> = { isServing: () => true };
 const web1 = endpoint('web', 'a1b2c3d4e5f6a7b8', 'node-1', '10.244.1.2', 8080, {
   addresses: ['10.244.1.2', 'fd00:10:244:1::2'], ports: [{ name: 'http', port: 8080, protocol: 'tcp' }, { name: '', port: 9090, protocol: 'tcp' }],
 });
@@ -71,7 +71,7 @@ describe('Zone', () => {
   it('leaves out endpoints that receive no traffic and those whose node is down', () => {
     const draining = { ...web2, health: 'draining' as const };
     expect(data('web.weft.internal', 'A', zone([web1, draining]))).toEqual(['10.244.1.2']);
-    const nodeTwoDown = { serving: (node: string) => node !== 'node-2' };
+    const nodeTwoDown = { isServing: (node: string) => node !== 'node-2' };
     expect(data('web.weft.internal', 'A', zone([web1, web2], nodeTwoDown))).toEqual(['10.244.1.2']);
     expect(zone([web1, web2], nodeTwoDown).answer('ffee00112233.web.weft.internal', 'A')).toMatchObject({ rcode: 'NXDOMAIN' });
     expect(zone([web1, web2], nodeTwoDown).answer('3.2.244.10.in-addr.arpa', 'PTR')).toMatchObject({ rcode: 'NXDOMAIN' });

@@ -20,12 +20,15 @@ import { parseReverseName, reverseName, reverseZone } from './reverse-names.ts';
 export const recordTtl = 1;
 const shortIdLength = 12;
 
-/** Whether a node's endpoints are served: the probes' verdict on its data path. */
-export interface NodeHealth {
-  serving(node: string): boolean;
-  /** Calls `listener` whenever a verdict changes; returns the function that stops the calls. */
+/** Whether a node's endpoints are served: its lease, and the probes' verdict on its data path. */
+export interface NodeHealthView {
+  isServing(nodeName: string): boolean;
+  /** Calls `listener` after every change of any node's state; returns the function that stops the calls. */
   onChange(listener: () => void): () => void;
 }
+
+/** Until the probes' verdicts reach DNS: every node serving (the endpoint source already drops nodes without a lease). */
+export const everyNodeServing: NodeHealthView = { isServing: () => true, onChange: () => () => undefined };
 
 export interface ZoneOptions {
   /** The forward zone, lowercase without a trailing dot. */
@@ -77,10 +80,10 @@ export class Zone {
   private readonly existing = new Set<string>();
   private rotation = 0;
 
-  constructor(private readonly options: ZoneOptions, private readonly serial: number, endpoints: Iterable<Endpoint>, health: Pick<NodeHealth, 'serving'>) {
+  constructor(private readonly options: ZoneOptions, private readonly serial: number, endpoints: Iterable<Endpoint>, health: Pick<NodeHealthView, 'isServing'>) {
     const { domain } = options;
     for (const endpoint of endpoints) {
-      if (!receivesTraffic(endpoint) || !health.serving(endpoint.node)) continue;
+      if (!receivesTraffic(endpoint) || !health.isServing(endpoint.node)) continue;
       const service = `${endpoint.service}.${domain}`;
       const container = `${containerLabel(endpoint.containerId)}.${service}`;
       for (const text of endpoint.addresses) {

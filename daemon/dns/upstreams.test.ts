@@ -1,0 +1,30 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { maxResolvConfBytes, readResolvConfText, upstreamsFrom } from './upstreams.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'wt-dns-upstreams-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('upstreamsFrom', () => {
+  it('takes the nameservers in order, at most three, never weftd\'s own addresses', () => {
+    const text = 'search corp.example\nnameserver 10.244.3.1\nnameserver 192.0.2.53\nnameserver FD00::53\nnameserver fe80::1%eth0\n'
+      + 'nameserver 0.0.0.0\nnameserver 192.0.2.53\nnameserver 127.0.0.53\nnameserver 198.51.100.1\n';
+    expect(upstreamsFrom(text, new Set(['10.244.3.1']))).toEqual([
+      { address: '192.0.2.53', port: 53 }, { address: 'fd00::53', port: 53 }, { address: '127.0.0.53', port: 53 },
+    ]);
+    expect(upstreamsFrom('# none\n', new Set())).toEqual([]);
+  });
+});
+
+describe('readResolvConfText', () => {
+  it('reads a regular file and refuses an endless one or a directory', async () => {
+    writeFileSync(join(dir, 'resolv.conf'), 'nameserver 192.0.2.53\n');
+    expect(await readResolvConfText(join(dir, 'resolv.conf'))).toBe('nameserver 192.0.2.53\n');
+    writeFileSync(join(dir, 'huge'), 'x'.repeat(maxResolvConfBytes + 1));
+    await expect(readResolvConfText(join(dir, 'huge'))).rejects.toThrow(/larger than 65536 bytes/);
+    await expect(readResolvConfText('/dev/zero')).rejects.toThrow(/not a regular file/);
+    await expect(readResolvConfText(dir)).rejects.toThrow(/not a regular file/);
+  });
+});

@@ -1,0 +1,46 @@
+// The host's resolvers, which weftd forwards every name outside its zone to: the nameservers of the host's
+// resolv.conf (read with a bound: it is a file the config names), in order, at most three as the C
+// library takes, leaving out any address weftd answers on itself (a host whose resolv.conf names the
+// overlay gateway would otherwise send weftd its own questions) and the unspecified address.
+import { open } from 'node:fs/promises';
+import { formatIp, tryParseIp } from '../../lib/ip/address.ts';
+import { parseResolvConf } from '../../lib/cni/resolv-conf.ts';
+
+export interface Upstream {
+  readonly address: string;
+  readonly port: number;
+}
+
+/** A resolv.conf is a few lines: anything past this is not one. */
+export const maxResolvConfBytes = 64 * 1024;
+const maxNameservers = 3;
+
+/** The upstreams `text` names, without those in `own`. */
+export function upstreamsFrom(text: string, own: ReadonlySet<string>): Upstream[] {
+  const upstreams: Upstream[] = [];
+  for (const name of parseResolvConf(text).nameservers ?? []) {
+    // A link-local server with its zone ("fe80::1%eth0") cannot be told apart from another one's here.
+    const ip = tryParseIp(name);
+    if (!ip || ip.value === 0n) continue;
+    const address = formatIp(ip);
+    if (own.has(address) || upstreams.some((u) => u.address === address)) continue;
+    upstreams.push({ address, port: 53 });
+    if (upstreams.length === maxNameservers) break;
+  }
+  return upstreams;
+}
+
+/** The text of the resolv.conf at `path`; refuses anything but a regular file of at most 64 KiB. */
+export async function readResolvConfText(path: string): Promise<string> {
+  const handle = await open(path, 'r');
+  try {
+    const stat = await handle.stat();
+    if (!stat.isFile()) throw new Error(`${path} is not a regular file`);
+    const buffer = Buffer.alloc(maxResolvConfBytes + 1);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    if (bytesRead > maxResolvConfBytes) throw new Error(`${path} is larger than ${maxResolvConfBytes} bytes: not a resolv.conf`);
+    return buffer.toString('utf8', 0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
