@@ -30,8 +30,14 @@ describe('parseDaemonOptions', () => {
       listen: { host: '127.0.0.1', port: 9475 },
       logLevel: 'info',
       api: { socket: '/run/weft/weftd.sock', overlayDataDir: '/var/lib/cni/weft/overlay' },
+      dns: { resolvConf: '/etc/resolv.conf' },
       intervals: { reconcileMs: 5000, firewallMs: 60_000, probeMs: 5000 },
     });
+  });
+
+  it('answers DNS unless turned off, forwarding to the resolv.conf given', () => {
+    expect(parseDaemonOptions({ dns: { resolvConf: '/run/host/resolv.conf' } }).dns).toEqual({ resolvConf: '/run/host/resolv.conf' });
+    expect(parseDaemonOptions({ dns: { enabled: false } }).dns).toBeUndefined();
   });
 
   it('reads the data path intervals in seconds, each defaulted alone', () => {
@@ -77,6 +83,7 @@ describe('parseDaemonOptions', () => {
     ['a bad public IP', { underlay: { publicIp: '1.2.3' } }, /"underlay\.publicIp" must be an IP address/],
     ['a listen address without port', { listen: '127.0.0.1' }, /"listen" must be HOST:PORT/],
     ['a listen port too large', { listen: '127.0.0.1:70000' }, /"listen" must be HOST:PORT/],
+    ['a relative resolv.conf', { dns: { resolvConf: 'resolv.conf' } }, /"dns\.resolvConf" must be an absolute path/],
     ['a bad log level', { logLevel: 'verbose' }, /"logLevel" must be one of debug, info, warn, error/],
     ['a network that is not an object', { network: '10.244.0.0/16' }, /"network" must be an object/],
     ['xDS on the health and metrics address', { xds: { listen: '127.0.0.1:9475' } }, /"xds\.listen" must differ from "listen" \(127\.0\.0\.1:9475/],

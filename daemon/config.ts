@@ -16,6 +16,8 @@
 //     "api": { "socket": "/run/weft/weftd.sock",        local API for the overlay plugin (daemon/api/)
 //              "overlayDataDir": "/var/lib/cni/weft/overlay" },  the plugin's saved attachments, read at start
 //     "xds": { "listen": "127.0.0.1:18000" },         xDS (ADS) server, or "unix:/path"; off when absent
+//     "dns": { "resolvConf": "/etc/resolv.conf" },    DNS on the overlay gateways (daemon/dns/), forwarding
+//            other names to this file's nameservers; on by default, { "enabled": false } turns it off
 //     "intervals": { "reconcile": 5, "firewall": 60, "probe": 5 },  seconds between the data path's full
 //                  runs (what repairs a changed kernel), its firewall rule checks, and peer probe rounds
 //     "network": { "network": "10.244.0.0/16", ... }
@@ -57,6 +59,8 @@ export interface DaemonOptions {
   readonly api: { readonly socket: string; readonly overlayDataDir: string };
   /** Where the xDS server listens ("host:port" or "unix:/path"); no server when absent. */
   readonly xds?: { readonly listen: string };
+  /** DNS on the overlay gateway addresses; absent when turned off. */
+  readonly dns?: { readonly resolvConf: string };
   /** The network config as written, when this file gives one (validated by parseNetworkConfig). */
   readonly network?: JsonObject;
   readonly intervals: DataPathIntervals;
@@ -74,8 +78,9 @@ export const defaultSubnetFile = '/run/weft/subnet.env';
 export const defaultEtcdPrefix = '/weft/network';
 export const defaultApiSocket = '/run/weft/weftd.sock';
 export const defaultOverlayDataDir = '/var/lib/cni/weft/overlay';
+export const defaultResolvConf = '/etc/resolv.conf';
 
-const topFields = ['nodeName', 'stateDir', 'subnetFile', 'store', 'underlay', 'listen', 'logLevel', 'api', 'xds', 'network', 'intervals'];
+const topFields = ['nodeName', 'stateDir', 'subnetFile', 'store', 'underlay', 'listen', 'logLevel', 'api', 'xds', 'dns', 'network', 'intervals'];
 
 /** The flags of `weftd`, each overriding the file's field of the same meaning. */
 export interface DaemonFlags {
@@ -264,6 +269,12 @@ function parseXds(field: ConfigValue): DaemonOptions['xds'] {
   return { listen: `${host.includes(':') ? `[${host}]` : host}:${port}` };
 }
 
+function parseDns(field: ConfigValue): DaemonOptions['dns'] {
+  if (field.present) rejectUnknownFields(field, ['enabled', 'resolvConf']);
+  if (field.field('enabled').optionalBoolean() === false) return undefined;
+  return { resolvConf: absolutePath(field.field('resolvConf'), defaultResolvConf) };
+}
+
 function parseIntervals(field: ConfigValue): DataPathIntervals {
   if (field.present) rejectUnknownFields(field, ['reconcile', 'firewall', 'probe']);
   const seconds = (name: string, fallback: number, min: number) =>
@@ -296,6 +307,7 @@ export function parseDaemonOptions(raw: JsonObject): DaemonOptions {
     const { choice, publicIp } = parseUnderlay(root.field('underlay'));
     const network = root.field('network').optionalObject();
     const xds = parseXds(root.field('xds'));
+    const dns = parseDns(root.field('dns'));
     const listen = parseListen(root.field('listen'));
     const opsAddress = `${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${listen.port}`;
     if (xds?.listen === opsAddress) throw root.field('xds').field('listen').invalid(`must differ from "listen" (${opsAddress}, the health and metrics server)`);
@@ -310,6 +322,7 @@ export function parseDaemonOptions(raw: JsonObject): DaemonOptions {
       logLevel: logLevel as LogLevel,
       api: parseApi(root.field('api')),
       ...(xds ? { xds } : {}),
+      ...(dns ? { dns } : {}),
       ...(network ? { network } : {}),
       intervals: parseIntervals(root.field('intervals')),
     };

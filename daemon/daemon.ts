@@ -254,6 +254,7 @@ export class Daemon {
           ...(config.ipv6 && own.ipv6Subnet ? { ipv6Network: config.ipv6.network, ipv6Subnet: gatewayForm(parseCidr(own.ipv6Subnet)) } : {}),
           mtu,
           ipMasq: config.ipMasq,
+          ...(options.dns ? { dnsDomain: config.domain } : {}),
         });
       } catch (err) {
         errors.subnetFile++;

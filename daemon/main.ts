@@ -12,6 +12,7 @@ import {
 } from './config.ts';
 import { dataPathAttachment } from './datapath/attach.ts';
 import { Daemon, type Attach } from './daemon.ts';
+import { dnsAttachment } from './dns/attachment.ts';
 import { NodeHealth, nodeHealthAttachment } from './health/node-health.ts';
 import { Logger, logLevels } from './log.ts';
 import { EndpointSet } from './xds/endpoint-set.ts';
@@ -22,7 +23,8 @@ const stopTimeoutMs = 20_000;
 /**
  * What runs once the lease is held: the node health view (leases and probe verdicts), the VXLAN data
  * path and its probes, the local API the overlay plugin registers endpoints with, the sharing of those
- * endpoints through the store, and (when configured) the xDS server serving the endpoints of every node.
+ * endpoints through the store, the DNS server answering for them (unless turned off), and (when
+ * configured) the xDS server serving the endpoints of every node. xDS and DNS follow one health view.
  */
 async function attachmentsFor(options: DaemonOptions): Promise<Attach[]> {
   const endpoints = new EndpointSet();
@@ -34,6 +36,7 @@ async function attachmentsFor(options: DaemonOptions): Promise<Attach[]> {
     apiAttachment({ socketPath: options.api.socket, overlayDataDir: options.api.overlayDataDir, endpoints }),
     sharedEndpointsAttachment(shared, health),
   ];
+  if (options.dns) attachments.push(dnsAttachment({ endpoints: shared, health, resolvConf: options.dns.resolvConf }));
   if (options.xds) {
     // Loaded only when used: grpc-js and protobufjs are heavy.
     const { xdsAttachment } = await import('./xds/attachment.ts');

@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { parseCidr } from '../../lib/ip/cidr.ts';
+import { EndpointSet } from '../xds/endpoint-set.ts';
+import { endpoint } from '../xds/testing/endpoints.ts';
+import type { NodeHealthView } from './zone.ts';
+import { ZoneSource } from './zone-source.ts';
+
+function healthView(down: Set<string>): NodeHealthView & { changed(): void } {
+  const listeners = new Set<() => void>();
+  return {
+    isServing: (node) => !down.has(node),
+    onChange: (listener) => {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    changed: () => listeners.forEach((l) => l()),
+  };
+}
+
+describe('ZoneSource', () => {
+  it('rebuilds the zone after an endpoint or node health change, with a growing serial, and reuses it otherwise', () => {
+    const endpoints = new EndpointSet([endpoint('web', 'c1', 'node-1', '10.244.1.2')]);
+    const down = new Set<string>();
+    const health = healthView(down);
+    const source = new ZoneSource(endpoints, health, { domain: 'weft.internal', networks: [parseCidr('10.244.0.0/16')] }, () => 5000);
+    const names = () => source.current().answer('web.weft.internal', 'A')!.answers.map((a) => (a as { data: string }).data).sort();
+    const serial = () => (source.current().answer('weft.internal', 'SOA')!.answers[0] as { data: { serial: number } }).data.serial;
+    const first = source.current();
+    expect(source.current()).toBe(first);
+    expect(serial()).toBe(5);
+    endpoints.set(endpoint('web', 'c2', 'node-2', '10.244.2.2'));
+    expect(names()).toEqual(['10.244.1.2', '10.244.2.2']);
+    expect(serial()).toBe(6);
+    down.add('node-2');
+    health.changed();
+    expect(names()).toEqual(['10.244.1.2']);
+    source.close();
+  });
+});
