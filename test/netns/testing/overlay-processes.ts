@@ -138,6 +138,8 @@ export interface WeftdOptions {
   readonly xdsListen?: string;
   /** The config's "intervals" (seconds). */
   readonly intervals?: Record<string, number>;
+  /** The config's "dns" (DNS is on with the machine's /etc/resolv.conf without it). */
+  readonly dns?: Record<string, unknown>;
 }
 
 export interface NodeFiles {
@@ -172,6 +174,7 @@ export async function startWeftd(host: Netns, options: WeftdOptions): Promise<Ne
     api: { socket, overlayDataDir },
     ...(options.xdsListen ? { xds: { listen: options.xdsListen } } : {}),
     ...(options.intervals ? { intervals: options.intervals } : {}),
+    ...(options.dns ? { dns: options.dns } : {}),
   };
   const file = join(stateDir, 'weftd.json');
   writeFileSync(file, JSON.stringify(config));
