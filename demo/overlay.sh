@@ -4,8 +4,9 @@
 # per host attached with the weft CLI through the overlay CNI plugin. The containers ping each other
 # across hosts over VXLAN (IPv4 and IPv6), each node reports its peers and probes, and an independent ADS
 # client prints the service endpoints weftd serves over xDS; a gRPC server in each container answers calls
-# that a proxyless gRPC client (@grpc/grpc-js-xds) load-balances over them via xds:///web. Then everything
-# is torn down.
+# that a proxyless gRPC client (@grpc/grpc-js-xds) load-balances over them via xds:///web. A container on
+# node-3, with the resolv.conf the plugin's result asks for (as Podman writes it), resolves `web` through
+# weftd's DNS on its gateway and calls it with curl. Then everything is torn down.
 #
 #   sudo demo/overlay.sh       (runs `npm ci` if node_modules is missing, and `node build.mjs` if the
 #                               build is missing or older than the sources)
@@ -19,6 +20,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 network=weft-overlay
 service=web
 port=8080
+http_port=8081
 etcd_address=192.0.2.100
 underlay=wtdu$demo_suffix
 etcd_ns=wtde$demo_suffix
@@ -28,7 +30,7 @@ nodes=(node-1 node-2 node-3)
 daemons=()
 started=$SECONDS
 
-demo_require ip ping node /usr/bin/etcd
+demo_require ip ping node /usr/bin/etcd dig curl unshare
 demo_start
 
 say "underlay $underlay: etcd $etcd_ns ($etcd_address), hosts ${hosts[*]} (192.0.2.1-3)"
@@ -91,11 +93,21 @@ host_weft() {
   local i=$1
   shift
   demo_weft "${hosts[i]}" NETCONFPATH="$demo_scratch/${nodes[i]}/net.d" WEFT_CACHE_DIR="$demo_scratch/${nodes[i]}/cache" \
-    CNI_ARGS="WEFT_SERVICE=$service;WEFT_PORTS=http:$port" -- "$@"
+    CNI_ARGS="WEFT_SERVICE=$service;WEFT_PORTS=grpc:$port,http:$http_port" -- "$@"
+}
+
+# demo_in_container I ARGS...: ARGS in container I with the resolv.conf its result asked for bound over
+# /etc/resolv.conf in a mount namespace of its own (this machine's file stays as it is).
+in_container() {
+  local i=$1
+  shift
+  ip netns exec "${containers[i]}" unshare -m sh -c 'mount --bind "$0" /etc/resolv.conf && exec "$@"' \
+    "$demo_scratch/${nodes[i]}/resolv.conf" "$@"
 }
 
 for i in 0 1 2; do
   say "${nodes[i]}: weft add $network /run/netns/${containers[i]}"
+  # The result's dns becomes the container's resolv.conf, as Podman's CNI backend writes it.
   host_weft "$i" add "$network" "/run/netns/${containers[i]}" | node -e '
     const result = JSON.parse(require("fs").readFileSync(0, "utf8"));
     const ifaces = result.interfaces ?? [];
@@ -103,14 +115,24 @@ for i in 0 1 2; do
       const where = ip.interface === undefined ? "" : ` on ${ifaces[ip.interface].name} (${ifaces[ip.interface].mac})`;
       console.log(`${ip.address}${where}, gateway ${ip.gateway ?? "-"}`);
     }
-    for (const r of result.routes ?? []) console.log(`route ${r.dst}${r.gw ? ` via ${r.gw}` : ""}`);'
+    for (const r of result.routes ?? []) console.log(`route ${r.dst}${r.gw ? ` via ${r.gw}` : ""}`);
+    const dns = result.dns ?? {};
+    console.log(`dns: nameservers ${(dns.nameservers ?? []).join(" ")}, search ${(dns.search ?? []).join(" ")}`);
+    require("fs").writeFileSync(process.argv[1], [...(dns.nameservers ?? []).map((n) => `nameserver ${n}`),
+      `search ${(dns.search ?? []).join(" ")}`, ""].join("\n"));' "$demo_scratch/${nodes[i]}/resolv.conf"
 done
 
-# A gRPC server in each container, answering with its name: the service the endpoints stand for.
-backends=()
+# A gRPC server in each container, answering with its name: the service the endpoints stand for; and a
+# plain HTTP server saying the same.
+backends=() http_servers=()
 for i in 0 1 2; do
   demo_spawn "${containers[i]}" "$demo_scratch/${nodes[i]}/backend.log" node test/netns/testing/xds-backend-process.mjs "${containers[i]} on ${nodes[i]}" "$port"
   backends+=("$demo_spawned")
+  demo_spawn "${containers[i]}" "$demo_scratch/${nodes[i]}/http.log" node -e '
+    require("http").createServer((req, res) => res.end(`hello from ${process.argv[1]}\n`)).listen(Number(process.argv[2]), "::");' \
+    "${containers[i]} on ${nodes[i]}" "$http_port"
+  backends+=("$demo_spawned")
+  http_servers+=("$demo_spawned")
 done
 
 v4=() v6=()
@@ -144,6 +166,21 @@ for i in 0 1 2; do
   for _ in $(seq 100); do grep -q ready "$demo_scratch/${nodes[i]}/backend.log" && break; sleep 0.05; done
 done
 demo_node "${hosts[0]}" demo/grpc-calls.mjs 127.0.0.1:18000 "$service" 30 3
+
+say "DNS: ${containers[2]} on ${nodes[2]} asks weftd on its gateway, then calls $service by name with curl"
+echo "its resolv.conf (from the result): $(tr '\n' ' ' <"$demo_scratch/${nodes[2]}/resolv.conf")"
+echo "dig +search $service: $(in_container 2 dig +search +short "$service" | sort | tr '\n' ' ')"
+echo "dig _http._tcp.$service.weft.internal SRV:"
+in_container 2 dig +short "_http._tcp.$service.weft.internal" SRV | sort | sed 's/^/  /'
+name=$(in_container 2 dig +short -x "${v4[0]}")
+echo "dig -x ${v4[0]} (${containers[0]} on ${nodes[0]}): $name"
+for i in 0 1 2; do demo_wait_http "${containers[i]}" "http://127.0.0.1:$http_port/" 10 "" "${http_servers[i]}"; done
+calls=0
+for url in "http://$service:$http_port/" "http://${name%.}:$http_port/"; do
+  answer=$(in_container 2 curl -sS -m 3 "$url")
+  echo "curl $url → $answer"
+  calls=$((calls + 1))
+done
 for pid in "${backends[@]}"; do demo_stop "$pid"; done
 
 # weftd probes its peers every 5 s; the status is worth reading once each peer has been probed.
@@ -164,4 +201,4 @@ for i in 0 1 2; do echo "weftd on ${nodes[i]}: $(demo_node "${hosts[i]}" demo/xd
 say "stopping weftd and etcd; removing the demo's namespaces"
 for pid in "${daemons[@]}"; do demo_stop "$pid"; done
 demo_stop "$etcd_pid"
-echo "overlay demo: 3 hosts, 3 containers, $pings/$pings cross-host pings answered, every node serving all 3 endpoints over xDS, gRPC calls answered on all 3 hosts; done in $((SECONDS - started)) s"
+echo "overlay demo: 3 hosts, 3 containers, $pings/$pings cross-host pings answered, every node serving all 3 endpoints over xDS, gRPC calls answered on all 3 hosts, $service resolved by name and called over HTTP $calls times; done in $((SECONDS - started)) s"

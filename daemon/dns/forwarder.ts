@@ -40,8 +40,11 @@ export function matchingAnswer(message: Buffer, id: number, question: Question):
 
 const udpExchange: Exchange = (upstream, message, timeoutMs, accepts) => new Promise((resolve, reject) => {
   const socket = createSocket(isIPv6(upstream.address) ? 'udp6' : 'udp4');
+  let done = false;
   const timer = setTimeout(() => finish(new Error(`no answer from ${upstream.address} in ${timeoutMs} ms`)), timeoutMs);
   function finish(result: DecodedPacket | Error): void {
+    if (done) return;
+    done = true;
     clearTimeout(timer);
     socket.close();
     if (result instanceof Error) reject(result);
@@ -54,14 +57,21 @@ const udpExchange: Exchange = (upstream, message, timeoutMs, accepts) => new Pro
     const answer = accepts(datagram);
     if (answer) finish(answer);
   });
-  socket.connect(upstream.port, upstream.address, () => socket.send(message));
+  // A connect that fails (no route to the upstream: ENETUNREACH) reports to its callback, not as 'error'.
+  socket.connect(upstream.port, upstream.address, (err?: Error) => {
+    if (err) finish(err);
+    else if (!done) socket.send(message, (sendErr) => sendErr && finish(sendErr));
+  });
 });
 
 const tcpExchange: Exchange = (upstream, message, timeoutMs, accepts) => new Promise((resolve, reject) => {
   const socket = connect({ host: upstream.address, port: upstream.port });
   let received = Buffer.alloc(0);
+  let done = false;
   const timer = setTimeout(() => finish(new Error(`no answer from ${upstream.address} over TCP in ${timeoutMs} ms`)), timeoutMs);
   function finish(result: DecodedPacket | Error): void {
+    if (done) return;
+    done = true;
     clearTimeout(timer);
     socket.destroy();
     if (result instanceof Error) reject(result);

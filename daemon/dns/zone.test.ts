@@ -5,7 +5,7 @@ import { containerLabel, recordTtl, Zone, type NodeHealthView, type ZoneOptions 
 
 const options: ZoneOptions = { domain: 'weft.internal', networks: [parseCidr('10.244.0.0/16'), parseCidr('fd00:10:244::/56')] };
 const everyNode: Pick<NodeHealthView, 'isServing'> = { isServing: () => true };
-const web1 = endpoint('web', 'a1b2c3d4e5f6a7b8', 'node-1', '10.244.1.2', 8080, {
+const web1 = endpoint('web', 'a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c1d2e3f4a5b6c7d8e9f0a1b2', 'node-1', '10.244.1.2', 8080, {
   addresses: ['10.244.1.2', 'fd00:10:244:1::2'], ports: [{ name: 'http', port: 8080, protocol: 'tcp' }, { name: '', port: 9090, protocol: 'tcp' }],
 });
 const web2 = endpoint('web', 'ffee00112233', 'node-2', '10.244.2.3', 8080, { ports: [{ name: 'http', port: 8080, protocol: 'tcp' }] });
@@ -27,9 +27,11 @@ describe('Zone', () => {
     expect(firsts).toEqual(new Set(['10.244.1.2', '10.244.2.3']));
   });
 
-  it('names each container by its short ID below its service, and answers PTR with that name', () => {
-    expect(containerLabel('A1B2C3D4E5F6A7B8')).toBe('a1b2c3d4e5f6');
-    expect(containerLabel('default_web.1')).toBe('default-web');
+  it('names each container by its ID (a digest by its short form) below its service, and answers PTR with that name', () => {
+    expect(containerLabel('A1B2C3D4E5F6A7B8')).toBe('a1b2c3d4e5f6a7b8');
+    expect(containerLabel('default_web.1')).toBe('default-web-1');
+    expect(containerLabel('F'.repeat(64))).toBe('ffffffffffff');
+    expect(containerLabel('_')).toBe('c');
     expect(data('a1b2c3d4e5f6.web.weft.internal', 'A')).toEqual(['10.244.1.2']);
     expect(data('2.1.244.10.in-addr.arpa', 'PTR')).toEqual(['a1b2c3d4e5f6.web.weft.internal']);
     const v6 = '2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.1.0.0.0.4.4.2.0.0.1.0.0.0.0.d.f.ip6.arpa';

@@ -1,8 +1,9 @@
 // The names weftd answers for itself, built from the endpoints of every node with no effects. Under the
 // network's domain (default weft.internal):
 //   <service>.<domain>                      A / AAAA of every endpoint of the service that receives traffic
-//   <container>.<service>.<domain>          A / AAAA of one container (its 12-character short ID, as
-//                                           `docker ps` shows it): SRV targets and PTR answers name it
+//   <container>.<service>.<domain>          A / AAAA of one container, by its ID (a 64-character digest
+//                                           by its short form, as `docker ps` shows it): SRV targets and
+//                                           PTR answers name it
 //   _<port>._<proto>.<service>.<domain>     SRV (RFC 2782, the Kubernetes form) per named port and endpoint
 // and PTR records for container addresses in the reverse zones of the overlay networks.
 //
@@ -57,9 +58,13 @@ interface NameRecords {
 
 const labelPattern = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
-/** A container's label: the first 12 characters of its ID, lowercase, other characters as '-'. */
+/**
+ * A container's label: its ID, lowercase, other characters as '-'; an ID too long for a label (Docker's,
+ * Podman's and the CRI's are 64 hex digits) by its first 12 characters, the short form their tools show.
+ */
 export function containerLabel(containerId: string): string {
-  const label = containerId.slice(0, shortIdLength).toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/^-+|-+$/g, '');
+  const whole = containerId.toLowerCase().replace(/[^a-z0-9-]/g, '-');
+  const label = (whole.length > 63 ? whole.slice(0, shortIdLength) : whole).replace(/^-+|-+$/g, '');
   return label === '' ? 'c' : label;
 }
 

@@ -82,11 +82,16 @@ describeAsRoot('demo scripts', () => {
     const answered = output.match(/^ {2}wtdc\S+ on node-\d: \d+$/gm) ?? [];
     expect(answered, output).toHaveLength(3);
     expect(answered.reduce((sum, line) => sum + Number(line.split(': ')[1]), 0)).toBe(30);
+    // A container on node-3 resolves the service through weftd's DNS (its resolv.conf from the result) and
+    // calls it, and the container on node-1 by the name its address's PTR gives, over HTTP.
+    expect(output).toMatch(/^dig \+search web: (10\.244\.\d+\.\d+ ){3}$/m);
+    expect(output).toMatch(/^curl http:\/\/web:8081\/ → hello from wtdc\S+ on node-\d$/m);
+    expect(output).toMatch(/^curl http:\/\/cnitool-[0-9a-f]+\.web\.weft\.internal:8081\/ → hello from wtdc\S+ on node-1$/m);
     // Every node's status shows its two peers probed and healthy.
     expect(output.match(/^node-\d +10\.244\.\d+\.0\/24 .* vxlan +healthy/gm) ?? [], output).toHaveLength(6);
     // After DEL no endpoint is left anywhere.
     expect(output.match(/^weftd on node-\d: xDS at \S+: 0 services, 0 endpoints$/gm) ?? [], output).toHaveLength(3);
-    expect(output).toMatch(/^overlay demo: 3 hosts, 3 containers, 6\/6 cross-host pings answered, every node serving all 3 endpoints over xDS, gRPC calls answered on all 3 hosts; done in \d+ s$/m);
+    expect(output).toMatch(/^overlay demo: 3 hosts, 3 containers, 6\/6 cross-host pings answered, every node serving all 3 endpoints over xDS, gRPC calls answered on all 3 hosts, web resolved by name and called over HTTP 2 times; done in \d+ s$/m);
     expect(leftNamespaces(output)).toEqual([]);
     expect(leftFolders).toEqual([]);
   }, 120_000);

@@ -47,6 +47,7 @@ await new Promise((resolve) => {
   socket.on('data', () => undefined);
   socket.on('error', resolve);
   socket.on('close', resolve);
-  setTimeout(() => socket.destroy(), 2000);
+  // Junk that reads as a question outside the zone waits on the upstream: not worth waiting for here.
+  setTimeout(() => socket.destroy(), 500);
 });
 console.log(`sent ${corpus.length}`);

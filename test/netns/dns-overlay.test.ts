@@ -78,7 +78,8 @@ describeAsRoot('weftd answers DNS for the services and containers of every host'
     const hostsFile = join(root, 'upstream.hosts');
     writeFileSync(hostsFile, '198.51.100.7 upstream.example.test\n');
     const resolvConf = join(root, 'resolv.conf');
-    writeFileSync(resolvConf, `# the hosts' resolver\nnameserver ${upstreamAddress}\n`);
+    // First a resolver the hosts have no route to (connecting to it fails at once), then dnsmasq.
+    writeFileSync(resolvConf, `# the hosts' resolvers\nnameserver 203.0.113.1\nnameserver ${upstreamAddress}\n`);
     [dnsmasq] = await Promise.all([
       NetnsProcess.start(upstream, [
         '/usr/sbin/dnsmasq', '--keep-in-foreground', '--conf-file=/dev/null', '--no-resolv', '--no-hosts', `--addn-hosts=${hostsFile}`,
@@ -124,11 +125,11 @@ describeAsRoot('weftd answers DNS for the services and containers of every host'
     expect(short(db3.ns, gw6, 'web.weft.internal', 'A')).toEqual(webs);
     expect(short(db3.ns, gw4, 'web.weft.internal', 'AAAA')).toEqual([web1.v6, web2.v6].sort());
     expect(short(db3.ns, gw4, '_http._tcp.web.weft.internal', 'SRV')).toEqual([
-      '0 1 8080 web1aaaaaaaa.web.weft.internal.', '0 1 8080 web2bbbbbbbb.web.weft.internal.',
+      '0 1 8080 web1aaaaaaaaaaaaaaaa.web.weft.internal.', '0 1 8080 web2bbbbbbbbbbbbbbbb.web.weft.internal.',
     ]);
-    expect(short(db3.ns, gw4, 'web2bbbbbbbb.web.weft.internal', 'A')).toEqual([web2.v4]);
-    expect(short(db3.ns, gw4, '-x', web1.v4)).toEqual(['web1aaaaaaaa.web.weft.internal.']);
-    expect(short(db3.ns, gw6, '-x', web2.v6)).toEqual(['web2bbbbbbbb.web.weft.internal.']);
+    expect(short(db3.ns, gw4, 'web2bbbbbbbbbbbbbbbb.web.weft.internal', 'A')).toEqual([web2.v4]);
+    expect(short(db3.ns, gw4, '-x', web1.v4)).toEqual(['web1aaaaaaaaaaaaaaaa.web.weft.internal.']);
+    expect(short(db3.ns, gw6, '-x', web2.v6)).toEqual(['web2bbbbbbbbbbbbbbbb.web.weft.internal.']);
     expect(short(web1.ns, web1.nameservers[0]!, 'db.weft.internal', 'A')).toEqual([db3.v4]);
     expect(metric(hosts[2]!.netns, 'weft_dns_queries_total{type="SRV",rcode="NOERROR"}')).toBeGreaterThanOrEqual(1);
   });
