@@ -12,6 +12,7 @@ import { gatewayForm } from '../state/subnet-env.ts';
 import type { EndpointSource } from '../xds/endpoint.ts';
 import { AnswerCache } from './answer-cache.ts';
 import { DnsStats } from './dns-stats.ts';
+import { EncodedAnswers } from './encoded-answers.ts';
 import { Forwarder } from './forwarder.ts';
 import { DnsListeners } from './listeners.ts';
 import { respond } from './responder.ts';
@@ -60,6 +61,7 @@ export function dnsAttachment(options: DnsAttachmentOptions): Attach {
     const networks = overlayNetworks(context);
     const stats = new DnsStats();
     const cache = new AnswerCache();
+    const encoded = new EncodedAnswers();
     const zones = new ZoneSource(options.endpoints, options.health, { domain: context.config.domain, networks });
 
     let upstreams: Upstream[] = [];
@@ -82,7 +84,7 @@ export function dnsAttachment(options: DnsAttachmentOptions): Attach {
         const ip = tryParseIp(address);
         return ip !== undefined && networks.some((net) => netContains(net, ip));
       },
-      respond: (message, transport) => respond(message, transport, { zone: () => zones.current(), forward: (q) => forwarder.resolve(q), stats }),
+      respond: (message, transport) => respond(message, transport, { zone: () => zones.current(), forward: (q) => forwarder.resolve(q), stats, encoded }),
     });
     registerDnsMetrics(context.metrics, stats, cache, listeners);
     const follow = () => {

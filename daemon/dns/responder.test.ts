@@ -5,6 +5,7 @@ import { parseCidr } from '../../lib/ip/cidr.ts';
 import { endpoint } from '../xds/testing/endpoints.ts';
 import type { CachedAnswer } from './answer-cache.ts';
 import { DnsStats } from './dns-stats.ts';
+import { EncodedAnswers } from './encoded-answers.ts';
 import { respond, type ResponderContext, type Transport } from './responder.ts';
 import { Zone } from './zone.ts';
 
@@ -92,6 +93,25 @@ describe('respond', () => {
     expect(ctx.stats.answers.get('none FORMERR')).toBe(2);
     expect(ctx.stats.answers.get('other REFUSED')).toBeUndefined();
     expect(ctx.stats.answers.get('TXT REFUSED')).toBe(1);
+  });
+
+  it('answers a query asked before from the answer kept for the zone, with the new ID, and counts it', async () => {
+    const encoded = new EncodedAnswers();
+    let current = zone;
+    const ctx: ResponderContext = { ...context(), zone: () => current, encoded };
+    const first = await respond(query('web.weft.internal'), 'udp', ctx);
+    expect(encoded.size).toBe(1);
+    const again = dnsPacket.encode({ type: 'query', id: 99, flags: dnsPacket.RECURSION_DESIRED, questions: [{ name: 'web.weft.internal', type: 'A', class: 'IN' }] });
+    const second = (await respond(again, 'udp', ctx))!;
+    expect(second.readUInt16BE(0)).toBe(99);
+    expect(second.subarray(2)).toEqual(first!.subarray(2));
+    expect(ctx.stats.answers.get('A NOERROR')).toBe(2);
+    // Rotated answers and forwarded ones are not kept; a new zone starts afresh.
+    await respond(query('big.weft.internal', 'A', edns(4096)), 'udp', ctx);
+    await respond(query('example.com'), 'udp', ctx);
+    expect(encoded.size).toBe(1);
+    current = new Zone({ domain: 'weft.internal', networks: [] }, 2, [], { isServing: () => true });
+    expect(await ask(again, 'udp', ctx)).toMatchObject({ rcode: 'NXDOMAIN' });
   });
 
   it('never throws on random or mangled messages', async () => {

@@ -9,6 +9,7 @@
 import dnsPacket, { type Answer, type DecodedPacket, type OptAnswer, type Packet, type Question } from 'dns-packet';
 import type { CachedAnswer } from './answer-cache.ts';
 import type { DnsStats } from './dns-stats.ts';
+import type { EncodedAnswers } from './encoded-answers.ts';
 import type { Zone } from './zone.ts';
 
 export type Transport = 'udp' | 'tcp';
@@ -19,6 +20,8 @@ export interface ResponderContext {
   /** An answer from the host's resolvers (or the cache); undefined when none came. */
   readonly forward: (question: Question) => Promise<CachedAnswer | undefined>;
   readonly stats: DnsStats;
+  /** Answers of the zone kept as sent, when given. */
+  readonly encoded?: EncodedAnswers;
 }
 
 export const advertisedUdpSize = 1232;
@@ -33,6 +36,7 @@ const opcodeOf = (flags: number) => (flags >> 11) & 0xf;
 interface Reply {
   readonly rcode: string;
   readonly authoritative?: boolean;
+  readonly varies?: boolean;
   readonly answers?: readonly Answer[];
   readonly authorities?: readonly Answer[];
   readonly additionals?: readonly Answer[];
@@ -82,9 +86,9 @@ function formatError(message: Buffer): Buffer {
   return dnsPacket.encode({ type: 'response', id: message.readUInt16BE(0), flags: (flags & dnsPacket.RECURSION_DESIRED) | rcodes.FORMERR!, questions: [] });
 }
 
-async function replyTo(question: Question, context: ResponderContext): Promise<Reply> {
+async function replyTo(question: Question, zone: Zone, context: ResponderContext): Promise<Reply> {
   if (question.class !== 'IN') return { rcode: 'REFUSED' };
-  const local = context.zone().answer(question.name.toLowerCase(), question.type);
+  const local = zone.answer(question.name.toLowerCase(), question.type);
   if (local) return { ...local, authoritative: true };
   const forwarded = await context.forward(question);
   return forwarded ?? { rcode: 'SERVFAIL' };
@@ -96,6 +100,12 @@ export async function respond(message: Buffer, transport: Transport, context: Re
   if (message.length < headerSize || (message.readUInt16BE(2) & 0x8000) !== 0) {
     stats.dropped++;
     return undefined;
+  }
+  const zone = context.zone();
+  const kept = context.encoded?.get(zone, transport, message);
+  if (kept) {
+    stats.answered(kept.type, kept.rcode);
+    return kept.answer;
   }
   let query: DecodedPacket;
   try {
@@ -115,9 +125,12 @@ export async function respond(message: Buffer, transport: Transport, context: Re
     if (opcodeOf(query.flags ?? 0) !== 0) reply = { rcode: 'NOTIMP' };
     else if (!question || opts.length > 1) reply = { rcode: 'FORMERR' };
     else if (opt && opt.ednsVersion > 0) reply = { rcode: 'NOERROR', extendedRcode: badVersExtended };
-    else reply = await replyTo(question, context);
-    stats.answered(question?.type ?? 'none', reply.extendedRcode ? 'BADVERS' : reply.rcode);
-    return encodeReply(query, question, opt, reply, limit);
+    else reply = await replyTo(question, zone, context);
+    const counted = { type: question?.type ?? 'none', rcode: reply.extendedRcode ? 'BADVERS' : reply.rcode };
+    stats.answered(counted.type, counted.rcode);
+    const answer = encodeReply(query, question, opt, reply, limit);
+    if (reply.authoritative && !reply.varies) context.encoded?.set(zone, transport, message, { answer, ...counted });
+    return answer;
   } catch {
     // An answer dns-packet cannot encode (an upstream's odd record): the client hears SERVFAIL, not nothing.
     stats.answered(query.questions?.[0]?.type ?? 'none', 'SERVFAIL');

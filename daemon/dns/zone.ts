@@ -12,7 +12,7 @@
 // that does not exist (nor anything below it), NOERROR without answers for a name that does, each with the
 // zone's SOA, whose short TTL bounds how long a resolver keeps the negative answer.
 import type { Answer, SoaAnswer, SrvData } from 'dns-packet';
-import { parseIp, tryParseIp } from '../../lib/ip/address.ts';
+import { parseIp } from '../../lib/ip/address.ts';
 import { netContains, type IpNet } from '../../lib/ip/cidr.ts';
 import { receivesTraffic, type Endpoint } from '../../lib/weftd-api/endpoint.ts';
 import { parseReverseName, reverseName, reverseZone } from './reverse-names.ts';
@@ -42,19 +42,18 @@ export type ZoneRcode = 'NOERROR' | 'NXDOMAIN';
 
 export interface ZoneAnswer {
   readonly rcode: ZoneRcode;
+  /** The next answer to the same question may differ: addresses are rotated. */
+  readonly varies?: boolean;
   readonly answers: Answer[];
   readonly authorities: Answer[];
   readonly additionals: Answer[];
 }
 
-interface NameRecords {
-  readonly a: string[];
-  readonly aaaa: string[];
-  readonly srv: SrvData[];
-  readonly ptr: string[];
-  /** What the lists hold, so that a value is added once (a container listed twice, a name both a service and a container). */
-  readonly seen: Set<string>;
-}
+
+/** One record an endpoint contributes: its owner name, the zone apex holding it, and the value. */
+export type EndpointRecord =
+  | { readonly name: string; readonly apex: string; readonly kind: 'a' | 'aaaa' | 'ptr'; readonly value: string }
+  | { readonly name: string; readonly apex: string; readonly kind: 'srv'; readonly value: SrvData };
 
 const labelPattern = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
@@ -74,49 +73,81 @@ function portLabel(name: string): string | undefined {
   return labelPattern.test(lower) ? `_${lower}` : undefined;
 }
 
+/** The records of one endpoint: its service's and its container's addresses, PTRs, SRVs. */
+function endpointRecords(endpoint: Endpoint, options: ZoneOptions): EndpointRecord[] {
+  const { domain, networks } = options;
+  const service = `${endpoint.service}.${domain}`;
+  const container = `${containerLabel(endpoint.containerId)}.${service}`;
+  const records: EndpointRecord[] = [];
+  for (const text of endpoint.addresses) {
+    const address = parseIp(text);
+    const kind = address.family === 4 ? 'a' : 'aaaa';
+    records.push({ name: service, apex: domain, kind, value: text }, { name: container, apex: domain, kind, value: text });
+    const network = networks.find((net) => netContains(net, address));
+    if (network) records.push({ name: reverseName(address), apex: reverseZone(network), kind: 'ptr', value: container });
+  }
+  for (const port of endpoint.ports) {
+    const label = portLabel(port.name);
+    if (label) records.push({ name: `${label}._${port.protocol}.${service}`, apex: domain, kind: 'srv', value: { priority: 0, weight: 1, port: port.port, target: container } });
+  }
+  return records;
+}
+
 /** `name` and its ancestors up to (not including) `apex`. */
 function* namesUpTo(name: string, apex: string): Generator<string> {
   for (let n = name; n !== apex && n.length > apex.length; n = n.slice(n.indexOf('.') + 1)) yield n;
 }
 
 export class Zone {
-  private readonly records = new Map<string, NameRecords>();
+  /** The records by owner name, as the endpoints contributed them (a name's values are told apart when answering). */
+  private readonly records = new Map<string, EndpointRecord[]>();
   /** Every name that exists: those with records and their ancestors inside the zone (RFC 8020). */
   private readonly existing = new Set<string>();
   private rotation = 0;
 
-  constructor(private readonly options: ZoneOptions, private readonly serial: number, endpoints: Iterable<Endpoint>, health: Pick<NodeHealthView, 'isServing'>) {
-    const { domain } = options;
+  /**
+   * `memo` keeps each endpoint's records between builds (endpoints are immutable records): a rebuild after
+   * one change then derives one endpoint's names, not every endpoint's.
+   */
+  constructor(private readonly options: ZoneOptions, private readonly serial: number, endpoints: Iterable<Endpoint>,
+    health: Pick<NodeHealthView, 'isServing'>, memo = new WeakMap<Endpoint, readonly EndpointRecord[]>()) {
     for (const endpoint of endpoints) {
       if (!receivesTraffic(endpoint) || !health.isServing(endpoint.node)) continue;
-      const service = `${endpoint.service}.${domain}`;
-      const container = `${containerLabel(endpoint.containerId)}.${service}`;
-      for (const text of endpoint.addresses) {
-        const family = parseIp(text).family;
-        this.add(service, domain, family === 4 ? 'a' : 'aaaa', text);
-        this.add(container, domain, family === 4 ? 'a' : 'aaaa', text);
-        const address = tryParseIp(text)!;
-        const network = options.networks.find((net) => netContains(net, address));
-        if (network) this.add(reverseName(address), reverseZone(network), 'ptr', container);
+      let records = memo.get(endpoint);
+      if (!records) {
+        records = endpointRecords(endpoint, options);
+        memo.set(endpoint, records);
       }
-      for (const port of endpoint.ports) {
-        const label = portLabel(port.name);
-        if (label) this.add(`${label}._${port.protocol}.${service}`, domain, 'srv', { priority: 0, weight: 1, port: port.port, target: container });
-      }
+      for (const record of records) this.add(record);
     }
   }
 
-  private add<K extends 'a' | 'aaaa' | 'srv' | 'ptr'>(name: string, apex: string, kind: K, value: NameRecords[K][number]): void {
-    let entry = this.records.get(name);
-    if (!entry) {
-      entry = { a: [], aaaa: [], srv: [], ptr: [], seen: new Set() };
-      this.records.set(name, entry);
-      for (const n of namesUpTo(name, apex)) this.existing.add(n);
+  private add(record: EndpointRecord): void {
+    const list = this.records.get(record.name);
+    if (list) {
+      list.push(record);
+      return;
     }
-    const key = `${kind} ${typeof value === 'string' ? value : `${value.port} ${value.target}`}`;
-    if (entry.seen.has(key)) return;
-    entry.seen.add(key);
-    (entry[kind] as NameRecords[K][number][]).push(value);
+    this.records.set(record.name, [record]);
+    for (const n of namesUpTo(record.name, record.apex)) this.existing.add(n);
+  }
+
+  /** The values of one kind at a name, each once (two containers may share a service name and a label). */
+  private values(entry: readonly EndpointRecord[] | undefined, kind: 'a' | 'aaaa' | 'ptr'): string[] {
+    const values = new Set<string>();
+    for (const r of entry ?? []) if (r.kind === kind) values.add(r.value);
+    return [...values];
+  }
+
+  private services(entry: readonly EndpointRecord[]): SrvData[] {
+    const seen = new Set<string>();
+    const out: SrvData[] = [];
+    for (const r of entry) {
+      if (r.kind !== 'srv' || seen.has(`${r.value.port} ${r.value.target}`)) continue;
+      seen.add(`${r.value.port} ${r.value.target}`);
+      out.push(r.value);
+    }
+    return out;
   }
 
   /** The answer to `name` (lowercase, no trailing dot) and `type`, or undefined when the name is not this zone's. */
@@ -128,12 +159,17 @@ export class Zone {
     const answers: Answer[] = [];
     const additionals: Answer[] = [];
     const want = (t: string) => type === t || type === 'ANY';
+    let varies = false;
     if (entry) {
-      if (want('A')) answers.push(...this.rotate(entry.a).map((data) => ({ name, type: 'A' as const, ttl: recordTtl, data })));
-      if (want('AAAA')) answers.push(...this.rotate(entry.aaaa).map((data) => ({ name, type: 'AAAA' as const, ttl: recordTtl, data })));
-      if (want('PTR')) answers.push(...entry.ptr.map((data) => ({ name, type: 'PTR' as const, ttl: recordTtl, data })));
+      for (const [kind, recordType] of [['a', 'A'], ['aaaa', 'AAAA']] as const) {
+        if (!want(recordType)) continue;
+        const values = this.values(entry, kind);
+        varies ||= values.length > 1;
+        answers.push(...this.rotate(values).map((data) => ({ name, type: recordType, ttl: recordTtl, data })));
+      }
+      if (want('PTR')) answers.push(...this.values(entry, 'ptr').map((data) => ({ name, type: 'PTR' as const, ttl: recordTtl, data })));
       if (want('SRV')) {
-        for (const data of entry.srv) {
+        for (const data of this.services(entry)) {
           answers.push({ name, type: 'SRV', ttl: recordTtl, data });
           additionals.push(...this.addresses(data.target));
         }
@@ -141,7 +177,7 @@ export class Zone {
     }
     if (name === apex && want('SOA')) answers.push(this.soa(apex));
     if (answers.length === 0) return this.negative('NOERROR', apex);
-    return { rcode: 'NOERROR', answers, authorities: [], additionals };
+    return { rcode: 'NOERROR', answers, authorities: [], additionals, varies };
   }
 
   /** The zone apex `name` falls in: the domain, or the reverse zone of a network holding its address or a container's. */
@@ -158,10 +194,9 @@ export class Zone {
 
   private addresses(target: string): Answer[] {
     const entry = this.records.get(target);
-    if (!entry) return [];
     return [
-      ...entry.a.map((data) => ({ name: target, type: 'A' as const, ttl: recordTtl, data })),
-      ...entry.aaaa.map((data) => ({ name: target, type: 'AAAA' as const, ttl: recordTtl, data })),
+      ...this.values(entry, 'a').map((data) => ({ name: target, type: 'A' as const, ttl: recordTtl, data })),
+      ...this.values(entry, 'aaaa').map((data) => ({ name: target, type: 'AAAA' as const, ttl: recordTtl, data })),
     ];
   }
 
