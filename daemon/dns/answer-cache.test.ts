@@ -26,9 +26,10 @@ describe('AnswerCache', () => {
     const cache = new AnswerCache(10, () => now);
     const key = AnswerCache.key('Example.COM', 'A', 'IN');
     expect(key).toBe(AnswerCache.key('example.com', 'A', 'IN'));
-    expect(cache.set(key, positive(a('example.com', 60)))).toBe(true);
+    expect(cache.set(key, positive(a('example.com', 60)))?.sameUntil).toBe(1_001_000);
     now += 15_500;
     expect(cache.get(key)!.answers).toEqual([a('example.com', 45)]);
+    expect(cache.get(key)!.sameUntil).toBe(1_016_000);
     now += 44_500;
     expect(cache.get(key)).toBeUndefined();
     expect(cache.size).toBe(0);
@@ -36,7 +37,7 @@ describe('AnswerCache', () => {
 
   it('keeps nothing that may not be kept', () => {
     const cache = new AnswerCache();
-    expect(cache.set('k', positive(a('x', 0)))).toBe(false);
+    expect(cache.set('k', positive(a('x', 0)))).toBeUndefined();
     expect(cache.get('k')).toBeUndefined();
   });
 

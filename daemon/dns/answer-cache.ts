@@ -9,6 +9,8 @@ export interface CachedAnswer {
   readonly answers: readonly Answer[];
   readonly authorities: readonly Answer[];
   readonly additionals: readonly Answer[];
+  /** Until when (ms since the epoch) the cache gives this same answer: its TTLs count down each second. */
+  readonly sameUntil?: number;
 }
 
 interface Entry {
@@ -69,20 +71,21 @@ export class AnswerCache {
     const { answer } = entry;
     return {
       rcode: answer.rcode,
+      sameUntil: Math.min(entry.storedAt + (elapsed + 1) * 1000, entry.expiresAt),
       answers: answer.answers.map((r) => aged(r, elapsed)),
       authorities: answer.authorities.map((r) => aged(r, elapsed)),
       additionals: answer.additionals.map((r) => aged(r, elapsed)),
     };
   }
 
-  /** Keeps `answer` for as long as its TTLs allow; false when it may not be kept. */
-  set(key: string, answer: CachedAnswer): boolean {
+  /** Keeps `answer` for as long as its TTLs allow; the answer as the cache gives it now, or undefined when it may not be kept. */
+  set(key: string, answer: CachedAnswer): CachedAnswer | undefined {
     const ttl = cacheTtl(answer);
-    if (ttl <= 0) return false;
+    if (ttl <= 0) return undefined;
     const now = this.now();
     this.entries.delete(key);
     this.entries.set(key, { answer, storedAt: now, expiresAt: now + ttl * 1000 });
     while (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
-    return true;
+    return { ...answer, sameUntil: now + 1000 };
   }
 }

@@ -107,10 +107,7 @@ export class Forwarder {
     }
     const pending = this.inflight.get(key);
     if (pending) return pending;
-    const asking = this.ask(question).then((answer) => {
-      if (answer) cache.set(key, answer);
-      return answer;
-    }).finally(() => this.inflight.delete(key));
+    const asking = this.ask(question).then((answer) => (answer && cache.set(key, answer)) ?? answer).finally(() => this.inflight.delete(key));
     this.inflight.set(key, asking);
     return asking;
   }

@@ -106,12 +106,26 @@ describe('respond', () => {
     expect(second.readUInt16BE(0)).toBe(99);
     expect(second.subarray(2)).toEqual(first!.subarray(2));
     expect(ctx.stats.answers.get('A NOERROR')).toBe(2);
-    // Rotated answers and forwarded ones are not kept; a new zone starts afresh.
+    // Rotated answers are not kept, nor forwarded ones that do not say how long they stand; a new zone starts afresh.
     await respond(query('big.weft.internal', 'A', edns(4096)), 'udp', ctx);
     await respond(query('example.com'), 'udp', ctx);
     expect(encoded.size).toBe(1);
     current = new Zone({ domain: 'weft.internal', networks: [] }, 2, [], { isServing: () => true });
     expect(await ask(again, 'udp', ctx)).toMatchObject({ rcode: 'NXDOMAIN' });
+  });
+
+  it('keeps a forwarded answer from the cache until its TTLs count down', async () => {
+    let now = 1000;
+    const encoded = new EncodedAnswers(10, () => now);
+    let asked = 0;
+    const ctx: ResponderContext = { ...context(async () => ({ ...upstreamAnswer, sameUntil: 2000 + asked++ })), encoded };
+    await respond(query('example.com'), 'udp', ctx);
+    await respond(query('example.com'), 'udp', ctx);
+    expect(asked).toBe(1);
+    expect(ctx.stats.cacheHits).toBe(1);
+    now = 2000;
+    await respond(query('example.com'), 'udp', ctx);
+    expect(asked).toBe(2);
   });
 
   it('never throws on random or mangled messages', async () => {

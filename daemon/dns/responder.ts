@@ -37,6 +37,8 @@ interface Reply {
   readonly rcode: string;
   readonly authoritative?: boolean;
   readonly varies?: boolean;
+  /** A forwarded answer: until when the same bytes answer the same query. */
+  readonly sameUntil?: number;
   readonly answers?: readonly Answer[];
   readonly authorities?: readonly Answer[];
   readonly additionals?: readonly Answer[];
@@ -105,6 +107,8 @@ export async function respond(message: Buffer, transport: Transport, context: Re
   const kept = context.encoded?.get(zone, transport, message);
   if (kept) {
     stats.answered(kept.type, kept.rcode);
+    // A forwarded answer (one that expires) comes from the cache, whichever form it is kept in.
+    if (kept.expiresAt !== undefined) stats.cacheHits++;
     return kept.answer;
   }
   let query: DecodedPacket;
@@ -130,6 +134,7 @@ export async function respond(message: Buffer, transport: Transport, context: Re
     stats.answered(counted.type, counted.rcode);
     const answer = encodeReply(query, question, opt, reply, limit);
     if (reply.authoritative && !reply.varies) context.encoded?.set(zone, transport, message, { answer, ...counted });
+    else if (reply.sameUntil !== undefined) context.encoded?.set(zone, transport, message, { answer, ...counted, expiresAt: reply.sameUntil });
     return answer;
   } catch {
     // An answer dns-packet cannot encode (an upstream's odd record): the client hears SERVFAIL, not nothing.
