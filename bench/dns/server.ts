@@ -2,7 +2,7 @@
 // responder, the forwarder with its cache, the listeners) wired as daemon/dns/attachment.ts wires them,
 // holding `--endpoints` endpoints of as many services (svc-<i>.weft.internal), forwarding other names to
 // `--upstream`. Prints one JSON line of memory figures once it answers; runs until its stdin closes.
-// Run through bench.mjs (it bundles this file and runs it inside the benchmark's namespace).
+// Run through dns.bench.mjs (it bundles this file and runs it inside the benchmark's namespace).
 import { parseArgs } from 'node:util';
 import { parseIp } from '../../lib/ip/address.ts';
 import { netContains, parseCidr } from '../../lib/ip/cidr.ts';
@@ -16,14 +16,14 @@ import { everyNodeServing } from '../../daemon/dns/zone.ts';
 import { ZoneSource } from '../../daemon/dns/zone-source.ts';
 import { Logger } from '../../daemon/log.ts';
 import { EndpointSet } from '../../daemon/xds/endpoint-set.ts';
-import { endpoint } from '../../daemon/xds/testing/endpoints.ts';
+import { endpoint } from '../../lib/weftd-api/testing/endpoints.ts';
 
 const { values } = parseArgs({ options: { address: { type: 'string' }, upstream: { type: 'string' }, endpoints: { type: 'string', default: '10000' } } });
 const count = Number(values.endpoints);
 const network = parseCidr('10.244.0.0/16');
 
 const gc = (globalThis as { gc?: () => void }).gc;
-if (!gc) throw new Error('run with --expose-gc (bench.mjs does)');
+if (!gc) throw new Error('run with --expose-gc (dns.bench.mjs does)');
 const heapMiB = () => {
   gc!();
   const { heapUsed, arrayBuffers } = process.memoryUsage();

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import dnsPacket, { type DecodedPacket, type Packet, type Question } from 'dns-packet';
 import { describe, expect, it } from 'vitest';
 import { parseCidr } from '../../lib/ip/cidr.ts';
-import { endpoint } from '../xds/testing/endpoints.ts';
+import { endpoint } from '../../lib/weftd-api/testing/endpoints.ts';
 import type { CachedAnswer } from './answer-cache.ts';
 import { DnsStats } from './dns-stats.ts';
 import { EncodedAnswers } from './encoded-answers.ts';

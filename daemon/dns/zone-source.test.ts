@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseCidr } from '../../lib/ip/cidr.ts';
 import { EndpointSet } from '../xds/endpoint-set.ts';
-import { endpoint } from '../xds/testing/endpoints.ts';
+import { endpoint } from '../../lib/weftd-api/testing/endpoints.ts';
 import type { NodeHealthView } from './zone.ts';
 import { ZoneSource } from './zone-source.ts';
 

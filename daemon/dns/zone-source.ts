@@ -1,7 +1,7 @@
 // The zone as the endpoints and the node health view stand now: rebuilt on the first question after
 // either changed, so a burst of endpoint changes costs one build, and a change is answered at once. Each
 // endpoint's records are derived once and kept while the endpoint lives (see Zone's `memo`).
-import type { Endpoint, EndpointSource } from '../xds/endpoint.ts';
+import type { Endpoint, EndpointSource } from '../../lib/weftd-api/endpoint.ts';
 import { Zone, type EndpointRecord, type NodeHealthView, type ZoneOptions } from './zone.ts';
 
 export class ZoneSource {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseCidr } from '../../lib/ip/cidr.ts';
-import { endpoint } from '../xds/testing/endpoints.ts';
+import { endpoint } from '../../lib/weftd-api/testing/endpoints.ts';
 import { containerLabel, recordTtl, Zone, type NodeHealthView, type ZoneOptions } from './zone.ts';
 
 const options: ZoneOptions = { domain: 'weft.internal', networks: [parseCidr('10.244.0.0/16'), parseCidr('fd00:10:244::/56')] };

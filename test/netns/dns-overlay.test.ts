@@ -10,18 +10,18 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { describeFailure, type CommandResult } from './harness/command.ts';
-import { createTempDir } from './harness/files.ts';
-import { createHost } from './harness/hosts.ts';
-import { createNetns, type Netns } from './harness/netns.ts';
-import { cleanupAfterAll, describeAsRoot } from './harness/suite.ts';
-import { createOverlayHosts, eventually, type OverlayHost } from './overlay-fixtures.ts';
-import { attachmentVars, runOverlay } from './overlay-plugin-fixtures.ts';
-import { EtcdCluster, metric, NetnsProcess, nodeFiles, startWeftd, weftdReady } from './overlay-processes.ts';
+import { describeFailure, type CommandResult } from './testing/command.ts';
+import { createTempDir } from './testing/files.ts';
+import { createHost } from './testing/hosts.ts';
+import { createNetns, type Netns } from './testing/netns.ts';
+import { cleanupAfterAll, describeAsRoot } from './testing/suite.ts';
+import { createOverlayHosts, eventually, type OverlayHost } from './testing/overlay.ts';
+import { attachmentVars, runOverlay } from './testing/overlay-plugin.ts';
+import { EtcdCluster, metric, NetnsProcess, nodeFiles, startWeftd, weftdReady } from './testing/overlay-processes.ts';
 
 cleanupAfterAll();
 
-const corpusScript = fileURLToPath(new URL('./dns-corpus-process.mjs', import.meta.url));
+const corpusScript = fileURLToPath(new URL('./testing/dns-corpus-process.mjs', import.meta.url));
 const network = { network: '10.244.0.0/16', ipv6Network: 'fd00:10:244::/56', vni: 53, ttl: 10 };
 const upstreamAddress = '192.0.2.53';
 

@@ -10,7 +10,7 @@
 // in turn. Latency: a second, paced run (-Q 2000, which both sustain) with dnsperf's per-query report, p50
 // and p99. Memory: heap taken by the 10,000 endpoints and by the zone built from them, after a full GC.
 //
-//   node bench/dns/bench.mjs [--rounds 3] [--seconds 5]
+//   node bench/dns/dns.bench.mjs [--rounds 3] [--seconds 5]
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -39,7 +39,7 @@ const children = [];
 
 /** A program inside the namespace; resolves with it once `ready` says its output shows it is up. */
 function start(argv, ready = () => true) {
-  const child = spawn('ip', ['netns', 'exec', ns, ...argv], { env: cleanEnv, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn('ip', ['netns', 'exec', ns, ...argv], { env: cleanEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
   children.push(child);
   let output = '';
   return new Promise((resolve, reject) => {
