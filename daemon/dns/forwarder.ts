@@ -38,58 +38,66 @@ export function matchingAnswer(message: Buffer, id: number, question: Question):
   return packet;
 }
 
-const udpExchange: Exchange = (upstream, message, timeoutMs, accepts) => new Promise((resolve, reject) => {
-  const socket = createSocket(isIPv6(upstream.address) ? 'udp6' : 'udp4');
-  let done = false;
-  const timer = setTimeout(() => finish(new Error(`no answer from ${upstream.address} in ${timeoutMs} ms`)), timeoutMs);
-  function finish(result: DecodedPacket | Error): void {
-    if (done) return;
-    done = true;
-    clearTimeout(timer);
-    socket.close();
-    if (result instanceof Error) reject(result);
-    else resolve(result);
-  }
-  socket.on('error', finish);
-  // Connected: the kernel delivers only the upstream's datagrams, and an ICMP refusal as an error. A
-  // datagram that is not the answer (a forgery, a late answer) is ignored: the real one may follow.
-  socket.on('message', (datagram) => {
-    const answer = accepts(datagram);
-    if (answer) finish(answer);
-  });
-  // A connect that fails (no route to the upstream: ENETUNREACH) reports to its callback, not as 'error'.
-  socket.connect(upstream.port, upstream.address, (err?: Error) => {
-    if (err) finish(err);
-    else if (!done) socket.send(message, (sendErr) => sendErr && finish(sendErr));
-  });
-});
+type Finish = (result: DecodedPacket | Error) => void;
 
-const tcpExchange: Exchange = (upstream, message, timeoutMs, accepts) => new Promise((resolve, reject) => {
+/** One exchange: `start` gets `finish`, which settles it once (an answer, or an error) and ends its timer and socket. */
+function settleOnce(what: string, timeoutMs: number, close: () => void, start: (finish: Finish) => void): Promise<DecodedPacket> {
+  return new Promise((resolve, reject) => {
+    let done = false;
+    const timer = setTimeout(() => finish(new Error(`no answer from ${what} in ${timeoutMs} ms`)), timeoutMs);
+    const finish: Finish = (result) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      close();
+      if (result instanceof Error) reject(result);
+      else resolve(result);
+    };
+    start(finish);
+  });
+}
+
+const udpExchange: Exchange = (upstream, message, timeoutMs, accepts) => {
+  const socket = createSocket(isIPv6(upstream.address) ? 'udp6' : 'udp4');
+  return settleOnce(upstream.address, timeoutMs, () => socket.close(), (finish) => {
+    socket.on('error', finish);
+    // Connected: the kernel delivers only the upstream's datagrams, and an ICMP refusal as an error. A
+    // datagram that is not the answer (a forgery, a late answer) is ignored: the real one may follow.
+    socket.on('message', (datagram) => {
+      const answer = accepts(datagram);
+      if (answer) finish(answer);
+    });
+    // A connect that fails (no route to the upstream: ENETUNREACH) reports to its callback, not as 'error';
+    // one that completes after the timeout finds the socket closed, and send throws.
+    socket.connect(upstream.port, upstream.address, (err?: Error) => {
+      if (err) return finish(err);
+      try {
+        socket.send(message, (sendErr) => sendErr && finish(sendErr));
+      } catch (sendErr) {
+        finish(sendErr as Error);
+      }
+    });
+  });
+};
+
+const tcpExchange: Exchange = (upstream, message, timeoutMs, accepts) => {
   const socket = connect({ host: upstream.address, port: upstream.port });
-  let received = Buffer.alloc(0);
-  let done = false;
-  const timer = setTimeout(() => finish(new Error(`no answer from ${upstream.address} over TCP in ${timeoutMs} ms`)), timeoutMs);
-  function finish(result: DecodedPacket | Error): void {
-    if (done) return;
-    done = true;
-    clearTimeout(timer);
-    socket.destroy();
-    if (result instanceof Error) reject(result);
-    else resolve(result);
-  }
-  socket.on('error', finish);
-  socket.on('connect', () => {
-    const length = Buffer.alloc(2);
-    length.writeUInt16BE(message.length);
-    socket.end(Buffer.concat([length, message]));
+  return settleOnce(`${upstream.address} over TCP`, timeoutMs, () => socket.destroy(), (finish) => {
+    let received = Buffer.alloc(0);
+    socket.on('error', finish);
+    socket.on('connect', () => {
+      const length = Buffer.alloc(2);
+      length.writeUInt16BE(message.length);
+      socket.end(Buffer.concat([length, message]));
+    });
+    socket.on('data', (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]);
+      if (received.length < 2 || received.length < 2 + received.readUInt16BE(0)) return;
+      finish(accepts(received.subarray(2, 2 + received.readUInt16BE(0))) ?? new Error(`${upstream.address} answered something else over TCP`));
+    });
+    socket.on('end', () => finish(new Error(`${upstream.address} closed the TCP connection without an answer`)));
   });
-  socket.on('data', (chunk: Buffer) => {
-    received = Buffer.concat([received, chunk]);
-    if (received.length < 2 || received.length < 2 + received.readUInt16BE(0)) return;
-    finish(accepts(received.subarray(2, 2 + received.readUInt16BE(0))) ?? new Error(`${upstream.address} answered something else over TCP`));
-  });
-  socket.on('end', () => finish(new Error(`${upstream.address} closed the TCP connection without an answer`)));
-});
+};
 
 export class Forwarder {
   private readonly inflight = new Map<string, Promise<CachedAnswer | undefined>>();
