@@ -96,7 +96,7 @@ host_weft() {
     CNI_ARGS="WEFT_SERVICE=$service;WEFT_PORTS=grpc:$port,http:$http_port" -- "$@"
 }
 
-# demo_in_container I ARGS...: ARGS in container I with the resolv.conf its result asked for bound over
+# in_container I ARGS...: ARGS in container I with the resolv.conf its result asked for bound over
 # /etc/resolv.conf in a mount namespace of its own (this machine's file stays as it is).
 in_container() {
   local i=$1
