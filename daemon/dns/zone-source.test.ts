@@ -23,6 +23,7 @@ describe('ZoneSource', () => {
     const down = new Set<string>();
     const health = healthView(down);
     const source = new ZoneSource(endpoints, health, { domain: 'weft.internal', networks: [parseCidr('10.244.0.0/16')] }, () => 5000);
+    // (The clock stands still: every build takes no time, so nothing is held.)
     const names = () => source.current().answer('web.weft.internal', 'A')!.answers.map((a) => (a as { data: string }).data).sort();
     const serial = () => (source.current().answer('weft.internal', 'SOA')!.answers[0] as { data: { serial: number } }).data.serial;
     const first = source.current();
@@ -35,5 +36,21 @@ describe('ZoneSource', () => {
     health.changed();
     expect(names()).toEqual(['10.244.1.2']);
     source.close();
+  });
+
+  it('keeps answering from the previous zone for four times its build time, at most a second', () => {
+    const endpoints = new EndpointSet([endpoint('web', 'c1', 'node-1', '10.244.1.2')]);
+    let now = 10_000;
+    const clock = [0, 200];
+    // Each build reads the clock before and after: the first takes 200 ms, so the zone is held for 800.
+    const source = new ZoneSource(endpoints, healthView(new Set()), { domain: 'weft.internal', networks: [] }, () => now + (clock.shift() ?? 0));
+    const first = source.current();
+    now = 10_300;
+    endpoints.set(endpoint('web', 'c2', 'node-2', '10.244.2.2'));
+    now = 10_999;
+    expect(source.current()).toBe(first);
+    now = 11_000;
+    expect(source.current()).not.toBe(first);
+    expect(source.current().answer('web.weft.internal', 'A')!.answers).toHaveLength(2);
   });
 });
