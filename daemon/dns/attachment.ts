@@ -2,7 +2,7 @@
 // answers on this node's gateway addresses, from the zone of every node's endpoints (as the node health
 // view allows) and, for other names, from the host's resolvers through the cache. Counted in /metrics
 // (weft_dns_*). The resolv.conf is read again every 30 s, so a host whose resolvers change is followed.
-import { formatIp, tryParseIp } from '../../lib/ip/address.ts';
+import { formatIp, tryParseIp, type IpAddress } from '../../lib/ip/address.ts';
 import { netContains, parseCidr, type IpNet } from '../../lib/ip/cidr.ts';
 import { KernelWatch } from '../../lib/netlink/index.ts';
 import type { Attach, DaemonContext } from '../daemon.ts';
@@ -59,6 +59,7 @@ export function dnsAttachment(options: DnsAttachmentOptions): Attach {
   return async (context) => {
     const log = context.log.child({ component: 'dns' });
     const networks = overlayNetworks(context);
+    const inOverlay = (ip: IpAddress) => networks.some((net) => netContains(net, ip));
     const stats = new DnsStats();
     const cache = new AnswerCache();
     const encoded = new EncodedAnswers();
@@ -67,7 +68,7 @@ export function dnsAttachment(options: DnsAttachmentOptions): Attach {
     let upstreams: Upstream[] = [];
     const readUpstreams = async () => {
       try {
-        const next = upstreamsFrom(await readResolvConfText(options.resolvConf), new Set(gatewayAddresses(context.leases.lease)));
+        const next = upstreamsFrom(await readResolvConfText(options.resolvConf), inOverlay);
         if (next.length === 0) log.warn('no resolver to forward to: names outside the zone are answered SERVFAIL', { resolvConf: options.resolvConf });
         else if (JSON.stringify(next) !== JSON.stringify(upstreams)) log.info('forwarding to the host\'s resolvers', { upstreams: next.map((u) => u.address) });
         upstreams = next;
@@ -82,7 +83,7 @@ export function dnsAttachment(options: DnsAttachmentOptions): Attach {
       port: options.port ?? 53, log, stats,
       allowed: (address) => {
         const ip = tryParseIp(address);
-        return ip !== undefined && networks.some((net) => netContains(net, ip));
+        return ip !== undefined && inOverlay(ip);
       },
       respond: (message, transport) => respond(message, transport, { zone: () => zones.current(), forward: (q) => forwarder.resolve(q), stats, encoded }),
     });
