@@ -138,7 +138,7 @@ describeAsRoot('weftd subnet leases across simulated hosts', () => {
       expect(lease.publicIp).toBe(`192.0.2.${i + 1}`);
       expect(lease.vtepMac).toBe(readFileSync(join(daemon.stateDir, 'vtep-mac'), 'utf8').trim());
       const gateway = lease.subnet.replace(/\.0\/24$/, '.1/24');
-      expect(readFileSync(daemon.subnetFile, 'utf8')).toBe(`WEFT_NETWORK=10.244.0.0/16\nWEFT_SUBNET=${gateway}\nWEFT_MTU=1450\nWEFT_IPMASQ=true\n`);
+      expect(readFileSync(daemon.subnetFile, 'utf8')).toBe(`WEFT_NETWORK=10.244.0.0/16\nWEFT_SUBNET=${gateway}\nWEFT_MTU=1450\nWEFT_IPMASQ=true\nWEFT_DNS_DOMAIN=weft.internal\n`);
       expect(get(daemon, '/readyz').body).toBe(`ready: ${lease.subnet}\n`);
       expect(get(daemon, '/metrics').body).toContain(`weft_lease_info{node="${daemon.name}",subnet="${lease.subnet}"`);
     }
