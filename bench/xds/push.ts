@@ -101,7 +101,7 @@ for (let settled = false, tries = 0; !settled && tries < 20; tries++) {
  */
 const responseType = codec.root.lookupType('envoy.service.discovery.v3.DiscoveryResponse');
 function encodeOnlyMs(changed: readonly string[]): number {
-  const built = buildSnapshot([...endpoints.endpoints()].filter((e) => changed.includes(e.service))).snapshot[TypeUrl.ClusterLoadAssignment];
+  const built = buildSnapshot([...endpoints.endpoints()].filter((e) => changed.includes(e.service!))).snapshot[TypeUrl.ClusterLoadAssignment];
   const times: number[] = [];
   for (let run = 0; run < 5; run++) {
     const start = process.hrtime.bigint();

@@ -79,6 +79,13 @@ describe('Zone', () => {
     expect(zone([web1, web2], nodeTwoDown).answer('3.2.244.10.in-addr.arpa', 'PTR')).toMatchObject({ rcode: 'NXDOMAIN' });
   });
 
+  it('names a container of no service directly below the domain', () => {
+    const { service: _, ...plain } = endpoint('none', 'cafe0123', 'node-2', '10.244.2.9');
+    const z = zone([web1, plain]);
+    expect(data('cafe0123.weft.internal', 'A', z)).toEqual(['10.244.2.9']);
+    expect(data('9.2.244.10.in-addr.arpa', 'PTR', z)).toEqual(['cafe0123.weft.internal']);
+  });
+
   it('answers ANY with every record of the name', () => {
     expect(zone().answer('a1b2c3d4e5f6.web.weft.internal', 'ANY')!.answers.map((a) => a.type)).toEqual(['A', 'AAAA']);
   });

@@ -4,6 +4,7 @@
 //   <container>.<service>.<domain>          A / AAAA of one container, by its ID (a 64-character digest
 //                                           by its short form, as `docker ps` shows it): SRV targets and
 //                                           PTR answers name it
+//   <container>.<domain>                    the same for a container that serves no service
 //   _<port>._<proto>.<service>.<domain>     SRV (RFC 2782, the Kubernetes form) per named port and endpoint
 // and PTR records for container addresses in the reverse zones of the overlay networks.
 //
@@ -76,17 +77,18 @@ function portLabel(name: string): string | undefined {
 /** The records of one endpoint: its service's and its container's addresses, PTRs, SRVs. */
 function endpointRecords(endpoint: Endpoint, options: ZoneOptions): EndpointRecord[] {
   const { domain, networks } = options;
-  const service = `${endpoint.service}.${domain}`;
-  const container = `${containerLabel(endpoint.containerId)}.${service}`;
+  const service = endpoint.service === undefined ? undefined : `${endpoint.service}.${domain}`;
+  const container = `${containerLabel(endpoint.containerId)}.${service ?? domain}`;
   const records: EndpointRecord[] = [];
   for (const text of endpoint.addresses) {
     const address = parseIp(text);
     const kind = address.family === 4 ? 'a' : 'aaaa';
-    records.push({ name: service, apex: domain, kind, value: text }, { name: container, apex: domain, kind, value: text });
+    if (service) records.push({ name: service, apex: domain, kind, value: text });
+    records.push({ name: container, apex: domain, kind, value: text });
     const network = networks.find((net) => netContains(net, address));
     if (network) records.push({ name: reverseName(address), apex: reverseZone(network), kind: 'ptr', value: container });
   }
-  for (const port of endpoint.ports) {
+  for (const port of service ? endpoint.ports : []) {
     const label = portLabel(port.name);
     if (label) records.push({ name: `${label}._${port.protocol}.${service}`, apex: domain, kind: 'srv', value: { priority: 0, weight: 1, port: port.port, target: container } });
   }

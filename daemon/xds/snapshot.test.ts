@@ -17,8 +17,9 @@ function roundTrip(typeUrl: string, resource: object): Record<string, unknown> {
 }
 
 describe('buildSnapshot', () => {
-  it('names all four resources of a service after it, one of each per service', () => {
-    const { snapshot } = buildSnapshot([...echo, endpoint('web', 'w1', 'node-a', '10.1.1.9', 8080)]);
+  it('names all four resources of a service after it, one of each per service, none for a container of no service', () => {
+    const { service: _, ...plain } = endpoint('none', 'p1', 'node-a', '10.1.1.10');
+    const { snapshot } = buildSnapshot([...echo, endpoint('web', 'w1', 'node-a', '10.1.1.9', 8080), plain]);
     for (const typeUrl of Object.values(TypeUrl)) expect([...snapshot[typeUrl].keys()]).toEqual(['echo', 'web']);
   });
 

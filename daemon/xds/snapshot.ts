@@ -1,6 +1,7 @@
 // From endpoints to xDS resources, with no effects: per service one Cluster (EDS over ADS), one
 // ClusterLoadAssignment with a locality per node, and the Listener + RouteConfiguration a proxyless gRPC
-// client resolves `xds:///<service>` through. All four resources of a service are named after it.
+// client resolves `xds:///<service>` through. All four resources of a service are named after it. Endpoints
+// of containers that serve no service have none (DNS alone names them).
 import { receivesTraffic, servingPort, type Endpoint, type EndpointHealth } from '../../lib/weftd-api/endpoint.ts';
 import type {
   Cluster, ClusterLoadAssignment, ConfigSource, HealthStatus, LbEndpoint, Listener, LocalityLbEndpoints,
@@ -168,6 +169,7 @@ export class SnapshotBuilder {
   build(endpoints: Iterable<Endpoint>): BuiltSnapshot {
     const byService = new Map<string, Endpoint[]>();
     for (const endpoint of endpoints) {
+      if (endpoint.service === undefined) continue;
       const list = byService.get(endpoint.service);
       if (list) list.push(endpoint);
       else byService.set(endpoint.service, [endpoint]);

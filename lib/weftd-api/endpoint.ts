@@ -1,6 +1,6 @@
-// A service endpoint: one container serving one service, as the overlay plugin registers it with weftd and
-// as the daemons share it through the lease store. The xDS server turns the endpoints of all nodes into
-// clusters and load assignments. The JSON form is this interface as it stands (address as text), so an
+// A container's endpoint: one container, serving one service or none, as the overlay plugin registers it
+// with weftd and as the daemons share it through the lease store. The xDS server turns the endpoints of all
+// nodes that serve a service into clusters and load assignments; the DNS server gives every one a name. The JSON form is this interface as it stands (address as text), so an
 // endpoint travels over the local socket and through the store unchanged; `parseEndpoint` is its one gate.
 import { ErrorCode } from '../cni/errors.ts';
 import { ConfigValue, type FieldError } from '../json/config-value.ts';
@@ -21,8 +21,11 @@ export interface EndpointPort {
 }
 
 export interface Endpoint {
-  /** The service this endpoint serves: names the xDS listener, route, cluster and load assignment. */
-  readonly service: string;
+  /**
+   * The service this endpoint serves: names the xDS listener, route, cluster and load assignment. Absent
+   * for a container that names none: it is served by DNS only, under its own name.
+   */
+  readonly service?: string;
   readonly containerId: string;
   /** The node (host) the container runs on: the endpoint's locality. */
   readonly node: string;
@@ -112,8 +115,9 @@ export function parseEndpoint(raw: JsonValue | undefined): Endpoint {
     seen.add(key);
   }
   const address = value.field('address').ip();
+  const service = value.field('service');
   return {
-    service: matching(value.field('service'), serviceName, 'a lowercase DNS name such as "echo" or "echo.default"'),
+    ...(service.present ? { service: matching(service, serviceName, 'a lowercase DNS name such as "echo" or "echo.default"') } : {}),
     containerId: matching(value.field('containerId'), containerIdPattern, 'letters, digits, "_", "." and "-"', maxContainerIdLength),
     node: matching(value.field('node'), nodeName, 'a host name'),
     address,
@@ -127,7 +131,7 @@ export function parseEndpoint(raw: JsonValue | undefined): Endpoint {
 /** The JSON form `parseEndpoint` reads (`addresses` only when the container has more than `address`). */
 export function endpointToJson(endpoint: Endpoint): JsonObject {
   return {
-    service: endpoint.service,
+    ...(endpoint.service !== undefined ? { service: endpoint.service } : {}),
     containerId: endpoint.containerId,
     node: endpoint.node,
     address: endpoint.address,

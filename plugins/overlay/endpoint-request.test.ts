@@ -9,14 +9,16 @@ import { overlayConf } from './testing/fixtures.ts';
 const result: Result = { cniVersion: '1.1.0', ips: [{ address: 'fd00::5/64' }, { address: '10.244.3.5/24', gateway: '10.244.3.1' }] };
 
 /** The endpoint ADD would register, from the plan and the result. */
-function request(conf: OverlayConf, cniArgs: string, containerId: string, added: Result): JsonObject | undefined {
+function request(conf: OverlayConf, cniArgs: string, containerId: string, added: Result): JsonObject {
   const plan = endpointPlan(conf, cniArgs, containerId);
-  return plan && endpointRequest(plan, added);
+  return endpointRequest(plan, added);
 }
 
 describe('endpointRequest', () => {
-  it('registers nothing when no service is named', () => {
-    expect(request(overlayConf(), '', 'c1', result)).toBeUndefined();
+  it('registers a container that names no service without one (DNS names it)', () => {
+    expect(request(overlayConf(), '', 'c1', result)).toEqual({
+      containerId: 'c1', address: '10.244.3.5', addresses: ['10.244.3.5', 'fd00::5'], ports: [], labels: {}, health: 'healthy',
+    });
   });
 
   it('reads service and ports from CNI_ARGS, the IPv4 address and all addresses from the result', () => {

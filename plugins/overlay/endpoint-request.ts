@@ -6,7 +6,7 @@
 //   runtimeConfig "weft.dev/service": "echo"          (capability "weft.dev/service")
 //   the config's "service"
 //   Kubernetes: CNI_ARGS K8S_POD_NAME and K8S_POD_NAMESPACE → "<pod>.<namespace>" (one pod, one service)
-// With none of these the container is attached but not registered.
+// With none of these the container is registered without a service: DNS names it, xDS leaves it out.
 // Ports, merged: CNI_ARGS WEFT_PORTS=grpc:50051,53/udp (entries [name:]port[/protocol]) and runtimeConfig
 // "portMappings" (the standard capability; its containerPort and protocol).
 // Labels: k8s.pod and k8s.namespace from the Kubernetes keys.
@@ -27,7 +27,7 @@ import type { OverlayConf } from './config.ts';
 const serviceCapability = 'weft.dev/service';
 // Stand-ins for what is not known yet (weftd replaces the node; the address comes with the bridge's
 // result), so that the daemon's parser checks the plugin's part before anything is made.
-const standIns = { service: 'stand-in', containerId: 'stand-in', node: 'this-node', address: '0.0.0.0' };
+const standIns = { containerId: 'stand-in', node: 'this-node', address: '0.0.0.0' };
 
 /** `part` as the daemon's parser reads it (JSON, without the node); a refusal goes through `refuse`, which names the source. */
 function checked(part: JsonObject, refuse: (err: CniError) => Error = (err) => err): JsonObject {
@@ -84,11 +84,8 @@ function distinctPorts(ports: JsonValue[]): JsonValue[] {
   });
 }
 
-/**
- * The endpoint ADD is to register for this container, checked, with a stand-in address (see
- * `endpointRequest`); undefined when no service is named.
- */
-export function endpointPlan(conf: OverlayConf, cniArgs: string, containerId: string): JsonObject | undefined {
+/** The endpoint ADD is to register for this container, checked, with a stand-in address (see `endpointRequest`). */
+export function endpointPlan(conf: OverlayConf, cniArgs: string, containerId: string): JsonObject {
   const args = parseCniArgs(cniArgs, { ...OVERLAY_ARGS, ...K8S_ARGS });
   const runtimeConfig = new ConfigValue(conf.runtimeConfig, 'runtimeConfig');
   const fromCapability = serviceOf(runtimeConfig.field(serviceCapability));
@@ -96,12 +93,11 @@ export function endpointPlan(conf: OverlayConf, cniArgs: string, containerId: st
   const mapped = portsFromMappings(runtimeConfig.field('portMappings'));
   const k8s = args.K8S_POD_NAME && args.K8S_POD_NAMESPACE ? `${args.K8S_POD_NAME}.${args.K8S_POD_NAMESPACE}`.toLowerCase() : undefined;
   const service = args.WEFT_SERVICE ?? fromCapability ?? fromConfig ?? k8s;
-  if (service === undefined) return undefined;
   const labels: Record<string, string> = {};
   if (args.K8S_POD_NAME) labels['k8s.pod'] = args.K8S_POD_NAME;
   if (args.K8S_POD_NAMESPACE) labels['k8s.namespace'] = args.K8S_POD_NAMESPACE;
   const ports = distinctPorts([...(args.WEFT_PORTS ?? []), ...mapped]);
-  return checked({ service, containerId, ports, labels, health: 'healthy' });
+  return checked({ ...(service !== undefined ? { service } : {}), containerId, ports, labels, health: 'healthy' });
 }
 
 function resultAddresses(result: Result): string[] {

@@ -1,8 +1,9 @@
 // The overlay plugin (type "overlay"), in the manner of flannel's CNI plugin: it reads this node's lease from
 // weftd's state file (lease.ts), generates a bridge config for it (bridge-config.ts) and runs weft's bridge
 // plugin in-process with it (the bridge runs weft's host-local the same way). The generated config is saved
-// per attachment, so DEL and CHECK undo and check exactly what ADD did after the lease changed. Containers
-// that name a service are registered with weftd as endpoints (endpoint-request.ts), which serves them over xDS.
+// per attachment, so DEL and CHECK undo and check exactly what ADD did after the lease changed. Every
+// container is registered with weftd as an endpoint (endpoint-request.ts): weftd names it in DNS, and
+// serves those that name a service over xDS.
 //
 // Without a usable lease (weftd has not started or not yet acquired one) ADD answers code 11 and STATUS code 50.
 // When weftd's socket does not answer, ADD still succeeds: the endpoint is in the saved file and weftd
@@ -80,12 +81,10 @@ async function add(ctx: Context): Promise<Result> {
     await step.run('save the generated bridge config', () => writeSaved(dataDir, name, { bridge }), () => removeSaved(dataDir, name));
     const result = await step.run('attach to the bridge', () => delegateAdd('bridge', stdin, bridgeOptions(ctx)),
       () => delegateDel('bridge', stdin, bridgeOptions(ctx)));
-    if (plan) {
-      const endpoint = endpointRequest(plan, result);
-      await step.run('save the endpoint', () => writeSaved(dataDir, name, { bridge, endpoint }));
-      await step.run('register the endpoint', () => toWeftd(ctx, 'register the endpoint',
-        () => callApi(socket, 'PUT', endpointPath(args.containerId), endpoint)));
-    }
+    const endpoint = endpointRequest(plan, result);
+    await step.run('save the endpoint', () => writeSaved(dataDir, name, { bridge, endpoint }));
+    await step.run('register the endpoint', () => toWeftd(ctx, 'register the endpoint',
+      () => callApi(socket, 'PUT', endpointPath(args.containerId), endpoint)));
     return withWeftDns(result, lease);
   });
 }

@@ -54,6 +54,7 @@ describeAsRoot('weftd answers DNS for the services and containers of every host'
   let web1: Attached;
   let web2: Attached;
   let db3: Attached;
+  let plain1: Attached;
 
   function attach(i: number, id: string, args: string, command = 'ADD', ns = createNetns('dc')): Attached {
     const files = nodeFiles(root, node(i));
@@ -61,7 +62,7 @@ describeAsRoot('weftd answers DNS for the services and containers of every host'
       cniVersion: '1.0.0', name: 'wtdns', type: 'overlay',
       subnetFile: files.subnetFile, dataDir: files.overlayDataDir, socket: files.socket, ipamDataDir: join(files.stateDir, 'ipam'),
     };
-    const out = runOverlay(hosts[i]!.netns, attachmentVars(command, id, ns, `IgnoreUnknown=1;${args}`), config);
+    const out = runOverlay(hosts[i]!.netns, attachmentVars(command, id, ns, args ? `IgnoreUnknown=1;${args}` : 'IgnoreUnknown=1'), config);
     expect(out.status, describeFailure(out)).toBe(0);
     if (command !== 'ADD') return undefined as unknown as Attached;
     const result = JSON.parse(out.stdout) as { ips: Array<{ address: string }>; dns: { nameservers: string[]; search: string[] } };
@@ -97,6 +98,7 @@ describeAsRoot('weftd answers DNS for the services and containers of every host'
     web1 = attach(0, 'web1aaaaaaaaaaaaaaaa', 'WEFT_SERVICE=web;WEFT_PORTS=http:8080');
     web2 = attach(1, 'web2bbbbbbbbbbbbbbbb', 'WEFT_SERVICE=web;WEFT_PORTS=http:8080');
     db3 = attach(2, 'db3ccccccccccccccccc', 'WEFT_SERVICE=db;WEFT_PORTS=pg:5432');
+    plain1 = attach(0, 'plain1dddddddddddddd', '');
     // The gateways exist once the bridge does (the first ADD); IPv6 ones after duplicate address detection.
     for (const [i, host] of hosts.entries()) {
       await eventually(`DNS on both gateways of ${node(i)}`, () => metric(host.netns, 'weft_dns_listening_addresses') === 2, 10_000, 100);
@@ -109,7 +111,7 @@ describeAsRoot('weftd answers DNS for the services and containers of every host'
   });
 
   it('gives each container its node\'s gateways as nameservers and the zone as its first search domain', () => {
-    for (const c of [web1, web2, db3]) {
+    for (const c of [web1, web2, db3, plain1]) {
       expect(c.nameservers).toHaveLength(2);
       expect(c.nameservers[0]).toBe(c.v4.replace(/\.\d+$/, '.1'));
       expect(c.nameservers[1]).toBe(c.v6.replace(/::[0-9a-f]+$/, '::1'));
@@ -131,6 +133,9 @@ describeAsRoot('weftd answers DNS for the services and containers of every host'
     expect(short(db3.ns, gw4, '-x', web1.v4)).toEqual(['web1aaaaaaaaaaaaaaaa.web.weft.internal.']);
     expect(short(db3.ns, gw6, '-x', web2.v6)).toEqual(['web2bbbbbbbbbbbbbbbb.web.weft.internal.']);
     expect(short(web1.ns, web1.nameservers[0]!, 'db.weft.internal', 'A')).toEqual([db3.v4]);
+    // A container that names no service has its name all the same.
+    expect(short(db3.ns, gw4, 'plain1dddddddddddddd.weft.internal', 'AAAA')).toEqual([plain1.v6]);
+    expect(short(db3.ns, gw4, '-x', plain1.v4)).toEqual(['plain1dddddddddddddd.weft.internal.']);
     expect(metric(hosts[2]!.netns, 'weft_dns_queries_total{type="SRV",rcode="NOERROR"}')).toBeGreaterThanOrEqual(1);
   });
 
