@@ -2,6 +2,7 @@
 // answers on this node's gateway addresses, from the zone of every node's endpoints (as the node health
 // view allows) and, for other names, from the host's resolvers through the cache. Counted in /metrics
 // (weft_dns_*). The resolv.conf is read again every 30 s, so a host whose resolvers change is followed.
+import { readBoundedFile } from '../../lib/files/bounded-read.ts';
 import { formatIp, tryParseIp, type IpAddress } from '../../lib/ip/address.ts';
 import { netContains, parseCidr, type IpNet } from '../../lib/ip/cidr.ts';
 import { KernelWatch } from '../../lib/netlink/index.ts';
@@ -16,7 +17,7 @@ import { EncodedAnswers } from './encoded-answers.ts';
 import { Forwarder } from './forwarder.ts';
 import { DnsListeners } from './listeners.ts';
 import { respond } from './responder.ts';
-import { readResolvConfText, upstreamsFrom, type Upstream } from './upstreams.ts';
+import { maxResolvConfBytes, upstreamsFrom, type Upstream } from './upstreams.ts';
 import type { NodeHealthView } from './zone.ts';
 import { ZoneSource } from './zone-source.ts';
 
@@ -66,9 +67,9 @@ export function dnsAttachment(options: DnsAttachmentOptions): Attach {
     const zones = new ZoneSource(options.endpoints, options.health, { domain: context.config.domain, networks });
 
     let upstreams: Upstream[] = [];
-    const readUpstreams = async () => {
+    const readUpstreams = () => {
       try {
-        const next = upstreamsFrom(await readResolvConfText(options.resolvConf), inOverlay);
+        const next = upstreamsFrom(readBoundedFile(options.resolvConf, { maxBytes: maxResolvConfBytes }), inOverlay);
         if (next.length === 0) log.warn('no resolver to forward to: names outside the zone are answered SERVFAIL', { resolvConf: options.resolvConf });
         else if (JSON.stringify(next) !== JSON.stringify(upstreams)) log.info('forwarding to the host\'s resolvers', { upstreams: next.map((u) => u.address) });
         upstreams = next;
@@ -76,7 +77,7 @@ export function dnsAttachment(options: DnsAttachmentOptions): Attach {
         log.warn('cannot read the host\'s resolvers; keeping the last ones', { resolvConf: options.resolvConf, error: err });
       }
     };
-    await readUpstreams();
+    readUpstreams();
     const forwarder = new Forwarder({ upstreams: () => upstreams, cache, stats });
 
     const listeners = new DnsListeners({
@@ -104,7 +105,7 @@ export function dnsAttachment(options: DnsAttachmentOptions): Attach {
     const retry = setInterval(() => {
       if (listeners.unbound.length > 0) void listeners.bindMissing();
     }, bindRetryMs);
-    const refresh = setInterval(() => void readUpstreams(), upstreamRefreshMs);
+    const refresh = setInterval(readUpstreams, upstreamRefreshMs);
     return {
       stop: async () => {
         clearInterval(retry);

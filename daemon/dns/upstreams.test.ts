@@ -1,12 +1,6 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { netContains, parseCidr } from '../../lib/ip/cidr.ts';
-import { maxResolvConfBytes, readResolvConfText, upstreamsFrom } from './upstreams.ts';
-
-const dir = mkdtempSync(join(tmpdir(), 'wt-dns-upstreams-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+import { upstreamsFrom } from './upstreams.ts';
 
 describe('upstreamsFrom', () => {
   it('takes the nameservers in order, at most three, never an address of the overlay', () => {
@@ -17,16 +11,5 @@ describe('upstreamsFrom', () => {
       { address: '192.0.2.53', port: 53 }, { address: 'fd00::53', port: 53 }, { address: '127.0.0.53', port: 53 },
     ]);
     expect(upstreamsFrom('# none\n', () => false)).toEqual([]);
-  });
-});
-
-describe('readResolvConfText', () => {
-  it('reads a regular file and refuses an endless one or a directory', async () => {
-    writeFileSync(join(dir, 'resolv.conf'), 'nameserver 192.0.2.53\n');
-    expect(await readResolvConfText(join(dir, 'resolv.conf'))).toBe('nameserver 192.0.2.53\n');
-    writeFileSync(join(dir, 'huge'), 'x'.repeat(maxResolvConfBytes + 1));
-    await expect(readResolvConfText(join(dir, 'huge'))).rejects.toThrow(/larger than 65536 bytes/);
-    await expect(readResolvConfText('/dev/zero')).rejects.toThrow(/not a regular file/);
-    await expect(readResolvConfText(dir)).rejects.toThrow(/not a regular file/);
   });
 });

@@ -3,7 +3,6 @@
 // library takes, leaving out the addresses of the overlay (weftd answers on its gateways: a host whose
 // resolv.conf named one would send weftd its own questions, or two nodes each other's) and the unspecified
 // address.
-import { open } from 'node:fs/promises';
 import { formatIp, tryParseIp, type IpAddress } from '../../lib/ip/address.ts';
 import { parseResolvConf } from '../../lib/cni/resolv-conf.ts';
 
@@ -12,7 +11,7 @@ export interface Upstream {
   readonly port: number;
 }
 
-/** A resolv.conf is a few lines: anything past this is not one. */
+/** A resolv.conf is a few lines: anything past this is not one (lib/files/bounded-read.ts reads it). */
 export const maxResolvConfBytes = 64 * 1024;
 const maxNameservers = 3;
 
@@ -29,19 +28,4 @@ export function upstreamsFrom(text: string, excluded: (address: IpAddress) => bo
     if (upstreams.length === maxNameservers) break;
   }
   return upstreams;
-}
-
-/** The text of the resolv.conf at `path`; refuses anything but a regular file of at most 64 KiB. */
-export async function readResolvConfText(path: string): Promise<string> {
-  const handle = await open(path, 'r');
-  try {
-    const stat = await handle.stat();
-    if (!stat.isFile()) throw new Error(`${path} is not a regular file`);
-    const buffer = Buffer.alloc(maxResolvConfBytes + 1);
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-    if (bytesRead > maxResolvConfBytes) throw new Error(`${path} is larger than ${maxResolvConfBytes} bytes: not a resolv.conf`);
-    return buffer.toString('utf8', 0, bytesRead);
-  } finally {
-    await handle.close();
-  }
 }
