@@ -10,6 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { callApi, endpointPath } from '../../lib/weftd-api/client.ts';
 import { describeFailure, type CommandResult } from './testing/command.ts';
 import { createTempDir } from './testing/files.ts';
 import { createHost } from './testing/hosts.ts';
@@ -149,6 +150,23 @@ describeAsRoot('weftd answers DNS for the services and containers of every host'
     expect(noData).toMatch(/status: NOERROR.*\n.*ANSWER: 0/);
     expect(noData).toMatch(soa);
     expect(metric(hosts[2]!.netns, 'weft_dns_queries_total{type="A",rcode="NXDOMAIN"}')).toBeGreaterThanOrEqual(1);
+  });
+
+  it('truncates an answer too large for UDP, and answers it whole over TCP', async () => {
+    // Forty endpoints of one service, registered on node 1 as the plugin would (their containers need not run).
+    const base = web1.v4.replace(/\.\d+$/, '');
+    const big = Array.from({ length: 40 }, (_, i) => `${base}.${100 + i}`);
+    for (const [i, address] of big.entries()) {
+      await callApi(nodeFiles(root, node(0)).socket, 'PUT', endpointPath(`big${i}`), { service: 'big', address, ports: [], labels: {} });
+    }
+    const gw = db3.nameservers[0]!;
+    await eventually('the big service on node 3', () => short(db3.ns, gw, '+tcp', 'big.weft.internal', 'A').length === 40, 5000);
+    const udp = dig(db3.ns, gw, '+noedns', '+ignore', 'big.weft.internal', 'A').stdout;
+    expect(udp).toMatch(/flags: qr aa tc rd ra;/);
+    expect(udp).toMatch(/ANSWER: 0/);
+    // dig asks again over TCP on its own when it sees TC, as resolvers do.
+    expect(short(db3.ns, gw, '+noedns', 'big.weft.internal', 'A')).toEqual([...big].sort());
+    for (const i of big.keys()) await callApi(nodeFiles(root, node(0)).socket, 'DELETE', endpointPath(`big${i}`));
   });
 
   it('answers no query from the underlay', async () => {
