@@ -12,8 +12,8 @@ import { EncodedAnswers } from '../../daemon/dns/encoded-answers.ts';
 import { Forwarder } from '../../daemon/dns/forwarder.ts';
 import { DnsListeners } from '../../daemon/dns/listeners.ts';
 import { respond } from '../../daemon/dns/responder.ts';
-import { everyNodeServing } from '../../daemon/dns/zone.ts';
 import { ZoneSource } from '../../daemon/dns/zone-source.ts';
+import { NodeHealth } from '../../daemon/health/node-health.ts';
 import { Logger } from '../../daemon/log.ts';
 import { EndpointSet } from '../../daemon/xds/endpoint-set.ts';
 import { endpoint } from '../../lib/weftd-api/testing/endpoints.ts';
@@ -38,7 +38,10 @@ const heapStart = heapMiB();
 const endpoints = new EndpointSet(Array.from({ length: count }, (_, i) => endpoint(`svc-${i}`, `${i.toString(16).padStart(12, '0')}${'0'.repeat(52)}`,
   `node-${i % 20}`, `10.244.${2 + Math.floor(i / 250)}.${2 + (i % 250)}`, 8080, { ports: [{ name: 'http', port: 8080, protocol: 'tcp' }] })));
 const heapEndpoints = heapMiB();
-const zones = new ZoneSource(endpoints, everyNodeServing, { domain: 'weft.internal', networks: [network] });
+// Every node of the endpoints holds a lease and has not been found down, as in a healthy cluster.
+const health = new NodeHealth('node-0');
+health.leasesChanged(Array.from({ length: 20 }, (_, n) => `node-${n}`));
+const zones = new ZoneSource(endpoints, health, { domain: 'weft.internal', networks: [network] });
 const started = process.hrtime.bigint();
 zones.current();
 const buildMs = Number(process.hrtime.bigint() - started) / 1e6;

@@ -7,6 +7,7 @@ import { formatIp, tryParseIp, type IpAddress } from '../../lib/ip/address.ts';
 import { netContains, parseCidr, type IpNet } from '../../lib/ip/cidr.ts';
 import { KernelWatch } from '../../lib/netlink/index.ts';
 import type { Attach, DaemonContext } from '../daemon.ts';
+import type { NodeHealthView } from '../health/node-health.ts';
 import type { Lease } from '../lease/lease.ts';
 import type { MetricsRegistry } from '../ops/metrics.ts';
 import { gatewayForm } from '../../lib/weftd-api/subnet-env.ts';
@@ -18,7 +19,6 @@ import { Forwarder } from './forwarder.ts';
 import { DnsListeners } from './listeners.ts';
 import { respond } from './responder.ts';
 import { maxResolvConfBytes, upstreamsFrom, type Upstream } from './upstreams.ts';
-import type { NodeHealthView } from './zone.ts';
 import { ZoneSource } from './zone-source.ts';
 
 export interface DnsAttachmentOptions {

@@ -2,12 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { parseCidr } from '../../lib/ip/cidr.ts';
 import { EndpointSet } from '../xds/endpoint-set.ts';
 import { endpoint } from '../../lib/weftd-api/testing/endpoints.ts';
-import type { NodeHealthView } from './zone.ts';
+import type { NodeHealthView } from '../health/node-health.ts';
 import { ZoneSource } from './zone-source.ts';
 
 function healthView(down: Set<string>): NodeHealthView & { changed(): void } {
   const listeners = new Set<() => void>();
   return {
+    state: (node) => (down.has(node) ? 'down' : 'serving'),
     isServing: (node) => !down.has(node),
     onChange: (listener) => {
       listeners.add(listener);

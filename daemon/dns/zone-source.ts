@@ -5,7 +5,8 @@
 // as the build took, at most `maxHoldMs`: under constant churn, building takes at most a fifth of the time,
 // and a change is still answered within a second of it.
 import type { Endpoint, EndpointSource } from '../../lib/weftd-api/endpoint.ts';
-import { Zone, type EndpointRecord, type NodeHealthView, type ZoneOptions } from './zone.ts';
+import type { NodeHealthView } from '../health/node-health.ts';
+import { Zone, type EndpointRecord, type ZoneOptions } from './zone.ts';
 
 export const maxHoldMs = 1000;
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseCidr } from '../../lib/ip/cidr.ts';
 import { endpoint } from '../../lib/weftd-api/testing/endpoints.ts';
-import { containerLabel, recordTtl, Zone, type NodeHealthView, type ZoneOptions } from './zone.ts';
+import type { NodeHealthView } from '../health/node-health.ts';
+import { containerLabel, recordTtl, Zone, type ZoneOptions } from './zone.ts';
 
 const options: ZoneOptions = { domain: 'weft.internal', networks: [parseCidr('10.244.0.0/16'), parseCidr('fd00:10:244::/56')] };
 const everyNode: Pick<NodeHealthView, 'isServing'> = { isServing: () => true };

@@ -8,29 +8,21 @@
 //   _<port>._<proto>.<service>.<domain>     SRV (RFC 2782, the Kubernetes form) per named port and endpoint
 // and PTR records for container addresses in the reverse zones of the overlay networks.
 //
-// Endpoints left out: those that receive no traffic (the same rule as xDS: `receivesTraffic`) and those
-// whose node the health rule reports down. Negative answers follow RFC 2308 and 8020: NXDOMAIN for a name
+// Endpoints left out: those that receive no traffic (the same rule as xDS: `receivesTraffic`) and those of
+// a node the node health view (daemon/health) does not find serving: xDS serves those unhealthy, DNS
+// leaves them out. Negative answers follow RFC 2308 and 8020: NXDOMAIN for a name
 // that does not exist (nor anything below it), NOERROR without answers for a name that does, each with the
 // zone's SOA, whose short TTL bounds how long a resolver keeps the negative answer.
 import type { Answer, SoaAnswer, SrvData } from 'dns-packet';
 import { parseIp } from '../../lib/ip/address.ts';
 import { netContains, type IpNet } from '../../lib/ip/cidr.ts';
 import { receivesTraffic, type Endpoint } from '../../lib/weftd-api/endpoint.ts';
+import type { NodeHealthView } from '../health/node-health.ts';
 import { parseReverseName, reverseName, reverseZone } from './reverse-names.ts';
 
 /** Seconds a record (and a negative answer) may be cached: a change is seen within a second or two. */
 export const recordTtl = 1;
 const shortIdLength = 12;
-
-/** Whether a node's endpoints are served: its lease, and the probes' verdict on its data path. */
-export interface NodeHealthView {
-  isServing(nodeName: string): boolean;
-  /** Calls `listener` after every change of any node's state; returns the function that stops the calls. */
-  onChange(listener: () => void): () => void;
-}
-
-/** Until the probes' verdicts reach DNS: every node serving (the endpoint source already drops nodes without a lease). */
-export const everyNodeServing: NodeHealthView = { isServing: () => true, onChange: () => () => undefined };
 
 export interface ZoneOptions {
   /** The forward zone, lowercase without a trailing dot. */
