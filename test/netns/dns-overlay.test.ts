@@ -25,6 +25,7 @@ cleanupAfterAll();
 const corpusScript = fileURLToPath(new URL('./testing/dns-corpus-process.mjs', import.meta.url));
 const network = { network: '10.244.0.0/16', ipv6Network: 'fd00:10:244::/56', vni: 53, ttl: 10 };
 const upstreamAddress = '192.0.2.53';
+const probeSeconds = 2;
 
 interface Attached {
   readonly ns: Netns;
@@ -56,6 +57,7 @@ describeAsRoot('weftd answers DNS for the services and containers of every host'
   let web2: Attached;
   let db3: Attached;
   let plain1: Attached;
+  let startNode: (i: number) => Promise<void>;
 
   function attach(i: number, id: string, args: string, command = 'ADD', ns = createNetns('dc')): Attached {
     const files = nodeFiles(root, node(i));
@@ -89,11 +91,14 @@ describeAsRoot('weftd answers DNS for the services and containers of every host'
       ]),
       (async () => {
         const etcd = await EtcdCluster.start(etcdHost.netns, ['192.0.2.100']);
-        const store = { type: 'etcd', endpoints: etcd.endpoints, prefix: '/weft/dns' };
-        await Promise.all(hosts.map(async (host, i) => {
-          daemons[i] = await startWeftd(host.netns, { nodeName: node(i), store, network, root, dns: { resolvConf } });
-          await weftdReady(host.netns, daemons[i]!);
-        }));
+        startNode = async (i: number) => {
+          daemons[i] = await startWeftd(hosts[i]!.netns, {
+            nodeName: node(i), store: { type: 'etcd', endpoints: etcd.endpoints, prefix: '/weft/dns' }, network, root,
+            dns: { resolvConf }, intervals: { probe: probeSeconds },
+          });
+          await weftdReady(hosts[i]!.netns, daemons[i]!);
+        };
+        await Promise.all(hosts.map((_, i) => startNode(i)));
       })(),
     ]);
     web1 = attach(0, 'web1aaaaaaaaaaaaaaaa', 'WEFT_SERVICE=web;WEFT_PORTS=http:8080');
@@ -197,6 +202,16 @@ describeAsRoot('weftd answers DNS for the services and containers of every host'
     expect(dig(upstream, upstreamAddress, 'upstream.example.test').status).not.toBe(0);
     expect(short(db3.ns, gw, 'UPSTREAM.example.test', 'A')).toEqual(['198.51.100.7']);
     expect(metric(hosts[2]!.netns, 'weft_dns_cache_hits_total')).toBeGreaterThanOrEqual(1);
+  });
+
+  it('leaves out the endpoints of a node found down (the rule xDS follows), and answers them again once it is back', async () => {
+    const gw = db3.nameservers[0]!;
+    const webs = () => JSON.stringify(short(db3.ns, gw, 'web.weft.internal', 'A'));
+    await daemons[1]!.stop('SIGKILL');
+    hosts[1]!.netns.ip('link', 'del', `weft.${network.vni}`);
+    await eventually('node-2 left out', () => webs() === JSON.stringify([web1.v4]), 5 * probeSeconds * 1000, 200);
+    await startNode(1);
+    await eventually('node-2 back', () => webs() === JSON.stringify([web1.v4, web2.v4].sort()), 5 * probeSeconds * 1000, 200);
   });
 
   it('drops a deleted container from DNS on every node within 2 s', async () => {
