@@ -7,7 +7,7 @@
 //                    port. Receive every overlay probe and answer, after the kernel's VTEP has
 //                    decapsulated it.
 //   kernel probes    each from a socket of its own on the device address, connected to the peer's overlay
-//                    address and probe port, closed after the round. The peer's daemon answers; while
+//                    address and probe port, closed once its slice is judged. The peer's daemon answers; while
 //                    that daemon is away (a restart), the peer's kernel does, with ICMP port unreachable,
 //                    which a connected socket reports as ECONNREFUSED. Either answer crossed both kernels'
 //                    data paths, so a peer whose daemon merely restarts is not taken for a dead one.
@@ -21,6 +21,7 @@ import type { Logger } from '../log.ts';
 import type { Peer } from './desired-state.ts';
 import { decodeProbe, encodeProbe, verdict, type ProbeMessage } from './probe-message.ts';
 import type { PeerVerdict, ProbePath, ProbeResponder } from '../../lib/weftd-api/node-status.ts';
+import { changesLoggedEach, probeSlices, summarizeChanges, type VerdictChange } from './probe-round.ts';
 
 export const defaultProbeTimeoutMs = 1000;
 
@@ -34,7 +35,7 @@ export interface ProberOptions {
   readonly intervalMs: number;
   readonly timeoutMs?: number;
   readonly log: Logger;
-  /** Called with every peer's health after each round. */
+  /** Called with every peer's health after each round, and as soon as a slice of it changes a verdict. */
   readonly onRound?: (results: readonly PeerHealth[]) => void;
 }
 
@@ -76,6 +77,13 @@ interface PeerState {
   since: number;
   checkedAt: number;
   readonly paths: Partial<Record<ProbePath, PathState>>;
+}
+
+interface SentProbe {
+  readonly peer: Peer;
+  readonly path: ProbePath;
+  readonly seq: number;
+  error: Error | undefined;
 }
 
 interface Pending {
@@ -140,15 +148,19 @@ export class OverlayProber {
 
   private self: ProberSelf | undefined;
   private peers: readonly Peer[] = [];
+  /** The peers by node name: a request is checked against its sender's lease in constant time. */
+  private byName = new Map<string, Peer>();
   private underlay: Socket | undefined;
   private readonly overlay = new Map<IpFamily, Socket>();
   private readonly pending = new Map<number, Pending>();
   /** The kernel probes' sockets of the round in progress. */
-  private readonly roundSockets = new Set<Socket>();
+  /** Each kernel probe's own socket, by sequence number, until its slice is judged. */
+  private readonly kernelSockets = new Map<number, Socket>();
   private readonly health = new Map<string, PeerState>();
   private seq = 0;
   private timer: NodeJS.Timeout | undefined;
   private rounds: Promise<unknown> | undefined;
+  private roundDue = false;
   private readonly log: Logger;
 
   constructor(private readonly options: ProberOptions) {
@@ -162,8 +174,8 @@ export class OverlayProber {
    */
   async configure(self: ProberSelf, peers: readonly Peer[]): Promise<void> {
     this.peers = peers;
-    const names = new Set(peers.map((p) => p.nodeName));
-    for (const name of this.health.keys()) if (!names.has(name)) this.health.delete(name);
+    this.byName = new Map(peers.map((p) => [p.nodeName, p]));
+    for (const name of this.health.keys()) if (!this.byName.has(name)) this.health.delete(name);
     if (sameSelf(this.self, self)) return;
     this.closeSockets();
     this.self = self;
@@ -176,17 +188,30 @@ export class OverlayProber {
 
   /** Probes every interval until stopped. */
   start(): void {
-    this.timer = setInterval(() => {
-      if (!this.rounds) this.rounds = this.round().finally(() => (this.rounds = undefined));
-    }, this.options.intervalMs);
+    this.timer = setInterval(() => this.nextRound(), this.options.intervalMs);
     this.timer.unref();
+  }
+
+  /** A round, or when one is still finishing (its last slice's timeout), the next right after it. */
+  private nextRound(): void {
+    if (this.rounds) {
+      this.roundDue = true;
+      return;
+    }
+    this.roundDue = false;
+    this.rounds = this.round().finally(() => {
+      this.rounds = undefined;
+      if (this.roundDue && this.timer) this.nextRound();
+    });
   }
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    this.timer = undefined;
+    // The round in progress sends no further slice once this node is unset.
+    this.self = undefined;
     await this.rounds;
     this.closeSockets();
-    this.self = undefined;
   }
 
   /** Every peer's health as of the last round, in lease order. */
@@ -197,25 +222,61 @@ export class OverlayProber {
     });
   }
 
-  /** One round now: probe every peer on every path, wait for answers, record the verdicts. */
+  /**
+   * One round now: every peer probed on every path, in slices spread over the interval (probe-round.ts),
+   * each slice's verdicts recorded one timeout after it was sent.
+   */
   async round(): Promise<PeerHealth[]> {
     const self = this.self;
     if (!self || !this.underlay) return [];
-    const sent: Array<{ peer: Peer; path: ProbePath; seq: number; error: Error | undefined }> = [];
-    for (const peer of this.peers) {
+    const peers = this.peers;
+    const timeoutMs = this.options.timeoutMs ?? defaultProbeTimeoutMs;
+    const started = performance.now();
+    const changes: VerdictChange[] = [];
+    const decided: Promise<void>[] = [];
+    for (const slice of probeSlices(peers.length, this.options.intervalMs, timeoutMs)) {
+      const wait = slice.atMs - (performance.now() - started);
+      if (wait > 0) await sleep(wait);
+      // Stopped or rebound meanwhile: the sockets this round sent from are gone.
+      if (this.self !== self) break;
+      const sent = this.sendSlice(self, peers.slice(slice.from, slice.to));
+      decided.push(sleep(timeoutMs).then(() => this.decide(sent, changes)));
+    }
+    await Promise.all(decided);
+    const summary = summarizeChanges(changes);
+    if (summary) this.log.warn(summary.msg, summary.fields);
+    const results = this.results();
+    this.options.onRound?.(results);
+    return results;
+  }
+
+  /** Sends a slice's probes without waiting on each datagram; each send's error lands in its entry. */
+  private sendSlice(self: ProberSelf, peers: readonly Peer[]): SentProbe[] {
+    const sent: SentProbe[] = [];
+    const now = performance.now();
+    for (const peer of peers) {
       for (const path of this.pathsTo(peer)) {
         const seq = ++this.seq;
-        this.pending.set(seq, { peer: peer.nodeName, path, sentAt: performance.now() });
-        sent.push({ peer, path, seq, error: await this.sendProbe(self, peer, path, seq) });
+        this.pending.set(seq, { peer: peer.nodeName, path, sentAt: now });
+        const entry: SentProbe = { peer, path, seq, error: undefined };
+        void this.sendProbe(self, peer, path, seq).then((error) => (entry.error = error));
+        sent.push(entry);
       }
     }
-    await sleep(this.options.timeoutMs ?? defaultProbeTimeoutMs);
-    this.closeRoundSockets();
+    return sent;
+  }
+
+  /** Records the outcome of a slice's probes and the verdicts they give. */
+  private decide(sent: readonly SentProbe[], changes: VerdictChange[]): void {
+    this.closeKernelSockets(sent);
+    const changesBefore = changes.length;
     const now = Date.now();
     const answered = new Map<string, Set<ProbePath>>();
     for (const { peer, path, seq, error } of sent) {
       const p = this.pending.get(seq);
       this.pending.delete(seq);
+      // A peer whose lease went during the round is not recorded again.
+      if (!this.byName.has(peer.nodeName)) continue;
       const state = this.peerState(peer.nodeName, now);
       const s = (state.paths[path] ??= { sent: 0, answered: 0, lastOk: false, lastRttMs: undefined, lastError: undefined, lastAnsweredBy: undefined });
       s.sent++;
@@ -223,28 +284,29 @@ export class OverlayProber {
       s.lastRttMs = p?.rttMs;
       s.lastAnsweredBy = p?.by;
       s.lastError = error?.message ?? (s.lastOk ? undefined : 'no answer');
+      let set = answered.get(peer.nodeName);
+      if (!set) answered.set(peer.nodeName, (set = new Set()));
       if (s.lastOk) {
         s.answered++;
-        let set = answered.get(peer.nodeName);
-        if (!set) answered.set(peer.nodeName, (set = new Set()));
         set.add(path);
       }
     }
-    for (const peer of this.peers) {
-      const state = this.health.get(peer.nodeName);
-      if (!state) continue;
-      const v = verdict(answered.get(peer.nodeName) ?? new Set());
+    for (const [name, paths] of answered) {
+      const state = this.health.get(name)!;
+      const v = verdict(paths);
       state.checkedAt = now;
-      if (v !== state.verdict) {
+      if (v === state.verdict) continue;
+      const change: VerdictChange = { peer: name, from: state.verdict, to: v };
+      changes.push(change);
+      if (changes.length <= changesLoggedEach) {
         const log = v === 'healthy' ? this.log.info.bind(this.log) : this.log.warn.bind(this.log);
-        log('peer path health changed', { peer: peer.nodeName, from: state.verdict, to: v });
-        state.verdict = v;
-        state.since = now;
+        log('peer path health changed', { peer: name, from: change.from, to: v });
       }
+      state.verdict = v;
+      state.since = now;
     }
-    const results = this.results();
-    this.options.onRound?.(results);
-    return results;
+    // A changed verdict is reported at once, not at the end of the round (the endpoints' health follows it).
+    if (changes.length > changesBefore) this.options.onRound?.(this.results());
   }
 
   private peerState(name: string, now: number): PeerState {
@@ -285,7 +347,7 @@ export class OverlayProber {
     } catch (err) {
       return err as Error;
     }
-    this.roundSockets.add(socket);
+    this.kernelSockets.set(seq, socket);
     socket.on('message', (msg) => {
       const m = decodeProbe(msg);
       if (m?.op === 'reply') this.onReply(m);
@@ -310,9 +372,10 @@ export class OverlayProber {
   }
 
   private knownSender(m: ProbeMessage & { op: 'request' }): Peer | undefined {
-    const peer = this.peers.find((p) => p.nodeName === m.nodeName && p.vtepMac === m.vtepMac && ipEquals(p.publicIp, m.publicIp));
-    if (!peer) this.unknownRequests++;
-    return peer;
+    const peer = this.byName.get(m.nodeName);
+    if (peer && peer.vtepMac === m.vtepMac && ipEquals(peer.publicIp, m.publicIp)) return peer;
+    this.unknownRequests++;
+    return undefined;
   }
 
   private onUnderlay(msg: Buffer, rinfo: RemoteInfo): void {
@@ -346,9 +409,12 @@ export class OverlayProber {
     p.by = by;
   }
 
-  private closeRoundSockets(): void {
-    for (const socket of this.roundSockets) socket.close();
-    this.roundSockets.clear();
+  /** Closes the kernel probes' sockets of `sent` (all of them without). */
+  private closeKernelSockets(sent?: readonly SentProbe[]): void {
+    for (const seq of sent ? sent.map((e) => e.seq) : [...this.kernelSockets.keys()]) {
+      this.kernelSockets.get(seq)?.close();
+      this.kernelSockets.delete(seq);
+    }
   }
 
   private closeSockets(): void {
@@ -356,5 +422,6 @@ export class OverlayProber {
     this.underlay = undefined;
     for (const socket of this.overlay.values()) socket.close();
     this.overlay.clear();
+    this.closeKernelSockets();
   }
 }
