@@ -18,6 +18,7 @@ import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { formatIp, ipEquals, tryParseIp, type IpAddress, type IpFamily } from '../../lib/ip/address.ts';
 import { encodeVxlanFrame } from '../../lib/vxlan/index.ts';
 import type { Logger } from '../log.ts';
+import { Histogram } from '../ops/metrics.ts';
 import type { Peer } from './desired-state.ts';
 import { decodeProbe, encodeProbe, verdict, type ProbeMessage } from './probe-message.ts';
 import type { PeerVerdict, ProbePath, ProbeResponder } from '../../lib/weftd-api/node-status.ts';
@@ -141,9 +142,20 @@ function sameSelf(a: ProberSelf | undefined, b: ProberSelf): boolean {
     ipEquals(a.publicIp, b.publicIp) && a.gateways.length === b.gateways.length && a.gateways.every((g, i) => ipEquals(g, b.gateways[i]!));
 }
 
+/** Round-trip time buckets (seconds): a LAN's fraction of a millisecond up to the timeout. */
+const rttBounds = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
+
+/** Probes of all peers by path, for metrics that do not grow with the cluster. */
+export interface PathTotals {
+  sent: number;
+  answered: number;
+  readonly rttSeconds: Histogram;
+}
+
 export class OverlayProber {
   /** Requests from nodes without a lease here, ignored. */
   unknownRequests = 0;
+  readonly totals = new Map<ProbePath, PathTotals>();
   readonly probePort: number;
 
   private self: ProberSelf | undefined;
@@ -280,6 +292,13 @@ export class OverlayProber {
       const state = this.peerState(peer.nodeName, now);
       const s = (state.paths[path] ??= { sent: 0, answered: 0, lastOk: false, lastRttMs: undefined, lastError: undefined, lastAnsweredBy: undefined });
       s.sent++;
+      const total = this.totals.get(path) ?? { sent: 0, answered: 0, rttSeconds: new Histogram(rttBounds) };
+      this.totals.set(path, total);
+      total.sent++;
+      if (p?.rttMs !== undefined) {
+        total.answered++;
+        total.rttSeconds.observe(p.rttMs / 1000);
+      }
       s.lastOk = p?.rttMs !== undefined;
       s.lastRttMs = p?.rttMs;
       s.lastAnsweredBy = p?.by;
