@@ -5,7 +5,8 @@
 //
 //   node build.mjs && node bench/overlay/overlay.bench.mjs [--peers 1000] [--runs 5] [--rounds 30] [--no-etcd]
 //   node build.mjs && node bench/overlay/overlay.bench.mjs --scale [--peers 5000] [--runs 3] [--rounds 30]
-//                      [--quiet-seconds 60] [--churn-seconds 60] [--rate 10]
+//                      [--quiet-seconds 60] [--churn-seconds 60] [--rate 10] [--weftd OTHER/dist/bin/weftd]
+//                      [--intervals '{"probe":3600}']
 //
 // Program: N peers (route + permanent neighbour + FDB entry each, the VXLAN device and its address) in a
 // fresh namespace, by weft's reconcile (read the kernel, plan, one netlink batch) and by `ip -batch` plus
@@ -37,6 +38,10 @@ const { values } = parseArgs({
     'quiet-seconds': { type: 'string', default: '60' },
     'churn-seconds': { type: 'string', default: '60' },
     rate: { type: 'string', default: '10' },
+    /** weftd's "intervals" as JSON (e.g. '{"probe":3600}' to see the quiet cost without probes). */
+    intervals: { type: 'string' },
+    /** Another build's weftd (its dist/bin/weftd), to run the same figures before and after a change. */
+    weftd: { type: 'string' },
   },
 });
 const PEERS = Number(values.peers);
@@ -44,7 +49,7 @@ const RUNS = Number(values.runs);
 const ROUNDS = Number(values.rounds);
 
 requireRoot('overlay');
-const weftd = join(root, 'dist/bin/weftd');
+const weftd = values.weftd ?? join(root, 'dist/bin/weftd');
 if (!existsSync(weftd)) throw new Error(`${weftd} is missing: run "node build.mjs" first`);
 const out = join(root, 'build/bench-overlay');
 const work = mkdtempSync(join(tmpdir(), 'wt-bench-overlay-'));
@@ -227,11 +232,11 @@ async function latencies(programMs) {
     `repair / that ${(median(repairs.at(-1).ms) / programMs).toFixed(2)}x`);
 }
 
-/** utime + stime of a process, in seconds (clock ticks of 1/100 s). */
+/** A process's user and system CPU time, in seconds (clock ticks of 1/100 s). */
 function cpuSeconds(pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+  return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 };
 }
 
 function memory(pid) {
@@ -261,7 +266,8 @@ async function scale() {
     const written = inNs('populate', 'http://127.0.0.1:2379', peers);
     console.log(`\n--scale: ${peers} simulated nodes written to etcd 3.4 in ${fmt(written.ms)} (100 a transaction)`);
     let leaseAt;
-    const config = writeWeftdConfig(dir, { type: 'etcd', endpoints: ['http://127.0.0.1:2379'], prefix: '/weft/bench' }, 'info');
+    const intervals = values.intervals === undefined ? undefined : JSON.parse(values.intervals);
+    const config = writeWeftdConfig(dir, { type: 'etcd', endpoints: ['http://127.0.0.1:2379'], prefix: '/weft/bench' }, 'info', intervals);
     const started = performance.now();
     const daemon = startInNamespace(name, [process.execPath, weftd, '--config', config], (line) => {
       if (leaseAt === undefined && /"msg":"(acquired a new lease|reusing this node's lease)"/.test(line)) leaseAt = performance.now();
@@ -288,11 +294,13 @@ async function scale() {
     const changesBefore = metric(name, 'weft_datapath_changes_total');
     const cpuBefore = cpuSeconds(pid);
     await new Promise((resolve) => setTimeout(resolve, quiet * 1000));
-    const cpu = cpuSeconds(pid) - cpuBefore;
+    const cpuAfter = cpuSeconds(pid);
+    const user = cpuAfter.user - cpuBefore.user;
+    const cpu = user + cpuAfter.system - cpuBefore.system;
     const changes = metric(name, 'weft_datapath_changes_total') - changesBefore;
     monitor.kill();
     console.log(`  quiet ${quiet} s with ${peers} peers: weftd CPU ${(cpu * 1000).toFixed(0)} ms = ${((cpu / quiet) * 100).toFixed(2)}% of a core ` +
-      `(process time); kernel changes ${changes} by weftd's count, ${kernelEvents} weft.1 events seen by ip monitor`);
+      `(process time, ${((user / cpu) * 100).toFixed(0)}% of it user); kernel changes ${changes} by weftd's count, ${kernelEvents} weft.1 events seen by ip monitor`);
 
     const rate = Number(values.rate);
     const churnSeconds = Number(values['churn-seconds']);
