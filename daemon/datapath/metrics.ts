@@ -13,6 +13,7 @@ export function registerDataPathMetrics(registry: MetricsRegistry, dataPath: Dat
   registry.counter('weft_reconcile_runs_total', 'Data path reconcile runs (lease changes, kernel changes and the periodic check).', () => stats.runs);
   registry.counter('weft_reconcile_failures_total', 'Reconcile runs that failed or had kernel changes refused.', () => stats.failedRuns);
   registry.counter('weft_datapath_changes_total', 'Kernel changes applied (addresses, routes, neighbours, FDB entries).', () => stats.changes);
+  registry.counter('weft_reconcile_incremental_runs_total', 'Runs that planned only the entries a lease or kernel change touched (the rest are full).', () => stats.incrementalRuns);
   registry.counter('weft_reconcile_kernel_runs_total', 'Reconcile runs started by a kernel change to what the data path programmed.', () => stats.kernelRuns);
   registry.counter('weft_kernel_notifications_lost_total', 'Times kernel change notifications were lost (each answered with a full run).', () => stats.notificationsLost);
   registry.counter('weft_vxlan_device_creations_total', 'Times the VXLAN device was created or recreated.', () => stats.deviceCreations);

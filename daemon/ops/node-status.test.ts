@@ -17,7 +17,7 @@ const b = lease('b', '10.244.2.0/24', '192.0.2.2', t0 + 1_800_000);
 const c = lease('c', '10.244.3.0/24', '', null);
 
 const stats: DataPathStats = {
-  runs: 4, failedRuns: 1, changes: 9, deviceCreations: 1, lastRunAt: t0, lastRunMs: 1.5, lastError: undefined, natRuns: 1, natFailures: 0, kernelRuns: 0, notificationsLost: 0, incrementalRuns: 0,
+  runs: 4, failedRuns: 1, changes: 9, deviceCreations: 1, lastRunAt: t0, lastRunMs: 1.5, lastError: undefined, natRuns: 1, natFailures: 0, kernelRuns: 0, notificationsLost: 0, incrementalRuns: 0, lastFullRunMs: 1.5,
 };
 
 const peerB: Peer = {
