@@ -12,6 +12,9 @@
 //                                notification; its period, 5 s, is not what brings them back).
 //   populate ETCD N              (--scale) writes N simulated nodes' leases straight into etcd, 100 to a
 //                                transaction under one shared etcd lease, as the etcd store writes them.
+//   list ETCD N                  (--scale) EtcdStore.list() over N leases, median of 5: as written now (each
+//                                record says its TTL) and as an older weftd wrote them (no TTL in the
+//                                record: one leaseTimeToLive per lease, as every listing was before).
 //   churn ETCD N R RATE SECONDS  (--scale) beside a weftd holding the N: R leases added then removed one at
 //                                a time, then nodes joining and leaving (alternately) at RATE a second for
 //                                SECONDS; each change timed from the store write to the route's kernel
@@ -135,7 +138,7 @@ async function latency(kind: string, arg: string, peers: number, rounds: number)
 
 const prefix = '/weft/bench';
 
-async function populate(endpoint: string, n: number): Promise<Record<string, number>> {
+async function populate(endpoint: string, n: number, withTtl = true): Promise<Record<string, number>> {
   const { Etcd3 } = await import('etcd3');
   const client = new Etcd3({ hosts: [endpoint] });
   const start = process.hrtime.bigint();
@@ -145,13 +148,37 @@ async function populate(endpoint: string, n: number): Promise<Record<string, num
       const success = [];
       for (let i = from; i < Math.min(n + 1, from + 100); i++) {
         const { subnet, ...record } = peerLease(i);
-        success.push({ request_put: { key: Buffer.from(`${prefix}/subnets/${subnet.replace('/', '-')}`), value: Buffer.from(JSON.stringify({ ...record, ttl: 3600 })), lease } });
+        success.push({ request_put: { key: Buffer.from(`${prefix}/subnets/${subnet.replace('/', '-')}`), value: Buffer.from(JSON.stringify(withTtl ? { ...record, ttl: 3600 } : record)), lease } });
       }
       await client.kv.txn({ compare: [], success });
     }
     return { ms: ms(start) };
   } finally {
     client.close();
+  }
+}
+
+async function listing(endpoint: string, n: number): Promise<Record<string, number>> {
+  const { EtcdStore } = await import('../../daemon/lease/etcd-store.ts');
+  const store = new EtcdStore({ endpoints: [endpoint], prefix });
+  const timed = async () => {
+    const times: number[] = [];
+    for (let r = 0; r < 5; r++) {
+      const start = process.hrtime.bigint();
+      const snapshot = await store.list();
+      times.push(ms(start));
+      if (snapshot.leases.length < n) throw new Error(`listed ${snapshot.leases.length} of ${n}`);
+    }
+    return times.sort((a, b) => a - b)[2]!;
+  };
+  try {
+    const withTtlMs = await timed();
+    await populate(endpoint, n, false);
+    const withoutTtlMs = await timed();
+    await populate(endpoint, n);
+    return { withTtlMs, withoutTtlMs };
+  } finally {
+    await store.close();
   }
 }
 
@@ -261,15 +288,14 @@ async function deleteKey(endpoint: string, subnet: string): Promise<void> {
   await deleter.delete().key(`${prefix}/subnets/${subnet.replace('/', '-')}`);
 }
 
-const result = scenario === 'program'
-  ? program(args[0]!, Number(args[1]))
-  : scenario === 'latency'
-    ? await latency(args[0]!, args[1]!, Number(args[2]), Number(args[3]))
-    : scenario === 'populate'
-      ? await populate(args[0]!, Number(args[1]))
-      : scenario === 'churn'
-        ? await churn(args[0]!, Number(args[1]), Number(args[2]), Number(args[3]), Number(args[4]))
-        : undefined;
+const scenarios: Record<string, () => unknown> = {
+  program: () => program(args[0]!, Number(args[1])),
+  latency: () => latency(args[0]!, args[1]!, Number(args[2]), Number(args[3])),
+  populate: () => populate(args[0]!, Number(args[1])),
+  list: () => listing(args[0]!, Number(args[1])),
+  churn: () => churn(args[0]!, Number(args[1]), Number(args[2]), Number(args[3]), Number(args[4])),
+};
+const result = await scenarios[scenario!]?.();
 deleter?.close();
 if (!result) throw new Error(`unknown scenario ${scenario}`);
 process.stdout.write(JSON.stringify(result));

@@ -95,6 +95,8 @@ interface Pending {
   by?: ProbeResponder;
 }
 
+const isKernelPath = (path: ProbePath): boolean => path === 'kernel' || path === 'kernel6';
+
 function socketType(family: IpFamily): 'udp4' | 'udp6' {
   return family === 4 ? 'udp4' : 'udp6';
 }
@@ -251,7 +253,7 @@ export class OverlayProber {
       if (wait > 0) await sleep(wait);
       // Stopped or rebound meanwhile: the sockets this round sent from are gone.
       if (this.self !== self) break;
-      const sent = this.sendSlice(self, peers.slice(slice.from, slice.to));
+      const sent = this.sendSlice(self, peers.slice(slice.from, slice.to), timeoutMs);
       decided.push(sleep(timeoutMs).then(() => this.decide(sent, changes)));
     }
     await Promise.all(decided);
@@ -262,20 +264,47 @@ export class OverlayProber {
     return results;
   }
 
-  /** Sends a slice's probes without waiting on each datagram; each send's error lands in its entry. */
-  private sendSlice(self: ProberSelf, peers: readonly Peer[]): SentProbe[] {
+  /**
+   * Sends a slice's probes without waiting on each datagram; each send's error lands in its entry. A peer
+   * healthy in the last round gets its kernel probes only: the verdict needs the other paths only when
+   * the kernel path fails, so they follow half a timeout later to the peers whose kernel probe has no
+   * answer yet, and are judged with it (one datagram per healthy peer instead of three).
+   */
+  private sendSlice(self: ProberSelf, peers: readonly Peer[], timeoutMs: number): SentProbe[] {
     const sent: SentProbe[] = [];
-    const now = performance.now();
+    const kernelFirst: SentProbe[] = [];
     for (const peer of peers) {
-      for (const path of this.pathsTo(peer)) {
-        const seq = ++this.seq;
-        this.pending.set(seq, { peer: peer.nodeName, path, sentAt: now });
-        const entry: SentProbe = { peer, path, seq, error: undefined };
-        void this.sendProbe(self, peer, path, seq).then((error) => (entry.error = error));
-        sent.push(entry);
+      const paths = this.pathsTo(peer);
+      const state = this.health.get(peer.nodeName);
+      if (state?.verdict === 'healthy' && state.paths.kernel) {
+        kernelFirst.push(this.sendPaths(self, peer, ['kernel'], sent)[0]!);
+        if (paths.includes('kernel6')) this.sendPaths(self, peer, ['kernel6'], sent);
+      } else {
+        this.sendPaths(self, peer, paths, sent);
       }
     }
+    if (kernelFirst.length > 0) {
+      void sleep(timeoutMs / 2).then(() => {
+        if (this.self !== self) return;
+        for (const { peer, seq } of kernelFirst) {
+          if (this.pending.get(seq)?.rttMs === undefined) this.sendPaths(self, peer, this.pathsTo(peer).filter((p) => !isKernelPath(p)), sent);
+        }
+      });
+    }
     return sent;
+  }
+
+  /** Sends `paths` to `peer`, adding their entries to `sent`; returns them. */
+  private sendPaths(self: ProberSelf, peer: Peer, paths: readonly ProbePath[], sent: SentProbe[]): SentProbe[] {
+    const now = performance.now();
+    return paths.map((path) => {
+      const seq = ++this.seq;
+      this.pending.set(seq, { peer: peer.nodeName, path, sentAt: now });
+      const entry: SentProbe = { peer, path, seq, error: undefined };
+      void this.sendProbe(self, peer, path, seq).then((error) => (entry.error = error));
+      sent.push(entry);
+      return entry;
+    });
   }
 
   /** Records the outcome of a slice's probes and the verdicts they give. */

@@ -8,8 +8,8 @@ import { weftRouteProtocol } from '../../daemon/datapath/plan.ts';
 import type { LeaseSpec } from '../../daemon/lease/lease.ts';
 import { Logger } from '../../daemon/log.ts';
 import { parseNetworkConfig } from '../../daemon/network-config.ts';
-import { cleanupAfterAll, describeAsRoot } from './harness/suite.ts';
-import { createOverlayHosts, eventually, linkIndexIn, type OverlayHost } from './overlay-fixtures.ts';
+import { cleanupAfterAll, describeAsRoot } from './testing/suite.ts';
+import { createOverlayHosts, eventually, linkIndexIn, type OverlayHost } from './testing/overlay.ts';
 
 cleanupAfterAll();
 
