@@ -11,7 +11,7 @@
 //                                table polled until every peer's route is back (weftd answers the kernel's
 //                                notification; its period, 5 s, is not what brings them back).
 //   populate ETCD N              (--scale) writes N simulated nodes' leases straight into etcd, 100 to a
-//                                transaction under one shared etcd lease, as the etcd store writes them.
+//                                transaction, each under its own etcd lease, as the etcd store writes them.
 //   list ETCD N                  (--scale) EtcdStore.list() over N leases, median of 5: as written now (each
 //                                record says its TTL) and as an older weftd wrote them (no TTL in the
 //                                record: one leaseTimeToLive per lease, as every listing was before).
@@ -143,13 +143,15 @@ async function populate(endpoint: string, n: number, withTtl = true): Promise<Re
   const client = new Etcd3({ hosts: [endpoint] });
   const start = process.hrtime.bigint();
   try {
-    const { ID: lease } = await client.leaseClient.leaseGrant({ TTL: 3600 });
     for (let from = 1; from <= n; from += 100) {
-      const success = [];
-      for (let i = from; i < Math.min(n + 1, from + 100); i++) {
+      const batch = Array.from({ length: Math.min(n + 1, from + 100) - from }, (_, k) => from + k);
+      // Each node its own etcd lease, as weftd writes them.
+      const leases = await Promise.all(batch.map(() => client.leaseClient.leaseGrant({ TTL: 3600 })));
+      const success = batch.map((i, k) => {
         const { subnet, ...record } = peerLease(i);
-        success.push({ request_put: { key: Buffer.from(`${prefix}/subnets/${subnet.replace('/', '-')}`), value: Buffer.from(JSON.stringify(withTtl ? { ...record, ttl: 3600 } : record)), lease } });
-      }
+        const value = Buffer.from(JSON.stringify(withTtl ? { ...record, ttl: 3600 } : record));
+        return { request_put: { key: Buffer.from(`${prefix}/subnets/${subnet.replace('/', '-')}`), value, lease: leases[k]!.ID } };
+      });
       await client.kv.txn({ compare: [], success });
     }
     return { ms: ms(start) };

@@ -264,7 +264,7 @@ async function scale() {
     etcd = await startEtcd(name, dir);
     const inNs = (...args) => JSON.parse(sh('ip', ['netns', 'exec', name, process.execPath, join(out, 'measure.mjs'), ...args.map(String)]));
     const written = inNs('populate', 'http://127.0.0.1:2379', peers);
-    console.log(`\n--scale: ${peers} simulated nodes written to etcd 3.4 in ${fmt(written.ms)} (100 a transaction)`);
+    console.log(`\n--scale: ${peers} simulated nodes written to etcd 3.4 in ${fmt(written.ms)} (100 a transaction, an etcd lease each)`);
     const listed = inNs('list', 'http://127.0.0.1:2379', peers);
     console.log(`  listing every lease with its expiry (the start-up read): ${fmt(listed.withTtlMs)} with the TTL in each record, ` +
       `${fmt(listed.withoutTtlMs)} asking etcd each lease's time to live (as before; ${(listed.withoutTtlMs / listed.withTtlMs).toFixed(1)}x)`);
