@@ -41,6 +41,8 @@ const status: NodeStatus = {
     },
     { nodeName: 'node-d', lease: { subnet: '10.244.4.0/24', publicIp: '', vtepMac: '', expiresAt: '2026-11-23T09:59:00.000Z' }, via: null, probe: null },
   ],
+  peerSummary: { total: 3, notProgrammed: 1, byVerdict: { healthy: 1, vtep: 1, 'not probed': 1 } },
+  nextAfter: null,
   reconcile: {
     runs: 12, failedRuns: 1, ok: true, lastRunAt: '2026-11-23T09:59:57.000Z', lastRunMs: 1.27, lastError: null, peersProgrammed: 2,
     skipped: [{ nodeName: 'node-d', subnet: '10.244.4.0/24', reason: 'no public address' }],
@@ -66,7 +68,7 @@ describe('formatNodeStatus', () => {
   });
 
   it('says what is missing while the daemon starts', () => {
-    const starting: NodeStatus = { node: 'node-a', ready: false, readiness: 'acquiring a subnet lease', lease: null, peers: [], reconcile: null };
+    const starting: NodeStatus = { node: 'node-a', ready: false, readiness: 'acquiring a subnet lease', lease: null, peers: [], peerSummary: { total: 0, notProgrammed: 0, byVerdict: {} }, nextAfter: null, reconcile: null };
     expect(formatNodeStatus(starting, now)).toBe([
       'node       node-a: NOT READY (acquiring a subnet lease)',
       'lease      none yet',
@@ -74,6 +76,17 @@ describe('formatNodeStatus', () => {
       'peers      none',
       '',
     ].join('\n'));
+  });
+
+  it('says how many peers a page of a large cluster leaves out, by verdict, and where the next page starts', () => {
+    const paged: NodeStatus = {
+      ...status,
+      peers: status.peers.slice(0, 1),
+      peerSummary: { total: 5000, notProgrammed: 2, byVerdict: { healthy: 4990, underlay: 10 } },
+      nextAfter: '10.244.2.0/24',
+    };
+    expect(formatNodeStatus(paged, now)).toContain(
+      '\npeers      1 of 5000 shown (healthy 4990, underlay 10; 2 not programmed); the next page: /status?after=10.244.2.0/24\n');
   });
 
   it('shows a failed run with its error, and IPv6 subnets', () => {

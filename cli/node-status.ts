@@ -90,6 +90,14 @@ function peerRow(peer: PeerStatus, paths: readonly ProbePath[], now: number): st
   ];
 }
 
+/** Under a page of a large cluster's peers: how many there are in all, by verdict. */
+function pageLine(status: NodeStatus): string {
+  const { total, byVerdict, notProgrammed } = status.peerSummary;
+  const counts = Object.entries(byVerdict).map(([verdict, n]) => `${verdict} ${n}`).join(', ');
+  return `peers      ${status.peers.length} of ${total} shown (${counts}; ${notProgrammed} not programmed); ` +
+    `the next page: /status?after=${status.nextAfter}`;
+}
+
 export function formatNodeStatus(status: NodeStatus, now: number): string {
   const lines = [`node       ${status.node}: ${status.ready ? 'ready' : 'NOT READY'} (${status.readiness})`];
   lines.push(status.lease ? leaseLine(status.lease, now) : 'lease      none yet');
@@ -99,6 +107,7 @@ export function formatNodeStatus(status: NodeStatus, now: number): string {
   const paths = probePaths.filter((p) => status.peers.some((peer) => peer.probe?.paths[p]));
   const header = ['PEER', 'SUBNET', 'PUBLIC IP', 'LEASE EXPIRES', 'VIA', 'VERDICT', ...paths.map((p) => p.toUpperCase())];
   lines.push('', ...table([header, ...status.peers.map((peer) => peerRow(peer, paths, now))]));
+  if (status.nextAfter !== null) lines.push('', pageLine(status));
   const unhealthy = status.peers.filter((p) => p.probe && p.probe.verdict !== 'healthy');
   if (unhealthy.length > 0) lines.push('');
   for (const peer of unhealthy) {

@@ -147,7 +147,7 @@ describe('parseConfigFile', () => {
 });
 
 describe('the examples in conf/weftd/', () => {
-  it.each(['weftd.json', 'weftd-embedded.json'])('%s is valid', (name) => {
+  it.each(['weftd.json', 'weftd-embedded.json', 'weftd-large.json'])('%s is valid', (name) => {
     const path = new URL(`../conf/weftd/${name}`, import.meta.url);
     const options = parseDaemonOptions(parseConfigFile(name, readFileSync(path, 'utf8')));
     expect(() => parseNetworkConfig(options.network, 'network')).not.toThrow();

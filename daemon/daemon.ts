@@ -19,13 +19,16 @@ import type { Logger } from './log.ts';
 import { networkConfigDifferences, networkConfigJson, overlayMtu, parseNetworkConfig, type NetworkConfig } from './network-config.ts';
 import { registerLeaseMetrics, type DaemonErrors } from './ops/daemon-metrics.ts';
 import { MetricsRegistry } from './ops/metrics.ts';
-import { nodeStatus, type StatusSources } from './ops/node-status.ts';
-import { startOpsServer, type OpsServer, type ProbeResult } from './ops/ops-server.ts';
+import { nodeStatus, peerPage, type StatusSources } from './ops/node-status.ts';
+import { BadRequest, startOpsServer, type OpsServer, type ProbeResult } from './ops/ops-server.ts';
 import { gatewayForm, readSubnetEnv, writeSubnetEnv } from '../lib/weftd-api/subnet-env.ts';
 import { loadVtepMac } from './state/vtep-mac.ts';
 import { chooseUnderlay, describeChoice, readUnderlayFacts, type Underlay } from './underlay.ts';
 import { holdInstanceLock } from './files/instance-lock.ts';
 import { leaseReadiness } from './lease/lease-readiness.ts';
+
+/** Up to this many leases, a plain /metrics scrape has the series by peer; past it, only ?detail=peers. */
+const perPeerMetricsUpTo = 50;
 
 export interface DaemonContext {
   readonly log: Logger;
@@ -190,13 +193,19 @@ export class Daemon {
       metrics: this.metrics,
       health: () => (signal.aborted ? { ok: false, detail: 'stopping' } : { ok: true, detail: 'ok' }),
       ready: () => this.currentReadiness(),
-      status: () => nodeStatus({
-        nodeName: options.nodeName,
-        readiness: this.currentReadiness(),
-        own: this.manager?.lease,
-        leases: this.manager?.leases() ?? [],
-        dataPath: this.statusSources.dataPath?.(),
-      }),
+      detailByDefault: () => (this.manager?.leases().length ?? 0) <= perPeerMetricsUpTo,
+      status: (params) => {
+        const page = peerPage(params);
+        if (typeof page === 'string') throw new BadRequest(page);
+        return nodeStatus({
+          nodeName: options.nodeName,
+          readiness: this.currentReadiness(),
+          own: this.manager?.lease,
+          leases: this.manager?.leases() ?? [],
+          dataPath: this.statusSources.dataPath?.(),
+          page,
+        });
+      },
     });
     this.ops = ops;
     this.cleanups.push(() => ops.close());

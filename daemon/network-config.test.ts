@@ -82,6 +82,9 @@ describe('parseNetworkConfig refusals', () => {
       /holds 16 \/64 subnets but the IPv4 range pairs up to 256/],
     ['a domain with an empty label', { network: '10.244.0.0/16', domain: 'weft..internal' }, /"domain" must be a DNS name/],
     ['a domain with an underscore', { network: '10.244.0.0/16', domain: 'my_net.internal' }, /"domain" must be a DNS name/],
+    ['more nodes than subnets', { network: '10.244.0.0/16', nodes: 5000 },
+      /"nodes" asks for 5000 but network 10\.244\.0\.0\/16 in \/24 subnets gives out 255 \(10\.244\.1\.0 to 10\.244\.255\.0\): use "network" with a prefix of \/11 or shorter, or "subnetLen" 29 or longer in 10\.244\.0\.0\/16/],
+    ['more nodes than a narrowed range', { network: '10.0.0.0/8', subnetMax: '10.0.9.0', nodes: 10 }, /gives out 9 \(10\.0\.1\.0 to 10\.0\.9\.0\)/],
     ['an MTU below 1280 with IPv6', { network: '10.244.0.0/16', ipv6Network: 'fd00::/56', mtu: 1200 }, /at least 1280/],
   ])('refuses %s', (_name, raw, message) => {
     expect(refusal(raw).message).toMatch(message);
@@ -136,6 +139,12 @@ describe('comparing configs', () => {
     expect(networkConfigDifferences(a, b)).toEqual([]);
     const c = parseNetworkConfig({ network: '10.244.0.0/16', vni: 2 });
     expect(networkConfigDifferences(a, c)).toEqual(['vni: 1 here, 2 in the store']);
+  });
+
+  it('takes a large cluster in 10.0.0.0/8 with IPv6 /64s paired from a /40', () => {
+    const config = parseNetworkConfig({ network: '10.0.0.0/8', subnetLen: 24, ipv6Network: 'fd00:10::/40', nodes: 5000 });
+    expect(config.nodes).toBe(5000);
+    expect(parseNetworkConfig(networkConfigJson(config))).toEqual(config);
   });
 
   it('reads its own JSON back to the same config', () => {

@@ -41,6 +41,8 @@ export interface NetworkConfig {
   readonly ttlSeconds: number;
   /** The DNS zone of services and containers, lowercase, without a trailing dot. */
   readonly domain: string;
+  /** How many nodes the cluster is planned for: the subnet range must hold them (checked when parsed). */
+  readonly nodes?: number;
 }
 
 export const defaultVxlanPort = 4789;
@@ -55,7 +57,7 @@ const maxVni = 2 ** 24 - 1;
 
 const knownFields = [
   'network', 'subnetLen', 'subnetMin', 'subnetMax', 'ipv6Network', 'ipv6SubnetLen',
-  'vni', 'port', 'probePort', 'mtu', 'directRouting', 'ipMasq', 'ttl', 'domain',
+  'vni', 'port', 'probePort', 'mtu', 'directRouting', 'ipMasq', 'ttl', 'domain', 'nodes',
 ] as const;
 
 /** A code-7 error for the network config with a precise detail. */
@@ -158,6 +160,9 @@ export function parseNetworkConfig(raw: JsonValue | undefined, path = ''): Netwo
     throw invalid(`"subnetMin" ${formatIp(subnetMin)} is above "subnetMax" ${formatIp(subnetMax)}: no subnet to give out`);
   }
 
+  const nodes = root.field('nodes').optionalInteger({ min: 1, max: 2 ** 24 });
+  if (nodes !== undefined) checkRoom(nodes, network, subnetLen, subnetMin, subnetMax);
+
   let ipv6: Ipv6Pairing | undefined;
   const v6Field = root.field('ipv6Network');
   if (v6Field.present) {
@@ -195,7 +200,25 @@ export function parseNetworkConfig(raw: JsonValue | undefined, path = ''): Netwo
     ttlSeconds: root.field('ttl').optionalInteger({ min: 1, max: maxTtlSeconds }) ?? defaultTtlSeconds,
     domain: domainField(root.field('domain')),
   };
-  return { ...config, ...(ipv6 ? { ipv6 } : {}), ...(mtu !== undefined ? { mtu } : {}) };
+  return { ...config, ...(ipv6 ? { ipv6 } : {}), ...(mtu !== undefined ? { mtu } : {}), ...(nodes !== undefined ? { nodes } : {}) };
+}
+
+/**
+ * Refuses a subnet range that cannot give `nodes` nodes a subnet each, saying what it holds and what would
+ * (the shipped 10.244.0.0/16 in /24s holds 255 nodes, a tenth of a large cluster).
+ */
+function checkRoom(nodes: number, network: IpNet, subnetLen: number, subnetMin: IpAddress, subnetMax: IpAddress): void {
+  const size = subnetSize(4, subnetLen);
+  const held = (subnetMax.value - subnetMin.value) / size + 1n;
+  if (held >= BigInt(nodes)) return;
+  // The bits a range starting at the network's second subnet (the default) needs for `nodes` subnets.
+  const bits = Math.ceil(Math.log2(nodes + 1));
+  const ways = [`"network" with a prefix of /${subnetLen - bits} or shorter`];
+  if (network.prefix + bits <= 30) ways.push(`"subnetLen" ${network.prefix + bits} or longer in ${formatCidr(network)}`);
+  throw invalid(
+    `"nodes" asks for ${nodes} but network ${formatCidr(network)} in /${subnetLen} subnets gives out ${held} ` +
+    `(${formatIp(subnetMin)} to ${formatIp(subnetMax)}): use ${ways.join(', or ')}`,
+  );
 }
 
 /**
@@ -217,6 +240,7 @@ export function networkConfigJson(config: NetworkConfig): Record<string, JsonVal
     ipMasq: config.ipMasq,
     ttl: config.ttlSeconds,
     ...(config.domain !== defaultDomain ? { domain: config.domain } : {}),
+    ...(config.nodes !== undefined ? { nodes: config.nodes } : {}),
   };
 }
 

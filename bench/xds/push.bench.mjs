@@ -3,7 +3,7 @@
 // The benchmark is TypeScript using daemon/xds; this bundles it with esbuild into build/bench-xds/ and runs
 // it with --expose-gc so memory figures follow a full collection.
 //
-//   node bench/xds/push.bench.mjs [--rounds 30] [--node-rounds 5] [--clients 100]
+//   node bench/xds/push.bench.mjs [--rounds 30] [--node-rounds 5] [--clients 100] [--services 100 --per-service 100 --nodes 20]
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -5,7 +5,9 @@
 //
 // Scenarios: "one endpoint" adds an endpoint to one service (every client gets that service's load
 // assignment); "node lost" removes a node's 500 endpoints (every client gets all 100 load assignments).
-// Run through push.bench.mjs (it bundles this file); flags: --rounds N (one endpoint), --node-rounds N, --clients N.
+// Run through push.bench.mjs (it bundles this file); flags: --rounds N (one endpoint), --node-rounds N, --clients N,
+// and the size: --services N --per-service N --nodes N (endpoint i of a service is on node i mod N; at
+// 500 x 100 over 5,000 nodes a node holds 10 endpoints in 10 services, so losing it changes those 10).
 // Figures are medians over the rounds, after the first round has warmed the code.
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -21,14 +23,17 @@ import { buildSnapshot } from '../../daemon/xds/snapshot.ts';
 import { endpoint } from '../../lib/weftd-api/testing/endpoints.ts';
 
 const { values } = parseArgs({
-  options: { rounds: { type: 'string', default: '30' }, 'node-rounds': { type: 'string', default: '5' }, clients: { type: 'string', default: '100' } },
+  options: {
+    rounds: { type: 'string', default: '30' }, 'node-rounds': { type: 'string', default: '5' }, clients: { type: 'string', default: '100' },
+    services: { type: 'string', default: '100' }, 'per-service': { type: 'string', default: '100' }, nodes: { type: 'string', default: '20' },
+  },
 });
 const rounds = Number(values.rounds);
 const nodeRounds = Number(values['node-rounds']);
 const clientCount = Number(values.clients);
-const serviceCount = 100;
-const perService = 100;
-const nodeCount = 20;
+const serviceCount = Number(values.services);
+const perService = Number(values['per-service']);
+const nodeCount = Number(values.nodes);
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with --expose-gc (push.bench.mjs does)');
@@ -154,9 +159,13 @@ for (let r = 0; r <= rounds; r++) {
 }
 oneEndpoint.shift();
 const nodeLost: Round[] = [];
+let lostServices: string[] = [];
+let lostCount = 0;
 for (let r = 0; r < nodeRounds; r++) {
   const node = r % nodeCount;
   const lost = [...endpoints.endpoints()].filter((e) => e.node === `node-${node}`);
+  lostServices = [...new Set(lost.flatMap((e) => (e.service === undefined ? [] : [e.service])))];
+  lostCount = lost.length;
   nodeLost.push(await round(() => endpoints.replaceAll([...endpoints.endpoints()].filter((e) => e.node !== `node-${node}`))));
   endpoints.replaceAll([...endpoints.endpoints(), ...lost]);
   await allReceived(server.cache.version(TypeUrl.ClusterLoadAssignment));
@@ -168,7 +177,7 @@ console.log('');
 console.log('| change | p50 to a client (ms) | last client (ms) | encode alone (ms) | last / encode |');
 console.log('| --- | ---: | ---: | ---: | ---: |');
 console.log(summary(`one endpoint (1 load assignment to each of ${clientCount})`, oneEndpoint, [services[0]!]));
-console.log(summary(`node lost (${perService * serviceCount / nodeCount} endpoints; ${serviceCount} load assignments to each)`, nodeLost, services));
+console.log(summary(`node lost (${lostCount} endpoints; ${lostServices.length} load assignments to each)`, nodeLost, lostServices));
 console.log('');
 console.log(`Rebuild of every resource from ${endpoints.size.toLocaleString('en')} endpoints (build + encode; a change rebuilds only the services it touches): ${median(rebuilds).toFixed(1)} ms`);
 console.log(`Memory (heap + buffers after GC): endpoints ${(heapEndpoints - heapStart).toFixed(1)} MiB, ` +

@@ -10,19 +10,27 @@
 // rules, which need a listing of the host's whole ruleset (other software's included), are rewritten when
 // the networks change and every minute.
 //
+// Between full runs the data path is incremental (kernel-view.ts): a lease change plans and applies only
+// the entries whose desired state changed, against a view of the kernel kept from the last full run and
+// the kernel's notifications (weft's own changes included, so they start no second run); a notification
+// that leaves one of weft's entries unlike the desired state has that entry put back the same way. Full
+// runs remain the single source of truth: at start, on the timer, when this node's own lease, the device
+// or the underlay changes, when notifications were lost (ENOBUFS), and after a refused change.
+//
 // Stopping leaves the kernel as it is: containers keep talking while the daemon restarts, and the next
 // start reconciles whatever changed meanwhile.
 import { formatCidr } from '../../lib/ip/cidr.ts';
 import { setOverlayRules } from '../../lib/nat/overlay.ts';
 import { KernelWatch, Netlink, type KernelChange } from '../../lib/netlink/index.ts';
-import type { LeaseSpec } from '../lease/lease.ts';
+import { sameSpec, type LeaseSpec } from '../lease/lease.ts';
 import type { Logger } from '../log.ts';
 import type { NetworkConfig } from '../network-config.ts';
 import type { Underlay } from '../underlay.ts';
 import { desiredDataPath, deviceName, type DesiredDataPath } from './desired-state.ts';
 import { concernsDataPath } from './kernel-changes.ts';
+import { indexDesired, KernelView, mergeKeys, noKeys, planKeys, touchedKeys, type DesiredIndex, type EntryKeys } from './kernel-view.ts';
 import { describeStep } from './plan.ts';
-import { ensureForwarding, readUnderlayState, reconcileKernel, type ReconcileOutcome } from './reconcile.ts';
+import { applySteps, ensureForwarding, readUnderlayState, reconcileKernel, type ReconcileOutcome } from './reconcile.ts';
 
 export interface DataPathOptions {
   readonly config: NetworkConfig;
@@ -56,6 +64,10 @@ export interface DataPathStats {
   kernelRuns: number;
   /** Times kernel change notifications were lost (each answered with a run). */
   notificationsLost: number;
+  /** Runs that planned only the entries a lease or kernel change touched. */
+  incrementalRuns: number;
+  /** How long the last full run took. */
+  lastFullRunMs: number | undefined;
 }
 
 // Kernel changes are answered this soon, to take a burst (a deleted device takes its entries along) in one
@@ -65,12 +77,14 @@ export interface DataPathStats {
 // (two controllers of one device) thus ends up at the pace of the timer, not in a loop as fast as the two
 // can go, while a one-off repair keeps the short wait.
 const kernelDelayMs = 20;
+/** Periodic full runs wait at least this many times the last one's duration (1% of a core). */
+const fullRunBudget = 100;
 const repairsBeforeBackoff = 3;
 
 export class DataPath {
   readonly stats: DataPathStats = {
     runs: 0, failedRuns: 0, changes: 0, deviceCreations: 0, lastRunAt: undefined, lastRunMs: undefined, lastError: undefined,
-    natRuns: 0, natFailures: 0, kernelRuns: 0, notificationsLost: 0,
+    natRuns: 0, natFailures: 0, kernelRuns: 0, notificationsLost: 0, incrementalRuns: 0, lastFullRunMs: undefined,
   };
 
   private leases: { own: LeaseSpec; all: readonly LeaseSpec[] } | undefined;
@@ -83,6 +97,13 @@ export class DataPath {
   private pending: { timer: NodeJS.Timeout; at: number } | undefined;
   private kernelWanted = false;
   private leasesChanged = false;
+  /** The next run must be a full one (no view yet, own lease, device or underlay changed, notifications lost). */
+  private fullWanted = true;
+  private view: KernelView | undefined;
+  private index: DesiredIndex | undefined;
+  /** Entries notifications left unlike the desired state, to put right on the next run. */
+  private suspects: EntryKeys[] = [];
+  private underlayMtu: number | undefined;
   private kernelDelay = kernelDelayMs;
   private repairsInARow = 0;
   private natWanted = true;
@@ -111,12 +132,11 @@ export class DataPath {
     // Watching from before the first run: nothing that happens meanwhile goes unseen.
     const name = deviceName(this.options.config.vni);
     this.watch = KernelWatch.open(this.options.netns, ['link', 'address', 'route', 'neighbour', 'fdb'], {
-      onChanges: (changes) => {
-        if (changes.some((c) => this.concerns(c, name))) this.kernelChanged();
-      },
+      onChanges: (changes) => this.onKernelChanges(changes, name),
       onLost: (reason) => {
         this.stats.notificationsLost++;
         this.log.warn('kernel change notifications were lost; checking everything', { reason });
+        this.fullWanted = true;
         this.kernelChanged();
       },
     });
@@ -125,20 +145,59 @@ export class DataPath {
       this.watch.close();
       throw new Error(`the data path could not be programmed: ${this.stats.lastError}`);
     }
-    this.timer = setInterval(() => this.run(), this.options.intervalMs);
-    this.timer.unref();
+    this.periodic();
     return outcome;
+  }
+
+  /**
+   * The periodic full run, every interval, but never more than about 1% of a core: at 5,000 peers a full
+   * run takes ~0.1 s, so its period stretches to ~10 s (notifications answer changes in between).
+   */
+  private periodic(): void {
+    const lastFullMs = this.stats.lastFullRunMs ?? 0;
+    this.timer = setTimeout(() => {
+      this.run();
+      if (!this.stopped) this.periodic();
+    }, Math.max(this.options.intervalMs, lastFullMs * fullRunBudget));
+    this.timer.unref();
   }
 
   /** The leases changed: reconcile right after the current event-loop turn (changes in between coalesce). */
   update(own: LeaseSpec, leases: readonly LeaseSpec[]): void {
+    // This node's own lease moved: its device addresses change, which only a full run does.
+    if (this.leases && !sameSpec(this.leases.own, own)) this.fullWanted = true;
     this.leases = { own, all: leases };
     this.leasesChanged = true;
     this.schedule(0);
   }
 
-  private concerns(change: KernelChange, name: string): boolean {
-    return concernsDataPath(change, { desired: this.programmed, deviceName: name, deviceIndex: this.deviceIndex, underlayIndex: this.options.underlay.index });
+  /**
+   * Weft's own entries are followed in the view: a change that leaves one unlike the desired state (not
+   * weft's own change) has it put back. Anything else the data path depends on (the device, its
+   * addresses, the underlay) takes a full run.
+   */
+  private onKernelChanges(changes: readonly KernelChange[], name: string): void {
+    let wanted = false;
+    for (const change of changes) {
+      const keys = this.view?.apply(change);
+      if (keys) {
+        if (this.index && planKeys(this.index, this.view!, keys, this.links()).length > 0) {
+          this.suspects.push(keys);
+          wanted = true;
+        }
+      } else if (concernsDataPath(change, {
+        desired: this.programmed, deviceName: name, deviceIndex: this.deviceIndex, underlayIndex: this.options.underlay.index, underlayMtu: this.underlayMtu,
+      })) {
+        // Before the first run there is no view: any change of weft's is answered in full.
+        if (change.kind === 'link' || change.kind === 'address' || !this.view) this.fullWanted = true;
+        wanted = true;
+      }
+    }
+    if (wanted) this.kernelChanged();
+  }
+
+  private links(): { device: number; underlay: number } {
+    return { device: this.deviceIndex!, underlay: this.options.underlay.index };
   }
 
   private kernelChanged(): void {
@@ -170,7 +229,9 @@ export class DataPath {
     if (this.pending) clearTimeout(this.pending.timer);
     const timer = setTimeout(() => {
       this.pending = undefined;
-      this.run();
+      if (this.stopped || !this.nl) return;
+      if (this.fullWanted || !this.view) this.runOnce();
+      else this.runIncremental();
     }, delayMs);
     this.pending = { timer, at };
   }
@@ -178,7 +239,7 @@ export class DataPath {
   /** Stops the timer and waits for a rule update in flight. The kernel keeps the data path. */
   async stop(): Promise<void> {
     this.stopped = true;
-    clearInterval(this.timer);
+    clearTimeout(this.timer);
     if (this.pending) clearTimeout(this.pending.timer);
     this.pending = undefined;
     this.watch?.close();
@@ -188,7 +249,7 @@ export class DataPath {
     this.nl = undefined;
   }
 
-  /** A run now (also for tests and the benchmark); undefined when it failed (see stats.lastError). */
+  /** A full run now (the timer's; also for tests and the benchmark); undefined when it failed (see stats.lastError). */
   run(): ReconcileOutcome | undefined {
     if (this.stopped || !this.nl) return undefined;
     return this.runOnce();
@@ -208,9 +269,17 @@ export class DataPath {
       const nl = this.nl!;
       const { own, all } = this.leases!;
       const underlay = readUnderlayState(nl, this.options.underlay);
+      this.underlayMtu = underlay.mtu;
       const desired = desiredDataPath({ config: this.options.config, own, leases: all, underlay });
+      this.fullWanted = false;
+      this.suspects = [];
       outcome = reconcileKernel(nl, desired);
       this.deviceIndex = outcome.deviceIndex;
+      this.view ??= new KernelView(outcome.deviceIndex);
+      this.view.reset(outcome.observed!, outcome.deviceIndex, outcome.steps);
+      this.index = indexDesired(desired);
+      // A refused change is tried again by the next full run.
+      if (outcome.failures.length > 0) this.fullWanted = true;
       const forwarding = ensureForwarding(nl, desired.networks.map((n) => n.address.family));
       if (forwarding.length > 0) this.log.info('turned on forwarding', { sysctls: forwarding });
       this.report(desired, outcome);
@@ -218,14 +287,58 @@ export class DataPath {
       this.options.onProgrammed?.(desired);
       this.maybeUpdateRules(desired);
     } catch (err) {
+      this.fullWanted = true;
       this.stats.failedRuns++;
       this.stats.lastError = err instanceof Error ? err.message : String(err);
       this.log.error('reconciling the data path failed; retrying on the next run', { error: err });
     } finally {
       this.stats.lastRunMs = performance.now() - started;
+      this.stats.lastFullRunMs = this.stats.lastRunMs;
     }
     this.paceKernelRuns(outcome, repairing);
     return outcome;
+  }
+
+  /** Plans and applies only the entries that lease changes and suspect notifications touched. */
+  private runIncremental(): void {
+    const started = performance.now();
+    const repairing = this.kernelWanted && !this.leasesChanged;
+    if (this.kernelWanted) this.stats.kernelRuns++;
+    this.kernelWanted = false;
+    let outcome: ReconcileOutcome | undefined;
+    try {
+      const before = this.index!;
+      let index = before;
+      let desired = this.programmed!;
+      if (this.leasesChanged) {
+        this.leasesChanged = false;
+        const { own, all } = this.leases!;
+        desired = desiredDataPath({ config: this.options.config, own, leases: all, underlay: readUnderlayState(this.nl!, this.options.underlay) });
+        index = indexDesired(desired);
+      }
+      const keys = mergeKeys([touchedKeys(before, index), ...this.suspects.splice(0)]);
+      const steps = noKeys(keys) ? [] : planKeys(index, this.view!, keys, this.links());
+      const failures = applySteps(this.nl!, steps);
+      this.view!.applySteps(steps);
+      this.index = index;
+      this.stats.runs++;
+      this.stats.incrementalRuns++;
+      this.stats.lastRunAt = Date.now();
+      outcome = { device: 'kept', deviceIndex: this.deviceIndex!, steps, failures };
+      if (failures.length > 0) this.fullWanted = true;
+      this.report(desired, outcome);
+      if (desired !== this.programmed) this.options.onProgrammed?.(desired);
+      this.programmed = desired;
+    } catch (err) {
+      this.fullWanted = true;
+      this.stats.failedRuns++;
+      this.stats.lastError = err instanceof Error ? err.message : String(err);
+      this.log.error('updating the data path failed; running in full next', { error: err });
+      this.schedule(0);
+    } finally {
+      this.stats.lastRunMs = performance.now() - started;
+    }
+    this.paceKernelRuns(outcome, repairing);
   }
 
   private report(desired: DesiredDataPath, outcome: ReconcileOutcome): void {

@@ -130,7 +130,22 @@ interface ParsedLease {
   readonly publicIp?: IpAddress;
 }
 
+/**
+ * Leases parsed before, by object: the lease set hands out the same objects until a lease changes, so a
+ * change at 5,000 leases parses one, not all of them.
+ */
+const parsedLeases = new WeakMap<LeaseSpec, ParsedLease | string>();
+
 function parseLease(lease: LeaseSpec): ParsedLease | string {
+  let parsed = parsedLeases.get(lease);
+  if (parsed === undefined) {
+    parsed = parseLeaseFields(lease);
+    parsedLeases.set(lease, parsed);
+  }
+  return parsed;
+}
+
+function parseLeaseFields(lease: LeaseSpec): ParsedLease | string {
   const subnet = tryParseCidr(lease.subnet);
   if (!subnet || subnet.address.family !== 4) return `subnet ${JSON.stringify(lease.subnet)} is not an IPv4 CIDR`;
   const v6 = lease.ipv6Subnet === undefined ? undefined : tryParseCidr(lease.ipv6Subnet);

@@ -7,7 +7,7 @@
 //                    port. Receive every overlay probe and answer, after the kernel's VTEP has
 //                    decapsulated it.
 //   kernel probes    each from a socket of its own on the device address, connected to the peer's overlay
-//                    address and probe port, closed after the round. The peer's daemon answers; while
+//                    address and probe port, closed once its slice is judged. The peer's daemon answers; while
 //                    that daemon is away (a restart), the peer's kernel does, with ICMP port unreachable,
 //                    which a connected socket reports as ECONNREFUSED. Either answer crossed both kernels'
 //                    data paths, so a peer whose daemon merely restarts is not taken for a dead one.
@@ -18,9 +18,11 @@ import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { formatIp, ipEquals, tryParseIp, type IpAddress, type IpFamily } from '../../lib/ip/address.ts';
 import { encodeVxlanFrame } from '../../lib/vxlan/index.ts';
 import type { Logger } from '../log.ts';
+import { Histogram } from '../ops/metrics.ts';
 import type { Peer } from './desired-state.ts';
 import { decodeProbe, encodeProbe, verdict, type ProbeMessage } from './probe-message.ts';
 import type { PeerVerdict, ProbePath, ProbeResponder } from '../../lib/weftd-api/node-status.ts';
+import { changesLoggedEach, probeSlices, summarizeChanges, type VerdictChange } from './probe-round.ts';
 
 export const defaultProbeTimeoutMs = 1000;
 
@@ -34,7 +36,7 @@ export interface ProberOptions {
   readonly intervalMs: number;
   readonly timeoutMs?: number;
   readonly log: Logger;
-  /** Called with every peer's health after each round. */
+  /** Called with every peer's health after each round, and as soon as a slice of it changes a verdict. */
   readonly onRound?: (results: readonly PeerHealth[]) => void;
 }
 
@@ -78,6 +80,13 @@ interface PeerState {
   readonly paths: Partial<Record<ProbePath, PathState>>;
 }
 
+interface SentProbe {
+  readonly peer: Peer;
+  readonly path: ProbePath;
+  readonly seq: number;
+  error: Error | undefined;
+}
+
 interface Pending {
   readonly peer: string;
   readonly path: ProbePath;
@@ -85,6 +94,8 @@ interface Pending {
   rttMs?: number;
   by?: ProbeResponder;
 }
+
+const isKernelPath = (path: ProbePath): boolean => path === 'kernel' || path === 'kernel6';
 
 function socketType(family: IpFamily): 'udp4' | 'udp6' {
   return family === 4 ? 'udp4' : 'udp6';
@@ -133,22 +144,37 @@ function sameSelf(a: ProberSelf | undefined, b: ProberSelf): boolean {
     ipEquals(a.publicIp, b.publicIp) && a.gateways.length === b.gateways.length && a.gateways.every((g, i) => ipEquals(g, b.gateways[i]!));
 }
 
+/** Round-trip time buckets (seconds): a LAN's fraction of a millisecond up to the timeout. */
+const rttBounds = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
+
+/** Probes of all peers by path, for metrics that do not grow with the cluster. */
+export interface PathTotals {
+  sent: number;
+  answered: number;
+  readonly rttSeconds: Histogram;
+}
+
 export class OverlayProber {
   /** Requests from nodes without a lease here, ignored. */
   unknownRequests = 0;
+  readonly totals = new Map<ProbePath, PathTotals>();
   readonly probePort: number;
 
   private self: ProberSelf | undefined;
   private peers: readonly Peer[] = [];
+  /** The peers by node name: a request is checked against its sender's lease in constant time. */
+  private byName = new Map<string, Peer>();
   private underlay: Socket | undefined;
   private readonly overlay = new Map<IpFamily, Socket>();
   private readonly pending = new Map<number, Pending>();
   /** The kernel probes' sockets of the round in progress. */
-  private readonly roundSockets = new Set<Socket>();
+  /** Each kernel probe's own socket, by sequence number, until its slice is judged. */
+  private readonly kernelSockets = new Map<number, Socket>();
   private readonly health = new Map<string, PeerState>();
   private seq = 0;
   private timer: NodeJS.Timeout | undefined;
   private rounds: Promise<unknown> | undefined;
+  private roundDue = false;
   private readonly log: Logger;
 
   constructor(private readonly options: ProberOptions) {
@@ -162,8 +188,8 @@ export class OverlayProber {
    */
   async configure(self: ProberSelf, peers: readonly Peer[]): Promise<void> {
     this.peers = peers;
-    const names = new Set(peers.map((p) => p.nodeName));
-    for (const name of this.health.keys()) if (!names.has(name)) this.health.delete(name);
+    this.byName = new Map(peers.map((p) => [p.nodeName, p]));
+    for (const name of this.health.keys()) if (!this.byName.has(name)) this.health.delete(name);
     if (sameSelf(this.self, self)) return;
     this.closeSockets();
     this.self = self;
@@ -176,17 +202,30 @@ export class OverlayProber {
 
   /** Probes every interval until stopped. */
   start(): void {
-    this.timer = setInterval(() => {
-      if (!this.rounds) this.rounds = this.round().finally(() => (this.rounds = undefined));
-    }, this.options.intervalMs);
+    this.timer = setInterval(() => this.nextRound(), this.options.intervalMs);
     this.timer.unref();
+  }
+
+  /** A round, or when one is still finishing (its last slice's timeout), the next right after it. */
+  private nextRound(): void {
+    if (this.rounds) {
+      this.roundDue = true;
+      return;
+    }
+    this.roundDue = false;
+    this.rounds = this.round().finally(() => {
+      this.rounds = undefined;
+      if (this.roundDue && this.timer) this.nextRound();
+    });
   }
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    this.timer = undefined;
+    // The round in progress sends no further slice once this node is unset.
+    this.self = undefined;
     await this.rounds;
     this.closeSockets();
-    this.self = undefined;
   }
 
   /** Every peer's health as of the last round, in lease order. */
@@ -197,54 +236,125 @@ export class OverlayProber {
     });
   }
 
-  /** One round now: probe every peer on every path, wait for answers, record the verdicts. */
+  /**
+   * One round now: every peer probed on every path, in slices spread over the interval (probe-round.ts),
+   * each slice's verdicts recorded one timeout after it was sent.
+   */
   async round(): Promise<PeerHealth[]> {
     const self = this.self;
     if (!self || !this.underlay) return [];
-    const sent: Array<{ peer: Peer; path: ProbePath; seq: number; error: Error | undefined }> = [];
-    for (const peer of this.peers) {
-      for (const path of this.pathsTo(peer)) {
-        const seq = ++this.seq;
-        this.pending.set(seq, { peer: peer.nodeName, path, sentAt: performance.now() });
-        sent.push({ peer, path, seq, error: await this.sendProbe(self, peer, path, seq) });
+    const peers = this.peers;
+    const timeoutMs = this.options.timeoutMs ?? defaultProbeTimeoutMs;
+    const started = performance.now();
+    const changes: VerdictChange[] = [];
+    const decided: Promise<void>[] = [];
+    for (const slice of probeSlices(peers.length, this.options.intervalMs, timeoutMs)) {
+      const wait = slice.atMs - (performance.now() - started);
+      if (wait > 0) await sleep(wait);
+      // Stopped or rebound meanwhile: the sockets this round sent from are gone.
+      if (this.self !== self) break;
+      const sent = this.sendSlice(self, peers.slice(slice.from, slice.to), timeoutMs);
+      decided.push(sleep(timeoutMs).then(() => this.decide(sent, changes)));
+    }
+    await Promise.all(decided);
+    const summary = summarizeChanges(changes);
+    if (summary) this.log.warn(summary.msg, summary.fields);
+    const results = this.results();
+    this.options.onRound?.(results);
+    return results;
+  }
+
+  /**
+   * Sends a slice's probes without waiting on each datagram; each send's error lands in its entry. A peer
+   * healthy in the last round gets its kernel probes only: the verdict needs the other paths only when
+   * the kernel path fails, so they follow half a timeout later to the peers whose kernel probe has no
+   * answer yet, and are judged with it (one datagram per healthy peer instead of three).
+   */
+  private sendSlice(self: ProberSelf, peers: readonly Peer[], timeoutMs: number): SentProbe[] {
+    const sent: SentProbe[] = [];
+    const kernelFirst: SentProbe[] = [];
+    for (const peer of peers) {
+      const paths = this.pathsTo(peer);
+      const state = this.health.get(peer.nodeName);
+      if (state?.verdict === 'healthy' && state.paths.kernel) {
+        kernelFirst.push(this.sendPaths(self, peer, ['kernel'], sent)[0]!);
+        if (paths.includes('kernel6')) this.sendPaths(self, peer, ['kernel6'], sent);
+      } else {
+        this.sendPaths(self, peer, paths, sent);
       }
     }
-    await sleep(this.options.timeoutMs ?? defaultProbeTimeoutMs);
-    this.closeRoundSockets();
+    if (kernelFirst.length > 0) {
+      void sleep(timeoutMs / 2).then(() => {
+        if (this.self !== self) return;
+        for (const { peer, seq } of kernelFirst) {
+          if (this.pending.get(seq)?.rttMs === undefined) this.sendPaths(self, peer, this.pathsTo(peer).filter((p) => !isKernelPath(p)), sent);
+        }
+      });
+    }
+    return sent;
+  }
+
+  /** Sends `paths` to `peer`, adding their entries to `sent`; returns them. */
+  private sendPaths(self: ProberSelf, peer: Peer, paths: readonly ProbePath[], sent: SentProbe[]): SentProbe[] {
+    const now = performance.now();
+    return paths.map((path) => {
+      const seq = ++this.seq;
+      this.pending.set(seq, { peer: peer.nodeName, path, sentAt: now });
+      const entry: SentProbe = { peer, path, seq, error: undefined };
+      void this.sendProbe(self, peer, path, seq).then((error) => (entry.error = error));
+      sent.push(entry);
+      return entry;
+    });
+  }
+
+  /** Records the outcome of a slice's probes and the verdicts they give. */
+  private decide(sent: readonly SentProbe[], changes: VerdictChange[]): void {
+    this.closeKernelSockets(sent);
+    const changesBefore = changes.length;
     const now = Date.now();
     const answered = new Map<string, Set<ProbePath>>();
     for (const { peer, path, seq, error } of sent) {
       const p = this.pending.get(seq);
       this.pending.delete(seq);
+      // A peer whose lease went during the round is not recorded again.
+      if (!this.byName.has(peer.nodeName)) continue;
       const state = this.peerState(peer.nodeName, now);
       const s = (state.paths[path] ??= { sent: 0, answered: 0, lastOk: false, lastRttMs: undefined, lastError: undefined, lastAnsweredBy: undefined });
       s.sent++;
+      const total = this.totals.get(path) ?? { sent: 0, answered: 0, rttSeconds: new Histogram(rttBounds) };
+      this.totals.set(path, total);
+      total.sent++;
+      if (p?.rttMs !== undefined) {
+        total.answered++;
+        total.rttSeconds.observe(p.rttMs / 1000);
+      }
       s.lastOk = p?.rttMs !== undefined;
       s.lastRttMs = p?.rttMs;
       s.lastAnsweredBy = p?.by;
       s.lastError = error?.message ?? (s.lastOk ? undefined : 'no answer');
+      let set = answered.get(peer.nodeName);
+      if (!set) answered.set(peer.nodeName, (set = new Set()));
       if (s.lastOk) {
         s.answered++;
-        let set = answered.get(peer.nodeName);
-        if (!set) answered.set(peer.nodeName, (set = new Set()));
         set.add(path);
       }
     }
-    for (const peer of this.peers) {
-      const state = this.health.get(peer.nodeName);
-      if (!state) continue;
-      const v = verdict(answered.get(peer.nodeName) ?? new Set());
+    for (const [name, paths] of answered) {
+      const state = this.health.get(name)!;
+      const v = verdict(paths);
       state.checkedAt = now;
-      if (v !== state.verdict) {
+      if (v === state.verdict) continue;
+      const change: VerdictChange = { peer: name, from: state.verdict, to: v };
+      changes.push(change);
+      if (changes.length <= changesLoggedEach) {
         const log = v === 'healthy' ? this.log.info.bind(this.log) : this.log.warn.bind(this.log);
-        log('peer path health changed', { peer: peer.nodeName, from: state.verdict, to: v });
-        state.verdict = v;
-        state.since = now;
+        log('peer path health changed', { peer: name, from: change.from, to: v });
       }
+      state.verdict = v;
+      state.since = now;
     }
-    const results = this.results();
-    this.options.onRound?.(results);
-    return results;
+    // A changed verdict is reported at once, not at the end of the round (the endpoints' health follows it).
+    if (changes.length > changesBefore) this.options.onRound?.(this.results());
   }
 
   private peerState(name: string, now: number): PeerState {
@@ -285,7 +395,7 @@ export class OverlayProber {
     } catch (err) {
       return err as Error;
     }
-    this.roundSockets.add(socket);
+    this.kernelSockets.set(seq, socket);
     socket.on('message', (msg) => {
       const m = decodeProbe(msg);
       if (m?.op === 'reply') this.onReply(m);
@@ -310,9 +420,10 @@ export class OverlayProber {
   }
 
   private knownSender(m: ProbeMessage & { op: 'request' }): Peer | undefined {
-    const peer = this.peers.find((p) => p.nodeName === m.nodeName && p.vtepMac === m.vtepMac && ipEquals(p.publicIp, m.publicIp));
-    if (!peer) this.unknownRequests++;
-    return peer;
+    const peer = this.byName.get(m.nodeName);
+    if (peer && peer.vtepMac === m.vtepMac && ipEquals(peer.publicIp, m.publicIp)) return peer;
+    this.unknownRequests++;
+    return undefined;
   }
 
   private onUnderlay(msg: Buffer, rinfo: RemoteInfo): void {
@@ -346,9 +457,12 @@ export class OverlayProber {
     p.by = by;
   }
 
-  private closeRoundSockets(): void {
-    for (const socket of this.roundSockets) socket.close();
-    this.roundSockets.clear();
+  /** Closes the kernel probes' sockets of `sent` (all of them without). */
+  private closeKernelSockets(sent?: readonly SentProbe[]): void {
+    for (const seq of sent ? sent.map((e) => e.seq) : [...this.kernelSockets.keys()]) {
+      this.kernelSockets.get(seq)?.close();
+      this.kernelSockets.delete(seq);
+    }
   }
 
   private closeSockets(): void {
@@ -356,5 +470,6 @@ export class OverlayProber {
     this.underlay = undefined;
     for (const socket of this.overlay.values()) socket.close();
     this.overlay.clear();
+    this.closeKernelSockets();
   }
 }

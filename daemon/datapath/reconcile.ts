@@ -22,6 +22,8 @@ export interface ReconcileOutcome {
   readonly steps: readonly DataPathStep[];
   /** The changes the kernel refused, described with its reason; retried on the next run. */
   readonly failures: readonly string[];
+  /** What the kernel held before the steps (a full run's reading; the kernel view starts from it). */
+  readonly observed?: ObservedEntries;
 }
 
 /** The underlay interface as the kernel has it now (its MTU and addresses may have changed). */
@@ -65,7 +67,7 @@ function queue(batch: NetlinkBatch, step: DataPathStep): void {
 }
 
 /** Sends the steps in one batch; returns the refused ones, described. */
-function applySteps(nl: Netlink, steps: readonly DataPathStep[]): string[] {
+export function applySteps(nl: Netlink, steps: readonly DataPathStep[]): string[] {
   if (steps.length === 0) return [];
   const batch = nl.batch();
   for (const step of steps) queue(batch, step);
@@ -103,7 +105,7 @@ export function reconcileKernel(nl: Netlink, desired: DesiredDataPath): Reconcil
   const observed = observeEntries(nl, device.deviceIndex);
   const steps = planEntries(desired, observed, { device: device.deviceIndex, underlay: desired.device.underlayIndex });
   const failures = applySteps(nl, steps);
-  return { ...device, steps, failures };
+  return { ...device, steps, failures, observed };
 }
 
 const forwardingKeys: Record<IpFamily, string> = { 4: 'net/ipv4/ip_forward', 6: 'net/ipv6/conf/all/forwarding' };

@@ -1,7 +1,7 @@
 // Against real etcd processes on loopback (see testing/etcd-cluster.ts): one member for the store's
 // operations and races, three for what a cluster must survive. Leases of 1 s keep the file quick.
 import { Etcd3 } from 'etcd3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Logger } from '../log.ts';
 import { parseNetworkConfig } from '../network-config.ts';
 import { EtcdStore, type EtcdStoreOptions } from './etcd-store.ts';
@@ -113,6 +113,33 @@ describe('EtcdStore on one member', () => {
     expect(snapshot.leases).toMatchObject([{ nodeName: 'fixed', expiresAt: null }]);
     expect(snapshot.invalid).toEqual([{ key: '10.244.5.0-24', problem: 'value is not JSON' }]);
     if (reserved.created) expect(await store.renew(reserved.lease)).toMatchObject({ expiresAt: null });
+  });
+
+  it('lists every lease with its expiry in one range read, asking etcd only of records without a TTL', async () => {
+    prefixSerial++;
+    const store = openStore(etcd().endpoints);
+    for (let n = 1; n <= 20; n++) await store.create(spec(n), 30);
+    // A record as an older weftd wrote it: no "ttl", its expiry only in its etcd lease.
+    const admin = new Etcd3({ hosts: etcd().endpoints });
+    try {
+      const old = await admin.lease(25, { autoKeepAlive: false }).grant();
+      await admin.put(`/weft-test/${prefixSerial}/subnets/10.244.30.0-24`).value(JSON.stringify({ nodeName: 'old', publicIp: '192.0.2.30', vtepMac: '' })).lease(old);
+    } finally {
+      admin.close();
+    }
+    const client = (store as unknown as { client: Etcd3 }).client;
+    const asked = vi.spyOn(client.leaseClient, 'leaseTimeToLive');
+    const before = Date.now();
+    const snapshot = await store.list();
+    expect(asked).toHaveBeenCalledTimes(1);
+    expect(snapshot.leases).toHaveLength(21);
+    for (const lease of snapshot.leases.filter((l) => l.nodeName !== 'old')) {
+      expect(lease.expiresAt).toBeGreaterThanOrEqual(before + 30_000);
+      expect(lease.expiresAt).toBeLessThanOrEqual(Date.now() + 30_000);
+    }
+    const old = snapshot.leases.find((l) => l.nodeName === 'old')!;
+    expect(old.expiresAt).toBeGreaterThan(before + 20_000);
+    expect(old.expiresAt).toBeLessThanOrEqual(Date.now() + 25_000);
   });
 
   it('stores the first network config and hands it to later proposers', async () => {

@@ -3,6 +3,7 @@ import { CniError, ErrorCode } from '../../lib/cni/errors.ts';
 import { Logger } from '../log.ts';
 import { parseNetworkConfig } from '../network-config.ts';
 import { LeaseManager, type LeaseManagerOptions, type LeaseSetEvent } from './lease-manager.ts';
+import { LeaseSet } from './lease-set.ts';
 import { MemoryStore } from './testing/memory-store.ts';
 
 const config = parseNetworkConfig({ network: '10.244.0.0/16', subnetMin: '10.244.1.0', subnetMax: '10.244.20.0', ttl: 60 });
@@ -199,6 +200,19 @@ describe('peers and shutdown', () => {
     expect(events.map((e) => [e.reason, e.changes.added.map((l) => l.nodeName), e.changes.removed.map((l) => l.nodeName)]))
       .toEqual([['peers', ['peer'], []], ['peers', [], ['peer']]]);
     expect(events[1]!.leases.map((l) => l.nodeName)).toEqual(['me']);
+  });
+
+  it('lists every lease for a change only when a subscriber reads the listing', async () => {
+    const m = manager();
+    await m.start();
+    const seen: LeaseSetEvent[] = [];
+    m.subscribe((e) => seen.push(e));
+    const listings = vi.spyOn(LeaseSet.prototype, 'all');
+    store.put({ subnet: '10.244.15.0/24', nodeName: 'peer', publicIp: '192.0.2.15', vtepMac: '0a:00:00:00:00:15' }, 60);
+    expect(seen.map((e) => e.changes.added.map((l) => l.nodeName))).toEqual([['peer']]);
+    expect(listings).not.toHaveBeenCalled();
+    expect(seen[0]!.leases.map((l) => l.nodeName)).toEqual(['me', 'peer']);
+    listings.mockRestore();
   });
 
   it('stops renewing on stop and leaves the lease in the store', async () => {

@@ -30,7 +30,10 @@ export interface LeaseSetEvent {
   readonly reason: 'acquired' | 'peers' | 'resync' | 'own-lease';
   /** This node's lease. */
   readonly own: Lease;
-  /** Every node's lease, this node's included, in subnet order. */
+  /**
+   * Every node's lease, this node's included, in subnet order. Built when first read, so a consumer that
+   * follows `changes` pays nothing for it: read it during the call (later it shows the set as it is then).
+   */
   readonly leases: readonly Lease[];
   readonly changes: LeaseChanges;
   readonly revision: number;
@@ -100,8 +103,8 @@ export class LeaseManager {
     return this.own;
   }
 
-  /** Every node's lease as last seen. */
-  leases(): Lease[] {
+  /** Every node's lease as last seen, in subnet order. */
+  leases(): readonly Lease[] {
     return this.set.all();
   }
 
@@ -295,7 +298,13 @@ export class LeaseManager {
   }
 
   private emit(reason: LeaseSetEvent['reason'], changes: LeaseChanges): void {
-    const event: LeaseSetEvent = { reason, own: this.own!, leases: this.set.all(), changes, revision: this.set.revision };
+    const set = this.set;
+    const event: LeaseSetEvent = {
+      reason, own: this.own!, changes, revision: set.revision,
+      get leases() {
+        return set.all();
+      },
+    };
     for (const listener of this.listeners) {
       try {
         listener(event);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Lease } from './lease.ts';
+import { sortLeases } from './lease.ts';
 import { LeaseSet } from './lease-set.ts';
 import type { LeaseEvent } from './store.ts';
 
@@ -55,5 +56,34 @@ describe('LeaseSet', () => {
     });
     expect(changes).toEqual({ added: [lease(4)], removed: [lease(1)], updated: [lease(2, { vtepMac: '0a:00:00:00:00:22', revision: 8 })] });
     expect(set.revision).toBe(9);
+  });
+
+  it('keeps subnet order through any sequence of changes, and hands out one listing per change', () => {
+    let seed = 7;
+    const random = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const set = new LeaseSet();
+    const model = new Map<string, Lease>();
+    for (let step = 1; step <= 600; step++) {
+      // Subnets across octets, so that text order and address order differ (10.244.9.0 < 10.244.10.0).
+      const n = random(256);
+      const subnet = `10.${244 + (n % 3)}.${n}.0/24`;
+      const put = random(3) > 0;
+      const batch = put
+        ? events(step, { type: 'put', lease: lease(n, { subnet, revision: step }) })
+        : events(step, { type: 'delete', subnet, revision: step });
+      set.apply(batch);
+      if (put) model.set(subnet, lease(n, { subnet, revision: step }));
+      else model.delete(subnet);
+      if (step % 50 === 0) expect(set.all()).toEqual(sortLeases([...model.values()]));
+    }
+    expect(set.size).toBe(model.size);
+    const listing = set.all();
+    expect(set.all()).toBe(listing);
+    set.apply(events(601, { type: 'put', lease: lease(1, { subnet: '10.250.1.0/24', revision: 601 }) }));
+    expect(set.all()).not.toBe(listing);
+    expect(Object.isFrozen(set.all())).toBe(true);
   });
 });

@@ -113,7 +113,12 @@ export function sameSpec(a: LeaseSpec, b: LeaseSpec): boolean {
  * every comparison: with a thousand peers that was most of a sort's time.
  */
 export function sortLeases<T extends LeaseSpec>(leases: readonly T[]): T[] {
-  const keyed = leases.map((lease) => ({ lease, key: tryParseCidr(lease.subnet)!.address.value }));
+  const keyed = leases.map((lease) => ({ lease, key: subnetOrder(lease.subnet) }));
   keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   return keyed.map((k) => k.lease);
+}
+
+/** The key leases are ordered by: the subnet's address as a number. */
+export function subnetOrder(subnet: string): bigint {
+  return tryParseCidr(subnet)!.address.value;
 }

@@ -70,9 +70,21 @@ export interface NodeStatus {
   /** The readiness detail (what a start is waiting for, or the subnet once ready). */
   readonly readiness: string;
   readonly lease: LeaseStatus | null;
+  /** This page of the peers (all of them in a small cluster): `?limit=N&after=SUBNET`, 100 by default. */
   readonly peers: readonly PeerStatus[];
+  /** Every peer, counted. */
+  readonly peerSummary: PeerSummary;
+  /** The `after` of the next page; null on the last. */
+  readonly nextAfter: string | null;
   /** Null while the data path is not running (before the lease is held). */
   readonly reconcile: ReconcileStatus | null;
+}
+
+export interface PeerSummary {
+  readonly total: number;
+  readonly notProgrammed: number;
+  /** By probe verdict; "not probed" for peers without one yet. */
+  readonly byVerdict: Readonly<Partial<Record<PeerVerdict | 'not probed', number>>>;
 }
 
 export const verdictMeaning: Record<PeerVerdict, string> = {

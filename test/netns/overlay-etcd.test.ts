@@ -91,6 +91,13 @@ describeAsRoot('weftd on three hosts with etcd', () => {
       .every((j) => metric(hosts[i]!.netns, `weft_peer_path_verdict{peer="${node(j)}",verdict="healthy"}`) === 1)), 20_000, 500);
     expect(metric(hosts[0]!.netns, `weft_peer_probes_answered_total{peer="${node(1)}",path="vtep"}`)).toBeGreaterThan(0);
     expect(metric(hosts[0]!.netns, `weft_peer_probes_answered_total{peer="${node(1)}",path="underlay"}`)).toBeGreaterThan(0);
+    // A healthy peer is probed on its kernel path alone: the others follow only when that fails.
+    const sent = (path: string) => metric(hosts[0]!.netns, `weft_peer_probes_sent_total{peer="${node(1)}",path="${path}"}`) ?? 0;
+    const kernel = sent('kernel');
+    await eventually('a round', () => sent('kernel') > kernel, 20_000, 200);
+    const [kernelThen, vtepThen] = [sent('kernel'), sent('vtep')];
+    await eventually('two more rounds', () => sent('kernel') >= kernelThen + 2, 20_000, 200);
+    expect(sent('vtep')).toBe(vtepThen);
   });
 
   it('tells a broken local entry, a broken VTEP and a broken underlay apart', async () => {
