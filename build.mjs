@@ -1,7 +1,11 @@
 #!/usr/bin/env node
 // Builds the native netlink/namespace addon and bundles every executable into one file under dist/bin.
-//   node build.mjs          addon + bundles
+//   node build.mjs          addon + bundles + plugin launchers
 //   node build.mjs native   addon only (npm runs this on install)
+//
+// dist/bin/<plugin> is the plugin's native launcher (lib/resident/native/launcher.c): it hands the call to
+// weftd when weftd serves it, or runs the Node plugin, dist/bin/weft-plugins/<plugin>. Launchers, Node
+// plugins and weftd's plugin host share a build identity: the hash of the plugins' code.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -12,6 +16,8 @@ import { etcd3Protos } from './build-plugins/etcd3-protos.mjs';
 const root = dirname(fileURLToPath(import.meta.url));
 const addonSource = join(root, 'lib/netlink/native/weft_netlink.c');
 const addonOut = join(root, 'build/weft_netlink.node');
+const launcherSource = join(root, 'lib/resident/native/launcher.c');
+const fallbackDirectory = 'weft-plugins'; // lib/resident/protocol.ts fallbackDirectory
 
 // Executables: name in dist/bin -> entry module. Plugins carry only what their verbs need.
 // CNI plugins run once per container, so their code is wrapped in lib/cni/plugin-launcher.ts (a compile cache).
@@ -73,41 +79,74 @@ async function buildBundles() {
   // Line 2 marks the file as weft's own, so the bridge can run weft's host-local in-process.
   const head = (name) => `#!/usr/bin/env node\n// weft-plugin ${name}\n`;
   const importMeta = 'const __import_meta_url=require("url").pathToFileURL(__filename).href;';
+  const codeOf = (name, entry) => ({
+    ...common,
+    entryPoints: [join(root, entry)],
+    define: {
+      'import.meta.url': '__import_meta_url',
+      // The addon travels inside the bundle so a plugin stays one copyable file.
+      __WEFT_ADDON_BASE64__: JSON.stringify(addon),
+      ...(name === 'weftd' ? { __WEFT_XDS_DESCRIPTOR__: xdsDescriptor } : {}),
+    },
+    // etcd3 reads its .proto files from disk when it loads; weftd carries them compiled instead.
+    plugins: name === 'weftd' ? [etcd3Protos()] : [],
+  });
+  // Each plugin's code as lib/cni/code-cache.ts compiles it; the build identity is the hash of these, the
+  // plugin host's and the launcher's.
+  const pluginCode = Object.fromEntries(await Promise.all([...plugins].sort().map(async (name) => {
+    const built = await build({ ...codeOf(name, executables[name]), write: false, banner: { js: importMeta } });
+    return [name, `function weftModule(exports, require, module, __filename, __dirname) {${built.outputFiles[0].text}\n}\nweftModule`];
+  })));
+  // weftd's plugin host worker (daemon/plugin-host/worker.ts), carried by weftd as a string.
+  const worker = await build({ ...codeOf('worker', 'daemon/plugin-host/worker.ts'), write: false, banner: { js: importMeta } });
+  const buildId = createHash('sha256')
+    .update([...Object.values(pluginCode), worker.outputFiles[0].text, readFileSync(launcherSource, 'utf8')].join('\0'))
+    .digest('hex').slice(0, 32);
+  mkdirSync(join(root, 'dist/bin', fallbackDirectory), { recursive: true });
   await Promise.all(Object.entries(executables).map(async ([name, entry]) => {
-    const outfile = join(root, 'dist/bin', name);
-    const code = {
-      ...common,
-      entryPoints: [join(root, entry)],
-      define: {
-        'import.meta.url': '__import_meta_url',
-        // The addon travels inside the bundle so a plugin stays one copyable file.
-        __WEFT_ADDON_BASE64__: JSON.stringify(addon),
-        ...(name === 'weftd' ? { __WEFT_XDS_DESCRIPTOR__: xdsDescriptor } : {}),
-      },
-      // etcd3 reads its .proto files from disk when it loads; weftd carries them compiled instead.
-      plugins: name === 'weftd' ? [etcd3Protos()] : [],
-    };
+    const code = codeOf(name, entry);
     if (!plugins.has(name)) {
-      await build({ ...code, outfile, banner: { js: `${head(name)}${importMeta}` } });
-    } else {
-      // The plugin's code as lib/cni/code-cache.ts compiles it, then the launcher carrying it as a string
-      // with its hash (the cache's name: the hash covers exactly what V8 compiles).
-      const built = await build({ ...code, write: false, banner: { js: importMeta } });
-      const source = `function weftModule(exports, require, module, __filename, __dirname) {${built.outputFiles[0].text}\n}\nweftModule`;
-      await build({
-        ...common,
-        entryPoints: [join(root, 'lib/cni/plugin-launcher.ts')],
-        outfile,
-        banner: { js: head(name) },
-        define: {
-          __WEFT_PLUGIN_NAME__: JSON.stringify(name),
-          __WEFT_PLUGIN_CODE__: JSON.stringify(source),
-          __WEFT_PLUGIN_CODE_HASH__: JSON.stringify(createHash('sha256').update(source).digest('hex').slice(0, 32)),
-        },
-      });
+      const outfile = join(root, 'dist/bin', name);
+      const define = name === 'weftd'
+        ? { ...code.define, __WEFT_PLUGIN_HOST_WORKER__: JSON.stringify(worker.outputFiles[0].text), __WEFT_BUILD_ID__: JSON.stringify(buildId) }
+        : code.define;
+      await build({ ...code, define, outfile, banner: { js: `${head(name)}${importMeta}` } });
+      chmodSync(outfile, 0o755);
+      return;
     }
+    // The Node plugin: the launcher of lib/cni/plugin-launcher.ts carrying the plugin's code as a string
+    // with its hash (the code cache's name: the hash covers exactly what V8 compiles).
+    const source = pluginCode[name];
+    const outfile = join(root, 'dist/bin', fallbackDirectory, name);
+    await build({
+      ...common,
+      entryPoints: [join(root, 'lib/cni/plugin-launcher.ts')],
+      outfile,
+      banner: { js: head(name) },
+      define: {
+        __WEFT_PLUGIN_NAME__: JSON.stringify(name),
+        __WEFT_PLUGIN_CODE__: JSON.stringify(source),
+        __WEFT_PLUGIN_CODE_HASH__: JSON.stringify(createHash('sha256').update(source).digest('hex').slice(0, 32)),
+      },
+    });
     chmodSync(outfile, 0o755);
+    buildLauncher(name, buildId, join(root, 'dist/bin', name));
   }));
+}
+
+/**
+ * The plugin's native launcher, ending in the marker line the Node bundles carry on line 2
+ * (lib/cni/own-plugins.ts): the bridge recognises weft's host-local in CNI_PATH by it.
+ */
+function buildLauncher(name, buildId, outfile) {
+  const compiled = join(root, `build/launcher-${name}`);
+  execFileSync(
+    process.env.CC ?? 'cc',
+    ['-O2', '-Wall', '-Wextra', '-Werror', `-DWEFT_PLUGIN_NAME="${name}"`, `-DWEFT_BUILD_ID="${buildId}"`, '-o', compiled, launcherSource],
+    { stdio: 'inherit' },
+  );
+  writeFileSync(outfile, Buffer.concat([readFileSync(compiled), Buffer.from(`\n// weft-plugin ${name}\n`)]), { mode: 0o755 });
+  chmodSync(outfile, 0o755);
 }
 
 buildAddon();

@@ -105,6 +105,17 @@ describe('installSuite', () => {
     expect(readFileSync(join(options.binDir, 'host-local'), 'utf8')).toBe('#!/bin/sh\n# host-local\n');
   });
 
+  it('installs each launcher after the Node plugin it falls back to, which names the given Node', () => {
+    mkdirSync(join(options.sourceBinDir, 'weft-plugins'));
+    writeFileSync(join(options.sourceBinDir, 'weft-plugins', 'bridge'), '#!/usr/bin/env node\n// weft-plugin bridge\n');
+    writeFileSync(join(options.sourceBinDir, 'bridge'), '\x7fELF launcher');
+    const report = installSuite({ ...options, interpreter: '/usr/bin/node' });
+    expect(report.installed.slice(0, 2)).toEqual([join(options.binDir, 'weft-plugins', 'bridge'), join(options.binDir, 'bridge')]);
+    expect(readFileSync(join(options.binDir, 'weft-plugins', 'bridge'), 'utf8')).toBe('#!/usr/bin/node\n// weft-plugin bridge\n');
+    expect(statSync(join(options.binDir, 'weft-plugins', 'bridge')).mode & 0o777).toBe(0o755);
+    expect(readFileSync(join(options.binDir, 'bridge'), 'utf8')).toBe('\x7fELF launcher');
+  });
+
   it('refuses to install nothing', () => {
     expect(() => installSuite({ ...options, sourceBinDir: join(dir, 'empty') })).toThrow(
       expect.objectContaining({ code: ErrorCode.IoFailure, msg: `no weft plugins in ${join(dir, 'empty')}` }),

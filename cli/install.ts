@@ -1,9 +1,12 @@
-// `weft install`: copies the suite's plugin bundles into a CNI bin directory and writes the shipped network
+// `weft install`: copies the suite's plugins into a CNI bin directory and writes the shipped network
 // configurations into a config directory, named and filled in as install-plan.ts decides (cniVersion,
 // subnets, which network becomes the default). Plugins are replaced (an upgrade); a configuration that
 // defines a shipped network's name is kept unless forced, since an administrator may have edited it. Each
 // file is written under a temporary name and renamed into place, so a runtime never executes or reads half
 // a file.
+// A plugin is its native launcher, `<bin>/<name>`, and the Node plugin it runs when weftd does not serve the
+// call, `<bin>/weft-plugins/<name>` (lib/resident); the Node plugin goes in first, so no launcher is ever
+// without it.
 //
 // A plugin's first line names its interpreter. The bundles say `#!/usr/bin/env node`; installed, they name
 // the Node that ran the install, as pip and gem do for the scripts they install: a runtime starts plugins
@@ -16,6 +19,7 @@ import type { JsonObject } from '../lib/json/json-value.ts';
 import { formatCidr } from '../lib/ip/cidr.ts';
 import { withNetlink } from '../lib/netlink/index.ts';
 import { configSubnets, planInstall, type HostRoute, type InstallChoices, type InstallPlan, type NamedFile, type PresentConfig, type Template } from './install-plan.ts';
+import { fallbackDirectory } from '../lib/resident/protocol.ts';
 import { EXAMPLE_CONFIG_EXTENSION, SUITE_PLUGINS } from './suite.ts';
 
 export interface InstallOptions extends InstallChoices {
@@ -148,6 +152,13 @@ export function installSuite(options: InstallOptions): InstallReport {
   }
   makeDir(options.binDir);
   for (const name of plugins) {
+    const nodePlugin = join(options.sourceBinDir, fallbackDirectory, name);
+    if (existsSync(nodePlugin)) {
+      makeDir(join(options.binDir, fallbackDirectory));
+      const nodeTarget = join(options.binDir, fallbackDirectory, name);
+      copyInto(nodePlugin, nodeTarget, 0o755, options.interpreter);
+      installed.push(nodeTarget);
+    }
     const target = join(options.binDir, name);
     copyInto(join(options.sourceBinDir, name), target, 0o755, options.interpreter);
     installed.push(target);

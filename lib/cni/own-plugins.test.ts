@@ -28,6 +28,13 @@ describe('own plugin bundles', () => {
     expect(isOwnPluginBundle(join(root, 'missing'), 'host-local')).toBe(false);
   });
 
+  it('recognises a native launcher by the marker as its last line', () => {
+    const launcher = (name: string) => `\x7fELF\x02\x01\x01\x00${'\0'.repeat(100)}\n${ownPluginMarker(name)}\n`;
+    expect(isOwnPluginBundle(install('e', 'host-local', launcher('host-local')), 'host-local')).toBe(true);
+    expect(isOwnPluginBundle(install('f', 'host-local', launcher('bridge')), 'host-local')).toBe(false);
+    expect(isOwnPluginBundle(install('g', 'host-local', `${launcher('host-local')}x`), 'host-local')).toBe(false);
+  });
+
   it('runs in-process only when the first match in CNI_PATH is weft’s bundle', () => {
     const ours = join(root, 'ours');
     const reference = join(root, 'reference');

@@ -4,8 +4,9 @@
 // The rule: the spec's lookup decides (the first CNI_PATH directory holding the type); only when the file
 // found is weft's bundle of that plugin does it run in-process, through the same code, store and lock as the
 // executable. Any other file — the reference host-local, a wrapper script — is executed as the spec says.
-// build.mjs writes the marker on line 2 of every bundle: `// weft-plugin <name>`.
-import { closeSync, openSync, readSync } from 'node:fs';
+// build.mjs writes the marker on line 2 of every Node bundle, `// weft-plugin <name>`, and as the last line
+// of every native launcher (lib/resident/native/launcher.c), which is what CNI_PATH finds once installed.
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { findInPath } from './invoke.ts';
 import type { PluginDefinition } from './skel.ts';
 import type { NetConf } from './types.ts';
@@ -17,7 +18,7 @@ export function ownPluginMarker(name: string): string {
   return `// weft-plugin ${name}`;
 }
 
-/** True when the file at `path` is weft's bundle of plugin `name` (its second line is the marker). */
+/** True when the file at `path` is weft's plugin `name`: a bundle (marker on line 2) or a launcher (last line). */
 export function isOwnPluginBundle(path: string, name: string): boolean {
   let fd: number;
   try {
@@ -26,9 +27,14 @@ export function isOwnPluginBundle(path: string, name: string): boolean {
     return false;
   }
   try {
+    const marker = ownPluginMarker(name);
     const head = Buffer.alloc(MARKER_READ_BYTES);
     const length = readSync(fd, head, 0, head.length, 0);
-    return head.subarray(0, length).toString('latin1').split('\n')[1] === ownPluginMarker(name);
+    if (head.subarray(0, length).toString('latin1').split('\n')[1] === marker) return true;
+    const size = fstatSync(fd).size;
+    const tail = Buffer.alloc(Math.min(MARKER_READ_BYTES, size));
+    readSync(fd, tail, 0, tail.length, size - tail.length);
+    return tail.toString('latin1').endsWith(`\n${marker}\n`);
   } catch {
     return false;
   } finally {

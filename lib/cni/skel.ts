@@ -282,6 +282,18 @@ export async function runPluginCore<C extends NetConf>(plugin: PluginDefinition<
   }
 }
 
+/** PluginIo.isOwnNetns for a plugin running in this process's network namespace. */
+export function isOwnNetns(path: string): boolean {
+  try {
+    const own = statSync('/proc/self/ns/net');
+    const target = statSync(path);
+    return own.dev === target.dev && own.ino === target.ino;
+  } catch {
+    // Unopenable: not ours (a DEL for a namespace already gone must go on).
+    return false;
+  }
+}
+
 /** Whether fd 0 is a terminal (or another character device such as /dev/null), without node:tty. */
 function stdinIsDevice(): boolean {
   try {
@@ -317,16 +329,7 @@ export async function runPlugin<C extends NetConf>(plugin: PluginDefinition<C>):
   const output = await runPluginCore(plugin, {
     env: process.env,
     stdin: () => (needsStdin ? readFileSync(0, 'utf8') : ''),
-    isOwnNetns: (path) => {
-      try {
-        const own = statSync('/proc/self/ns/net');
-        const target = statSync(path);
-        return own.dev === target.dev && own.ino === target.ino;
-      } catch {
-        // Unopenable: not ours (a DEL for a namespace already gone must go on).
-        return false;
-      }
-    },
+    isOwnNetns,
   });
   writeAll(2, output.stderr);
   writeAll(1, output.stdout);

@@ -40,6 +40,8 @@ export interface NativeNetlink {
   transaction(fd: number, messages: Buffer): NativeFailure[];
   /** flock(2), blocking until held unless `wait` is false (then EWOULDBLOCK, 11, when another holds it): 0 or errno. */
   flock(fd: number, exclusive: boolean, wait?: boolean): number;
+  /** SO_PEERCRED of a connected unix socket: [pid, uid, gid] of the process that connected, or -errno. */
+  peerCredentials(fd: number): [pid: number, uid: number, gid: number] | number;
   /**
    * Joins the socket to multicast `groups` and calls back from the event loop with the notifications that
    * arrived (a Buffer of messages) or -errno (-ENOBUFS: some were lost). A handle for unwatch, or -errno.

@@ -7,6 +7,8 @@
 // - transaction(fd, messages)     an nfnetlink batch (begin … end) in one send; failures only
 // - watch(fd, groups, callback)   joins multicast groups; the event loop hands their notifications to
 //                                 callback as they come (libuv poll); unwatch(handle) stops it
+// - flock(fd, exclusive, wait?)   flock(2), which Node lacks
+// - peerCredentials(fd)           SO_PEERCRED of a unix socket (who connected), which Node lacks
 //
 // setns(CLONE_NEWNET) moves only the calling thread, and a thread born while switched stays in the
 // other namespace for good. So the switch, the socket()/open() and the switch back all happen here,
@@ -143,6 +145,27 @@ static napi_value file_lock(napi_env env, napi_callback_info info) {
   do rc = flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | (wait ? 0 : LOCK_NB));
   while (rc != 0 && errno == EINTR);
   return int_value(env, rc == 0 ? 0 : errno);
+}
+
+// ---- peerCredentials ------------------------------------------------------------------------------
+
+// peerCredentials(fd): [pid, uid, gid] of the process that connected a unix socket, as the kernel
+// recorded them at connect(2) (SO_PEERCRED), or -errno.
+static napi_value peer_credentials(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t fd;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 1 || napi_get_value_int32(env, argv[0], &fd) != napi_ok) return args_error(env, "peerCredentials(fd)");
+  struct ucred cred;
+  socklen_t length = sizeof cred;
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &length) != 0) return int_value(env, -errno);
+  napi_value list;
+  CHECK(napi_create_array_with_length(env, 3, &list));
+  CHECK(napi_set_element(env, list, 0, int_value(env, cred.pid)));
+  CHECK(napi_set_element(env, list, 1, int_value(env, cred.uid)));
+  CHECK(napi_set_element(env, list, 2, int_value(env, cred.gid)));
+  return list;
 }
 
 // ---- openRoute / openSysctl ----------------------------------------------------------------------
@@ -752,6 +775,7 @@ NAPI_MODULE_INIT() {
       {"batch", batch},
       {"transaction", transaction},
       {"flock", file_lock},
+      {"peerCredentials", peer_credentials},
       {"watch", watch},
       {"unwatch", unwatch},
   };
