@@ -32,12 +32,22 @@ describe('parseDaemonOptions', () => {
       api: { socket: '/run/weft/weftd.sock', overlayDataDir: '/var/lib/cni/weft/overlay' },
       dns: { resolvConf: '/etc/resolv.conf' },
       intervals: { reconcileMs: 5000, firewallMs: 60_000, probeMs: 5000 },
+      plugins: { serve: true, workers: 4 },
+      overlay: true,
     });
   });
 
   it('answers DNS unless turned off, forwarding to the resolv.conf given', () => {
     expect(parseDaemonOptions({ dns: { resolvConf: '/run/host/resolv.conf' } }).dns).toEqual({ resolvConf: '/run/host/resolv.conf' });
     expect(parseDaemonOptions({ dns: { enabled: false } }).dns).toBeUndefined();
+  });
+
+  it('reads the plugin host\'s settings, and refuses a weftd with neither it nor the overlay', () => {
+    expect(parseDaemonOptions({ plugins: { workers: 8 }, overlay: false })).toMatchObject({ plugins: { serve: true, workers: 8 }, overlay: false });
+    expect(parseDaemonOptions({ plugins: { serve: false } }).plugins).toEqual({ serve: false, workers: 4 });
+    expect(refusal({ overlay: false, plugins: { serve: false } })).toMatch(/"overlay" is false and plugins.serve too/);
+    expect(refusal({ plugins: { workers: 0 } })).toMatch(/workers/);
+    expect(refusal({ plugins: { threads: 2 } })).toMatch(/threads/);
   });
 
   it('reads the data path intervals in seconds, each defaulted alone', () => {
@@ -151,6 +161,11 @@ describe('the examples in conf/weftd/', () => {
     const path = new URL(`../conf/weftd/${name}`, import.meta.url);
     const options = parseDaemonOptions(parseConfigFile(name, readFileSync(path, 'utf8')));
     expect(() => parseNetworkConfig(options.network, 'network')).not.toThrow();
+  });
+
+  it('weftd-plugins.json runs only the plugin host', () => {
+    const options = parseDaemonOptions(parseConfigFile('weftd-plugins.json', readFileSync(new URL('../conf/weftd/weftd-plugins.json', import.meta.url), 'utf8')));
+    expect(options).toMatchObject({ overlay: false, plugins: { serve: true } });
   });
 
   it('the DaemonSet\'s weftd.json is valid', () => {

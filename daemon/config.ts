@@ -20,6 +20,8 @@
 //            other names to this file's nameservers; on by default, { "enabled": false } turns it off
 //     "intervals": { "reconcile": 5, "firewall": 60, "probe": 5 },  seconds between the data path's full
 //                  runs (what repairs a changed kernel), its firewall rule checks, and peer probe rounds
+//     "plugins": { "serve": true, "workers": 4 },      run the CNI plugins' calls (daemon/plugin-host/)
+//     "overlay": true,                                 false: no lease, no data path — only the plugin host
 //     "network": { "network": "10.244.0.0/16", ... }
 //   }
 import { hostname } from 'node:os';
@@ -64,6 +66,10 @@ export interface DaemonOptions {
   /** The network config as written, when this file gives one (validated by parseNetworkConfig). */
   readonly network?: JsonObject;
   readonly intervals: DataPathIntervals;
+  /** The plugin host: whether it serves the plugin launchers, and with how many worker threads. */
+  readonly plugins: { readonly serve: boolean; readonly workers: number };
+  /** False: weftd runs only the plugin host (a node with the bridge plugin and no overlay). */
+  readonly overlay: boolean;
 }
 
 /** How often the data path checks the kernel against what it should be, in ms. */
@@ -79,8 +85,10 @@ export const defaultEtcdPrefix = '/weft/network';
 export const defaultApiSocket = '/run/weft/weftd.sock';
 export const defaultOverlayDataDir = '/var/lib/cni/weft/overlay';
 export const defaultResolvConf = '/etc/resolv.conf';
+/** Plugin calls running at once; more wait in line (a call is a few ms of CPU, the machine has few cores). */
+export const defaultPluginWorkers = 4;
 
-const topFields = ['nodeName', 'stateDir', 'subnetFile', 'store', 'underlay', 'listen', 'logLevel', 'api', 'xds', 'dns', 'network', 'intervals'];
+const topFields = ['nodeName', 'stateDir', 'subnetFile', 'store', 'underlay', 'listen', 'logLevel', 'api', 'xds', 'dns', 'network', 'intervals', 'plugins', 'overlay'];
 
 /** The flags of `weftd`, each overriding the file's field of the same meaning. */
 export interface DaemonFlags {
@@ -287,6 +295,14 @@ function parseIntervals(field: ConfigValue): DataPathIntervals {
   };
 }
 
+function parsePlugins(field: ConfigValue): DaemonOptions['plugins'] {
+  if (field.present) rejectUnknownFields(field, ['serve', 'workers']);
+  return {
+    serve: field.field('serve').optionalBoolean() ?? true,
+    workers: field.field('workers').optionalInteger({ min: 1, max: 64 }) ?? defaultPluginWorkers,
+  };
+}
+
 function parseNodeName(field: ConfigValue): string {
   const name = field.optionalString() ?? hostname();
   // Names appear in store values, logs and metric labels: keep them to what host names use.
@@ -311,6 +327,9 @@ export function parseDaemonOptions(raw: JsonObject): DaemonOptions {
     const listen = parseListen(root.field('listen'));
     const opsAddress = `${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${listen.port}`;
     if (xds?.listen === opsAddress) throw root.field('xds').field('listen').invalid(`must differ from "listen" (${opsAddress}, the health and metrics server)`);
+    const plugins = parsePlugins(root.field('plugins'));
+    const overlay = root.field('overlay').optionalBoolean() ?? true;
+    if (!overlay && !plugins.serve) throw root.field('overlay').invalid('is false and plugins.serve too: weftd would have nothing to do');
     return {
       nodeName: parseNodeName(root.field('nodeName')),
       stateDir,
@@ -325,6 +344,8 @@ export function parseDaemonOptions(raw: JsonObject): DaemonOptions {
       ...(dns ? { dns } : {}),
       ...(network ? { network } : {}),
       intervals: parseIntervals(root.field('intervals')),
+      plugins,
+      overlay,
     };
   } catch (err) {
     throw daemonConfigError(err);

@@ -26,6 +26,8 @@ import { loadVtepMac } from './state/vtep-mac.ts';
 import { chooseUnderlay, describeChoice, readUnderlayFacts, type Underlay } from './underlay.ts';
 import { holdInstanceLock } from './files/instance-lock.ts';
 import { leaseReadiness } from './lease/lease-readiness.ts';
+import { bundledPluginHost, startPluginHost } from './plugin-host/plugin-host.ts';
+import { socketDirectory } from '../lib/resident/protocol.ts';
 
 /** Up to this many leases, a plain /metrics scrape has the series by peer; past it, only ?detail=peers. */
 const perPeerMetricsUpTo = 50;
@@ -112,7 +114,7 @@ export class Daemon {
     private readonly attachments: readonly Attach[] = [],
   ) {}
 
-  /** Starts everything; resolves once ready, or undefined when stopped before that. */
+  /** Starts everything; resolves once ready, or undefined when stopped before that (or with no overlay to run). */
   async start(): Promise<DaemonContext | undefined> {
     const running = this.run();
     this.starting = running;
@@ -137,6 +139,7 @@ export class Daemon {
 
   /** Start-up's phase until it is done; from then on, what the lease held now allows. */
   private currentReadiness(): ProbeResult {
+    if (!this.options.overlay) return this.readiness;
     return this.readiness.ok ? leaseReadiness(this.manager?.lease, Date.now()) : this.readiness;
   }
 
@@ -146,13 +149,37 @@ export class Daemon {
     }
   }
 
+  /** The plugin host, when configured and this weftd carries it (a bundle); it needs no lease. */
+  private async startPlugins(): Promise<void> {
+    const { options, log } = this;
+    if (!options.plugins.serve) return;
+    const bundle = bundledPluginHost();
+    if (!bundle) {
+      log.warn('not serving plugin calls: this weftd runs from source, without the plugin host bundle (node build.mjs)');
+      return;
+    }
+    const host = await startPluginHost({ workers: options.plugins.workers, socketDir: socketDirectory }, bundle, log.child({ component: 'plugins' }), this.metrics);
+    this.cleanups.push(() => host.close());
+  }
+
+  /** `"overlay": false`: no store, no lease, no data path; ready once the plugin host listens. */
+  private async servePluginsOnly(): Promise<undefined> {
+    holdInstanceLock(this.options.stateDir);
+    await this.startPlugins();
+    this.readiness = { ok: true, detail: 'ready: serving plugin calls (no overlay)' };
+    this.log.info('weftd ready', { overlay: false });
+    return undefined;
+  }
+
   /**
    * Start-up, phase by phase. A phase named by a readiness text says so on /readyz while it runs; the store
    * phases are retried until they succeed (or weftd stops), /readyz saying why they failed.
    */
-  private async run(): Promise<DaemonContext> {
+  private async run(): Promise<DaemonContext | undefined> {
     await this.startOpsServer();
+    if (!this.options.overlay) return this.servePluginsOnly();
     const node = await this.prepareNode();
+    await this.startPlugins();
     const store = await openLeaseStore(this.options.store);
     this.cleanups.push(() => store.close());
     const config = await this.phase('reading the network config from the store', () => agreeOnConfig(store, node.local), {});
