@@ -18,7 +18,8 @@ const dir = '/run/weft/code-cache';
 const command = 'WTCACHETEST';
 
 describeAsRoot('plugin compile cache', () => {
-  const plugin = distBin('bridge');
+  // The Node plugin itself (the launcher, dist/bin/bridge, runs it when no weftd serves the call).
+  const plugin = distBin('weft-plugins/bridge');
   const runPlugin = (env: Record<string, string> = {}, prefix: string[] = []) => {
     const [file, ...args] = [...prefix, plugin];
     const result = run(file!, args, { env: { PATH: process.env.PATH ?? '', CNI_COMMAND: command, ...env } });

@@ -1,13 +1,17 @@
 // Runs a CNI plugin executable the way a runtime does: a clean environment (PATH and CNI_* only, so no
 // NODE_EXTRA_CA_CERTS and its ~90 ms), the config on stdin. Used by the process tests and bench/ipam.
+// In the plugins-via-weftd test project the runtime sits in a namespace of the test run's own where a weftd
+// serves the calls (WEFT_TEST_PLUGINS_NETNS), so the same tests cover both ways a call can go.
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { fallbackDirectory } from '../../../lib/resident/protocol.ts';
 
 export const REFERENCE_HOST_LOCAL = '/usr/lib/cni/host-local';
 const BUILT = join(dirname(fileURLToPath(import.meta.url)), '../../../dist/bin/host-local');
+const BUILT_NODE = join(dirname(BUILT), fallbackDirectory, 'host-local');
 
 export interface CniCall {
   command: 'ADD' | 'DEL' | 'CHECK' | 'GC' | 'STATUS' | 'VERSION';
@@ -55,15 +59,26 @@ function finish(code: number | null, stdout: string, stderr: string): PluginRun 
   return { code: code ?? -1, stdout, stderr, json };
 }
 
+/**
+ * The program and arguments that run `binary`: inside the namespace WEFT_TEST_PLUGINS_NETNS names, where a
+ * weftd serves the calls, when the plugins-via-weftd test project set one (test/netns/testing/plugin-host.ts).
+ */
+function command(binary: string): [string, string[]] {
+  const served = process.env.WEFT_TEST_PLUGINS_NETNS;
+  return served ? ['ip', ['netns', 'exec', served, binary]] : [binary, []];
+}
+
 export function runPlugin(binary: string, call: CniCall): PluginRun {
-  const child = spawnSync(binary, [], { env: cniEnv(call), input: stdinOf(call), encoding: 'utf8' });
+  const [file, args] = command(binary);
+  const child = spawnSync(file, args, { env: cniEnv(call), input: stdinOf(call), encoding: 'utf8' });
   if (child.error) throw child.error;
   return finish(child.status, child.stdout, child.stderr);
 }
 
 export function runPluginAsync(binary: string, call: CniCall): Promise<PluginRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(binary, [], { env: cniEnv(call), stdio: ['pipe', 'pipe', 'pipe'] });
+    const [file, args] = command(binary);
+    const child = spawn(file, args, { env: cniEnv(call), stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
@@ -75,12 +90,15 @@ export function runPluginAsync(binary: string, call: CniCall): Promise<PluginRun
 }
 
 /**
- * A copy of the built dist/bin/host-local in a fresh folder, as it would sit in /opt/cni/bin: inside this
- * repository Node would load the extensionless bundle as an ES module (package.json says "module").
+ * A copy of the built dist/bin/host-local (the launcher) and the Node plugin it runs in a fresh folder, as
+ * they would sit in /opt/cni/bin: inside this repository Node would load the extensionless bundle as an ES
+ * module (package.json says "module").
  */
 export function installedHostLocal(): string {
-  if (!existsSync(BUILT)) throw new Error(`${BUILT} is missing: run "node build.mjs" first`);
-  const target = join(mkdtempSync(join(tmpdir(), 'wt-cnibin-')), 'host-local');
-  copyFileSync(BUILT, target);
-  return target;
+  if (!existsSync(BUILT) || !existsSync(BUILT_NODE)) throw new Error(`${BUILT} is missing: run "node build.mjs" first`);
+  const dir = mkdtempSync(join(tmpdir(), 'wt-cnibin-'));
+  mkdirSync(join(dir, fallbackDirectory));
+  copyFileSync(BUILT_NODE, join(dir, fallbackDirectory, 'host-local'));
+  copyFileSync(BUILT, join(dir, 'host-local'));
+  return join(dir, 'host-local');
 }

@@ -9,6 +9,7 @@ import { track } from './cleanup.ts';
 import { cleanEnv, describeFailure, parseJsonOutput, run, runChecked, type CommandResult } from './command.ts';
 import { distBin } from './cni.ts';
 import { createNetns, type Netns } from './netns.ts';
+import { startPluginHost, viaWeftd, type PluginHostProcess } from './plugin-host.ts';
 import { ruleset } from './nat.ts';
 
 /** dist/bin: weft's bridge with weft's host-local beside it. */
@@ -19,7 +20,7 @@ export const referenceBinDir = '/usr/lib/cni';
 export const network = 'wtnet';
 export const bridgeName = 'wtbr0';
 
-export type Command = 'ADD' | 'DEL' | 'CHECK' | 'GC' | 'STATUS';
+export type Command = 'ADD' | 'DEL' | 'CHECK' | 'GC' | 'STATUS' | 'VERSION';
 
 export interface Attachment {
   readonly containerId: string;
@@ -36,6 +37,15 @@ export interface RunOptions {
   readonly wrapper?: readonly string[];
   /** Omit CNI_NETNS (DEL allows it). */
   readonly noNetns?: boolean;
+  /** The executable to run instead of `binDir`'s bridge. */
+  readonly plugin?: string;
+}
+
+export interface Invocation {
+  readonly file: string;
+  readonly args: readonly string[];
+  readonly env: Record<string, string>;
+  readonly input: string;
 }
 
 export interface IpAddrInfo {
@@ -65,29 +75,46 @@ export function netnsPathOf(target: Netns | string): string {
 }
 
 /** A namespace standing in for a host, with a private IPAM store, running one implementation's plugins. */
+interface HostState {
+  readonly netns: Netns;
+  readonly dataDir: string;
+  /** The host's weftd serving weft's plugins (WEFT_TEST_PLUGINS=weftd), started by the first call. */
+  pluginHost?: PluginHostProcess;
+}
+
 export class BridgeHost {
   readonly netns: Netns;
   readonly dataDir: string;
+  private readonly state: HostState;
 
   constructor(
     readonly binDir: string = weftBinDir,
-    shared?: { readonly netns: Netns; readonly dataDir: string },
+    shared?: HostState,
   ) {
     if (shared) {
-      this.netns = shared.netns;
-      this.dataDir = shared.dataDir;
-      return;
+      this.state = shared;
+    } else {
+      const netns = createNetns('h');
+      netns.ip('link', 'set', 'lo', 'up');
+      const dataDir = mkdtempSync(join(tmpdir(), 'weft-bridge-ipam-'));
+      track(`directory ${dataDir}`, () => rmSync(dataDir, { recursive: true, force: true }));
+      this.state = { netns, dataDir };
     }
-    this.netns = createNetns('h');
-    this.netns.ip('link', 'set', 'lo', 'up');
-    const dataDir = mkdtempSync(join(tmpdir(), 'weft-bridge-ipam-'));
-    track(`directory ${dataDir}`, () => rmSync(dataDir, { recursive: true, force: true }));
-    this.dataDir = dataDir;
+    this.netns = this.state.netns;
+    this.dataDir = this.state.dataDir;
   }
 
   /** This host (namespace and IPAM store) running the plugins in `binDir` instead. */
   using(binDir: string): BridgeHost {
-    return new BridgeHost(binDir, this);
+    return new BridgeHost(binDir, this.state);
+  }
+
+  /** In the weftd mode, the host's weftd, started when weft's plugins first run here. */
+  private servePlugins(): void {
+    if (!viaWeftd || this.binDir !== weftBinDir || this.state.pluginHost) return;
+    const dir = mkdtempSync(join(tmpdir(), 'weft-bridge-weftd-'));
+    track(`directory ${dir}`, () => rmSync(dir, { recursive: true, force: true }));
+    this.state.pluginHost = startPluginHost(this.netns, dir);
   }
 
   /** A network config for this host: the bridge plugin's fields, the IPAM store inside the test's folder. */
@@ -103,7 +130,8 @@ export class BridgeHost {
     };
   }
 
-  run(command: Command, attachment: Attachment | undefined, config: unknown, options: RunOptions = {}): CommandResult {
+  /** How a runtime on this host runs the plugin: `ip netns exec HOST [wrapper] plugin`, env and stdin. */
+  invocation(command: Command, attachment: Attachment | undefined, config: unknown, options: RunOptions = {}): Invocation {
     const vars: Record<string, string> = { CNI_COMMAND: command, CNI_PATH: options.path ?? this.binDir };
     if (attachment) {
       vars.CNI_CONTAINERID = attachment.containerId;
@@ -111,9 +139,15 @@ export class BridgeHost {
       if (!options.noNetns) vars.CNI_NETNS = netnsPathOf(attachment.netns);
       if (attachment.args !== undefined) vars.CNI_ARGS = attachment.args;
     }
-    const plugin = join(this.binDir, 'bridge');
+    this.servePlugins();
+    const plugin = options.plugin ?? join(this.binDir, 'bridge');
     const input = typeof config === 'string' ? config : JSON.stringify(config);
-    return run('ip', ['netns', 'exec', this.netns.name, ...(options.wrapper ?? []), plugin], { env: cleanEnv(vars), input });
+    return { file: 'ip', args: ['netns', 'exec', this.netns.name, ...(options.wrapper ?? []), plugin], env: cleanEnv(vars), input };
+  }
+
+  run(command: Command, attachment: Attachment | undefined, config: unknown, options: RunOptions = {}): CommandResult {
+    const { file, args, env, input } = this.invocation(command, attachment, config, options);
+    return run(file, args, { env, input });
   }
 
   /** ADD that must succeed; returns the result. */

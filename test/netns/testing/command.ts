@@ -1,6 +1,6 @@
 // Running programs from tests: witnesses such as `ip`, and the executables under test with the clean
 // environment a container runtime gives them.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { dirname } from 'node:path';
 
 export interface CommandResult {
@@ -63,4 +63,23 @@ export function parseJsonOutput<T = unknown>(result: CommandResult): T {
   } catch (err) {
     throw new Error(`stdout is not JSON: ${describeFailure(result)}`, { cause: err });
   }
+}
+
+/** Like `run`, without blocking: for calls that must be in flight together. */
+export function runAsync(file: string, args: readonly string[], options: RunOptions = {}): Promise<CommandResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { env: options.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
+    child.on('error', reject);
+    child.on('close', (status, signal) => {
+      clearTimeout(timer);
+      resolve({ command: [file, ...args].join(' '), status, signal, stdout, stderr });
+    });
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(options.input ?? '');
+  });
 }

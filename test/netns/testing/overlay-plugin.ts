@@ -8,6 +8,7 @@ import { cleanEnv, run, type CommandResult } from './command.ts';
 import { createTempDir } from './files.ts';
 import type { Netns } from './netns.ts';
 import { createOverlayHosts, type OverlayHost } from './overlay.ts';
+import { pluginsConfig } from './plugin-host.ts';
 import { NetnsProcess, weftdReady } from './overlay-processes.ts';
 
 export interface OverlayNode {
@@ -33,7 +34,7 @@ export async function startOverlayNode(options: { xdsListen?: string } = {}): Pr
   const configFile = join(root, 'weftd.json');
   writeFileSync(configFile, JSON.stringify({
     nodeName: 'node-a', stateDir, subnetFile, underlay: { interface: 'ul0' }, listen: '127.0.0.1:9475', logLevel: 'debug',
-    api: { socket, overlayDataDir: dataDir },
+    api: { socket, overlayDataDir: dataDir }, plugins: pluginsConfig(),
     ...(options.xdsListen ? { xds: { listen: options.xdsListen } } : {}),
     network: { network: '10.244.0.0/16', vni: 7 },
   }));

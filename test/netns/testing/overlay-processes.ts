@@ -12,6 +12,7 @@ import { createTempDir } from './files.ts';
 import type { Netns } from './netns.ts';
 import { createHost } from './hosts.ts';
 import { createOverlayHosts, sleep, type OverlayHost } from './overlay.ts';
+import { pluginsConfig } from './plugin-host.ts';
 
 // The program runs in the background; a second job waits on our pipe (saved as fd 3: background jobs get
 // /dev/null as stdin) and kills the program when the pipe closes. The wrapper exits with the program.
@@ -172,6 +173,7 @@ export async function startWeftd(host: Netns, options: WeftdOptions): Promise<Ne
     logLevel: 'debug',
     network: options.network,
     api: { socket, overlayDataDir },
+    plugins: pluginsConfig(),
     ...(options.xdsListen ? { xds: { listen: options.xdsListen } } : {}),
     ...(options.intervals ? { intervals: options.intervals } : {}),
     ...(options.dns ? { dns: options.dns } : {}),
