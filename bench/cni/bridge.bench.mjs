@@ -1,32 +1,42 @@
 #!/usr/bin/env node
-// ADD and DEL latency of weft's bridge + host-local beside the reference bridge + host-local (Debian's
-// containernetworking-plugins in /usr/lib/cni), run the same way in the same run, as ratios.
+// ADD and DEL latency of weft's bridge + host-local, standalone and served by weftd, beside the reference
+// bridge + host-local (Debian's containernetworking-plugins in /usr/lib/cni), run the same way in the same
+// run, as ratios; and the overlay plugin's ADD and DEL through weftd (its endpoint registration included).
 //
 //   node build.mjs && node bench/cni/bridge.bench.mjs [--containers 100] [--concurrent 50] [--startup 30]
 //
 // Each plugin process is started as a runtime starts it: a clean environment (PATH and the CNI_ variables
 // only, so no NODE_EXTRA_CA_CERTS), the config on stdin, from a process that already sits in the host's
-// network namespace — a throwaway namespace made here, never the machine's own. Both implementations share
-// that host (own bridges, own subnets, own IPAM stores) and take turns container by container, so load on
-// the machine falls on both alike. Start-up time of the plugin process is part of every figure.
+// network namespace — a throwaway namespace made here, never the machine's own. The sides share that host
+// (own bridges, own subnets, own IPAM stores) and take turns container by container, so load on the
+// machine falls on all alike. Start-up time of the plugin process is part of every figure.
+//
+// Sides: the reference; weft standalone (the launcher told WEFT_RESIDENT=off: it runs the Node plugin, as
+// on a host without weftd); weft through weftd (the same launcher, a weftd in the host serving the call);
+// the overlay plugin through weftd. weftd is the built dist/bin/weftd with an embedded store and an
+// underlay veth inside the host, started by the driver (so in the driver's mount namespace, as a service
+// and a runtime on one host are).
 //
 // Config: bridge + host-local, isDefaultGateway, ipMasq (the reference masquerades with iptables, weft with
 // nftables), one IPv4 /16; cniVersion 1.0.0 (the newest the reference speaks).
 //
-// Root only. Everything made here (namespaces, IPAM folders) is removed by exact name at the end, also on
-// failure or Ctrl-C.
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+// Root only. Everything made here (namespaces, IPAM folders, weftd) is removed by exact name at the end,
+// also on failure or Ctrl-C.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { repoRoot, runClean, runCleanAsync, sh } from '../common.mjs';
+import { cleanEnv, repoRoot, runClean, runCleanAsync, sh } from '../common.mjs';
 
 const impls = [
-  { name: 'reference', binDir: '/usr/lib/cni', bridge: 'wtbref0', subnet: '10.201.0.0/16' },
-  { name: 'weft', binDir: join(repoRoot, 'dist/bin'), bridge: 'wtbweft0', subnet: '10.202.0.0/16' },
+  { name: 'reference', binDir: '/usr/lib/cni', plugin: 'bridge', bridge: 'wtbref0', subnet: '10.201.0.0/16' },
+  { name: 'standalone', binDir: join(repoRoot, 'dist/bin'), plugin: 'bridge', bridge: 'wtbweft0', subnet: '10.202.0.0/16', vars: { WEFT_RESIDENT: 'off' } },
+  { name: 'weftd', binDir: join(repoRoot, 'dist/bin'), plugin: 'bridge', bridge: 'wtbwd0', subnet: '10.203.0.0/16' },
+  { name: 'overlay', binDir: join(repoRoot, 'dist/bin'), plugin: 'overlay' },
 ];
+const weftSides = new Set(['standalone', 'weftd', 'overlay']);
 
 function fail(message) {
   process.stderr.write(`bench/cni: ${message}\n`);
@@ -40,7 +50,7 @@ function outer() {
     options: { containers: { type: 'string', default: '100' }, concurrent: { type: 'string', default: '50' }, startup: { type: 'string', default: '30' } },
   });
   if (process.getuid?.() !== 0) fail('needs root (network namespaces)');
-  for (const impl of impls) if (!existsSync(join(impl.binDir, 'bridge')) || !existsSync(join(impl.binDir, 'host-local'))) fail(`${impl.binDir}/bridge or host-local missing`);
+  for (const impl of impls) if (!existsSync(join(impl.binDir, impl.plugin)) || !existsSync(join(impl.binDir, 'host-local'))) fail(`${impl.binDir}/${impl.plugin} or host-local missing`);
   const containers = Number(values.containers);
   const concurrent = Number(values.concurrent);
   const tag = Math.random().toString(36).slice(2, 7);
@@ -63,6 +73,10 @@ function outer() {
     made.push(name);
   }
   sh('ip', ['-n', host, 'link', 'set', 'lo', 'up']);
+  // weftd's underlay: a veth whose peer stays in the host.
+  for (const cmd of ['link add ul0 type veth peer name ul0p', 'link set ul0 up', 'link set ul0p up', 'addr add 198.18.0.1/24 dev ul0']) {
+    sh('ip', ['-n', host, ...cmd.split(' ')]);
+  }
   sh(join(repoRoot, 'dist/bin/weft'), ['install', '--bin-dir', weftBinDir, '--conf-dir', join(dataDir, 'conf')]);
   const inner = spawnSync('ip', ['netns', 'exec', host, process.execPath, fileURLToPath(import.meta.url), '--inner'], {
     stdio: ['ignore', 'inherit', 'inherit'],
@@ -75,6 +89,13 @@ function outer() {
 // ---- Inner: runs in the host namespace ----
 
 function configOf(impl, dataDir) {
+  if (impl.plugin === 'overlay') {
+    return JSON.stringify({
+      cniVersion: '1.0.0', name: 'wtbench-overlay', type: 'overlay',
+      subnetFile: join(dataDir, 'weftd/subnet.env'), dataDir: join(dataDir, 'weftd/overlay'), socket: join(dataDir, 'weftd/api.sock'),
+      ipamDataDir: join(dataDir, 'overlay-ipam'),
+    });
+  }
   return JSON.stringify({
     cniVersion: '1.0.0',
     name: `wtbench-${impl.name}`,
@@ -93,7 +114,34 @@ function varsOf(impl, command, container) {
     CNI_NETNS: `/run/netns/${container}`,
     CNI_IFNAME: 'eth0',
     CNI_PATH: impl.binDir,
+    ...impl.vars,
   };
+}
+
+/** weftd in the host, overlay on an embedded store, serving plugin calls; resolves once ready. */
+async function startWeftd(dataDir) {
+  const dir = join(dataDir, 'weftd');
+  mkdirSync(dir, { recursive: true });
+  const config = join(dir, 'weftd.json');
+  writeFileSync(config, JSON.stringify({
+    nodeName: 'bench', stateDir: dir, subnetFile: join(dir, 'subnet.env'), store: { type: 'embedded', path: join(dir, 'leases.json') },
+    underlay: { interface: 'ul0' }, listen: '127.0.0.1:9475', logLevel: 'warn', api: { socket: join(dir, 'api.sock'), overlayDataDir: join(dir, 'overlay') },
+    network: { network: '10.244.0.0/16', vni: 7 },
+  }));
+  const child = spawn(process.execPath, [join(repoRoot, 'dist/bin/weftd'), '--config', config], { env: cleanEnv(), stdio: ['ignore', 'ignore', 'inherit'] });
+  process.on('exit', () => child.kill('SIGTERM'));
+  for (let waited = 0; ; waited += 100) {
+    const ready = await fetch('http://127.0.0.1:9475/readyz').then((r) => r.ok, () => false);
+    if (ready) return child;
+    if (waited > 30_000 || child.exitCode !== null) fail('weftd did not get ready');
+    await new Promise((wake) => setTimeout(wake, 100));
+  }
+}
+
+/** weftd's count of the calls it ran (the weftd side must have been served, every call). */
+async function servedCalls() {
+  const text = await (await fetch('http://127.0.0.1:9475/metrics')).text();
+  return text.split('\n').filter((l) => l.startsWith('weft_plugin_calls_total{')).reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
 }
 
 function checkOutput(impl, command, container, status, stdout, stderr) {
@@ -102,13 +150,13 @@ function checkOutput(impl, command, container, status, stdout, stderr) {
 
 /** One plugin run, timed from start to exit, in ms. */
 function timed(impl, command, container, config) {
-  const result = runClean(join(impl.binDir, 'bridge'), [], { vars: varsOf(impl, command, container), input: config });
+  const result = runClean(join(impl.binDir, impl.plugin), [], { vars: varsOf(impl, command, container), input: config });
   checkOutput(impl, command, container, result.status, result.stdout, result.stderr);
   return result.ms;
 }
 
 async function timedAsync(impl, command, container, config) {
-  const result = await runCleanAsync(join(impl.binDir, 'bridge'), [], { vars: varsOf(impl, command, container), input: config });
+  const result = await runCleanAsync(join(impl.binDir, impl.plugin), [], { vars: varsOf(impl, command, container), input: config });
   checkOutput(impl, command, container, result.status, result.stdout, result.stderr);
   return result.ms;
 }
@@ -127,7 +175,8 @@ async function concurrentRound(impl, command, containers, config) {
 
 async function inner() {
   const p = JSON.parse(process.env.WEFT_BENCH);
-  impls[1].binDir = p.weftBinDir;
+  for (const impl of impls) if (weftSides.has(impl.name)) impl.binDir = p.weftBinDir;
+  const weftd = await startWeftd(p.dataDir);
   const containersOf = (i) => p.names.slice(i * p.perImpl, (i + 1) * p.perImpl);
   const runs = impls.map((impl, i) => {
     const names = containersOf(i);
@@ -140,7 +189,7 @@ async function inner() {
   // Node process that does nothing.
   const startupTime = (file, args, vars) => runClean(file, args, { vars, input: '{"cniVersion":"1.0.0"}' }).ms;
   for (let k = 0; k < p.startup; k++) {
-    for (const { impl } of runs) results[impl.name].startup.push(startupTime(join(impl.binDir, 'bridge'), [], { CNI_COMMAND: 'VERSION' }));
+    for (const { impl } of runs) results[impl.name].startup.push(startupTime(join(impl.binDir, impl.plugin), [], { CNI_COMMAND: 'VERSION', ...impl.vars }));
     bareNode.push(startupTime(process.execPath, ['-e', '0']));
   }
   // Warm-up, not counted: the first ADD creates the bridge and the IPAM store, and the first run of each
@@ -161,39 +210,47 @@ async function inner() {
     results[run.impl.name].concurrentAdd = await concurrentRound(run.impl, 'ADD', run.conc, run.config);
     results[run.impl.name].concurrentDel = await concurrentRound(run.impl, 'DEL', run.conc, run.config);
   }
+  const served = await servedCalls();
+  weftd.kill('SIGTERM');
+  // Every weftd-side call (and the overlay's) must have been served: warm-up, sequential, concurrent, VERSION.
+  const expected = 2 * (2 * (1 + p.containers + p.concurrent) + p.startup);
+  if (served !== expected) fail(`weftd served ${served} calls, expected ${expected}: some fell back`);
   report(results, bareNode, p);
 }
 
 function report(results, bareNode, p) {
   const ref = results.reference;
-  const weft = results.weft;
   const f = (ms) => ms.toFixed(1);
   const ratio = (a, b) => `${(a / b).toFixed(2)}×`;
   const rows = [];
-  const row = (what, a, b) => rows.push(`| ${what} | ${f(b)} | ${f(a)} | ${ratio(a, b)} |`);
+  const row = (what, pick) => {
+    const [r, a, b] = ['reference', 'standalone', 'weftd'].map((side) => pick(results[side]));
+    rows.push(`| ${what} | ${f(r)} | ${f(a)} | ${ratio(a, r)} | ${f(b)} | ${ratio(b, r)} |`);
+  };
   for (const [label, key] of [['ADD', 'add'], ['DEL', 'del']]) {
-    const s = { ref: stats(ref[key]), weft: stats(weft[key]) };
-    row(`${label} median (${s.weft.n} containers, one at a time)`, s.weft.median, s.ref.median);
-    row(`${label} p95`, s.weft.p95, s.ref.p95);
+    row(`${label} median (${p.containers} containers, one at a time)`, (side) => stats(side[key]).median);
+    row(`${label} p95`, (side) => stats(side[key]).p95);
   }
   for (const [label, key] of [['ADD', 'concurrentAdd'], ['DEL', 'concurrentDel']]) {
-    row(`${p.concurrent} concurrent ${label}s: all done after`, weft[key].makespan, ref[key].makespan);
-    row(`${p.concurrent} concurrent ${label}s: median of each`, weft[key].each.median, ref[key].each.median);
-    row(`${p.concurrent} concurrent ${label}s: p95 of each`, weft[key].each.p95, ref[key].each.p95);
+    row(`${p.concurrent} concurrent ${label}s: all done after`, (side) => side[key].makespan);
+    row(`${p.concurrent} concurrent ${label}s: median of each`, (side) => side[key].each.median);
   }
-  const su = { ref: stats(ref.startup), weft: stats(weft.startup) };
-  row(`start-up alone (VERSION, median of ${su.weft.n})`, su.weft.median, su.ref.median);
-  rows.push(`| for scale: \`node -e 0\`, median of ${bareNode.length} | | ${f(stats(bareNode).median)} | |`);
-  const size = (dir) => statSync(join(dir, 'bridge')).size;
+  row(`start-up alone (VERSION, median of ${p.startup})`, (side) => stats(side.startup).median);
+  rows.push(`| for scale: \`node -e 0\`, median of ${bareNode.length} | | ${f(stats(bareNode).median)} | | | |`);
+  const overlay = results.overlay;
+  const median = (side, key) => stats(side[key]).median;
   const lines = [
-    `bridge + host-local, ms (weft / reference), ${new Date().toISOString()}, load average ${loadAverage()}`,
+    `bridge + host-local, ms, ${new Date().toISOString()}, load average ${loadAverage()}`,
     '',
-    '| | reference | weft | weft / reference |',
-    '|---|---:|---:|---:|',
+    '| | reference | weft standalone | / reference | weft via weftd | / reference |',
+    '|---|---:|---:|---:|---:|---:|',
     ...rows,
     '',
-    `bundle: weft bridge ${(size(impls[1].binDir) / 1024).toFixed(0)} KiB (one file, the netlink addon inside); reference bridge ${(size(impls[0].binDir) / 1024 / 1024).toFixed(1)} MiB`,
-    `targets: ADD median ≤ 1.30× (${ratio(stats(weft.add).median, stats(ref.add).median)}), DEL median ≤ 1.00× (${ratio(stats(weft.del).median, stats(ref.del).median)})`,
+    `overlay via weftd (endpoint registration included): ADD median ${f(median(overlay, 'add'))} (${ratio(median(overlay, 'add'), median(ref, 'add'))} the reference bridge ADD), ` +
+      `DEL median ${f(median(overlay, 'del'))} (${ratio(median(overlay, 'del'), median(ref, 'del'))}); ${p.concurrent} concurrent ADDs all done after ${f(overlay.concurrentAdd.makespan)}`,
+    `targets via weftd: ADD median ≤ 0.35× (${ratio(median(results.weftd, 'add'), median(ref, 'add'))}), DEL median ≤ 0.40× (${ratio(median(results.weftd, 'del'), median(ref, 'del'))}), ` +
+      `${p.concurrent} concurrent ADDs ≤ 0.30× (${ratio(results.weftd.concurrentAdd.makespan, ref.concurrentAdd.makespan)}); ` +
+      `standalone: ADD ≤ 1.60× (${ratio(median(results.standalone, 'add'), median(ref, 'add'))}), DEL ≤ 0.80× (${ratio(median(results.standalone, 'del'), median(ref, 'del'))})`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 }
