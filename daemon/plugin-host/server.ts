@@ -117,8 +117,14 @@ export async function startPluginServer(options: PluginServerOptions): Promise<P
     const started = process.hrtime.bigint();
     metrics.inFlight++;
     const call = new Promise<void>((resolve) => {
-      // The call starts only once PENDING is on its way: if weftd dies after this, the launcher knows.
-      socket.write(encodeFrame(FrameType.Pending, interrupted), () => {
+      // The call starts only once PENDING is on its way: if weftd dies after this, the launcher knows. A
+      // launcher already gone (its runtime gave up) gets no call started for it.
+      socket.write(encodeFrame(FrameType.Pending, interrupted), (err) => {
+        if (err) {
+          metrics.inFlight--;
+          resolve();
+          return;
+        }
         options.run({ plugin: request.plugin, env, stdin }).catch((err: unknown) => {
           log.error('a plugin call failed in the plugin host', { error: err, plugin: request.plugin, command });
           return { stdout: interrupted, stderr: '', exitCode: 1 };
