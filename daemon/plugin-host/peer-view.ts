@@ -1,7 +1,7 @@
 // Whether weftd may run a caller's plugin call: only where it acts on the same host and the same files as
 // the plugin process would. The plugin's host is the network namespace it was started in; its files are
 // the paths it sees (/var/lib/cni, a dataDir, CNI_NETNS, /run/weft/subnet.env) — through its root, its mount
-// namespace, and for /proc/<pid>/ns/net its pid namespace. The caller is the launcher process on the other
+// namespace, its working directory, and for /proc/<pid>/ns/net its pid namespace. The caller is the launcher process on the other
 // end of the socket; SO_PEERCRED gives its pid, /proc/<pid> the rest.
 //
 // A mount namespace of its own is not in itself a difference: `ip netns exec` gives every process one
@@ -69,6 +69,8 @@ export function viewDifference(pid: number): string | undefined {
       if (nsInode(pid, kind) !== nsInode('self', kind)) return `the caller is in another ${kind} namespace`;
     }
     if (!sameFile(`/proc/${pid}/root`, '/proc/self/root')) return 'the caller has another root directory';
+    // A relative path in a config (a dataDir) means what it means from the caller's working directory.
+    if (!sameFile(`/proc/${pid}/cwd`, '/proc/self/cwd')) return 'the caller has another working directory';
     if (nsInode(pid, 'mnt') === nsInode('self', 'mnt')) return undefined;
     let difference: string | undefined;
     for (let attempt = 0; attempt < mountReads; attempt++) {

@@ -123,7 +123,7 @@ describeAsRoot('plugin launchers and weftd', () => {
     expect(readFileSync(daemon.log, 'utf8')).toContain('launcher build 0123456789abcdef');
   });
 
-  it('declines a caller whose mounts differ (a private mount on the IPAM store): the launcher’s own run writes only there', () => {
+  it('declines a caller whose mounts or working directory differ (a private mount on the IPAM store): the launcher’s own run writes only there', () => {
     const host = new BridgeHost();
     withWeftd(host);
     const privateDir = createTempDir('resident-private');
@@ -136,6 +136,9 @@ describeAsRoot('plugin launchers and weftd', () => {
     expect(served(host)).toBe(0);
     expect(readdirSync(privateDir)).toEqual([]);
     host.ok('DEL', { containerId: 'p', netns: container }, conf, { wrapper });
+    // Another working directory: a relative path would name another file.
+    expect(host.run('VERSION', undefined, { cniVersion: '1.0.0' }, { wrapper: ['sh', '-c', 'cd / && exec "$0"'] }).status).toBe(0);
+    expect(declined(host, 'view')).toBe(3);
   });
 
   it('two weftds in two network namespaces of one machine each serve their own; a caller from elsewhere is declined', async () => {
