@@ -11,8 +11,6 @@ export type MetricType = 'counter' | 'gauge' | 'histogram';
 export type Labels = Readonly<Record<string, string>>;
 
 export interface Sample {
-  /** Appended to the family's name: a histogram's `_bucket`, `_sum` and `_count`. */
-  readonly suffix?: '_bucket' | '_sum' | '_count';
   readonly labels?: Labels;
   readonly value: number;
   /** A histogram's series: _bucket (with an "le" label), _sum or _count. */

@@ -2,7 +2,7 @@
 // took (a histogram, measured from the request read to the result written), calls in flight, and calls
 // not served here (declined: the launcher ran the plugin itself) or refused (a malformed frame, a
 // caller not root).
-import type { MetricsRegistry, Sample } from '../ops/metrics.ts';
+import { Histogram, type MetricsRegistry, type Sample } from '../ops/metrics.ts';
 
 /** Upper bounds of the latency buckets, in seconds: a warm ADD takes a few ms, a DEL tens. */
 export const latencyBuckets = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5];
@@ -19,16 +19,9 @@ export function commandLabel(command: string | undefined): string {
   return commands.has(command) ? command : 'other';
 }
 
-interface Latency {
-  readonly labels: { plugin: string; command: string };
-  readonly counts: number[];
-  sum: number;
-  count: number;
-}
-
 export class CallMetrics {
   private readonly outcomes = new Map<string, { labels: Record<string, string>; value: number }>();
-  private readonly latencies = new Map<string, Latency>();
+  private readonly latencies = new Map<string, { labels: { plugin: string; command: string }; histogram: Histogram }>();
   private readonly declines = new Map<string, number>();
   inFlight = 0;
   refused = 0;
@@ -40,12 +33,8 @@ export class CallMetrics {
     outcome.value++;
     this.outcomes.set(outcomeKey, outcome);
     const key = `${plugin} ${command}`;
-    const latency = this.latencies.get(key) ?? { labels: { plugin, command }, counts: latencyBuckets.map(() => 0), sum: 0, count: 0 };
-    latencyBuckets.forEach((bound, i) => {
-      if (seconds <= bound) latency.counts[i]!++;
-    });
-    latency.sum += seconds;
-    latency.count++;
+    const latency = this.latencies.get(key) ?? { labels: { plugin, command }, histogram: new Histogram(latencyBuckets) };
+    latency.histogram.observe(seconds);
     this.latencies.set(key, latency);
   }
 
@@ -56,20 +45,11 @@ export class CallMetrics {
   register(registry: MetricsRegistry): void {
     registry.counter('weft_plugin_calls_total', 'Plugin calls weftd ran, by plugin, CNI command and result (success: exit 0).',
       () => [...this.outcomes.values()].map(({ labels, value }) => ({ labels, value })));
-    registry.register('weft_plugin_call_duration_seconds', 'histogram', 'Time from a plugin call read to its result written.', () => this.histogram());
+    registry.histogram('weft_plugin_call_duration_seconds', 'Time from a plugin call read to its result written.',
+      (): Sample[] => [...this.latencies.values()].flatMap(({ labels, histogram }) => histogram.samples(labels)));
     registry.gauge('weft_plugin_calls_in_flight', 'Plugin calls running or waiting for a worker.', () => this.inFlight);
     registry.counter('weft_plugin_calls_declined_total', 'Plugin calls left to the launcher (it ran the plugin itself), by reason.',
       () => declineReasons.map((reason) => ({ labels: { reason }, value: this.declines.get(reason) ?? 0 })));
     registry.counter('weft_plugin_requests_refused_total', 'Connections refused: not root, or a malformed or oversized frame.', () => this.refused);
   }
-
-  private histogram(): Sample[] {
-    return [...this.latencies.values()].flatMap(({ labels, counts, sum, count }) => [
-      ...latencyBuckets.map((bound, i) => ({ suffix: '_bucket' as const, labels: { ...labels, le: String(bound) }, value: counts[i]! })),
-      { suffix: '_bucket' as const, labels: { ...labels, le: '+Inf' }, value: count },
-      { suffix: '_sum' as const, labels, value: sum },
-      { suffix: '_count' as const, labels, value: count },
-    ]);
-  }
 }
-
