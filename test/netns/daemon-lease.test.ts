@@ -199,8 +199,9 @@ describeAsRoot('weftd subnet leases across simulated hosts', () => {
   it('shares an embedded store file between two daemons of one machine', async () => {
     const storeFile = join(dir, 'shared', 'leases.json');
     const embedded = join(dir, 'embedded.json');
-    // VNI 2: the etcd daemons still hold VNI 1's device in these hosts, and one device has one owner.
-    writeFileSync(embedded, JSON.stringify({ network: { network: '10.50.0.0/16', ttl: 30, vni: 2 } }));
+    // VNI 2: the etcd daemons still hold VNI 1's device in these hosts, and one device has one owner; they
+    // also serve the plugins of these hosts (one plugin socket per network namespace).
+    writeFileSync(embedded, JSON.stringify({ network: { network: '10.50.0.0/16', ttl: 30, vni: 2 }, plugins: { serve: false } }));
     const pair = [start('solo1', hosts[0]!, ['--config', embedded, '--store-path', storeFile, '--listen', '127.0.0.1:9476']),
       start('solo2', hosts[1]!, ['--config', embedded, '--store-path', storeFile, '--listen', '127.0.0.1:9476'])];
     const at9476 = (d: RunningDaemon, path: string) => {
