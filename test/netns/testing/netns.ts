@@ -1,5 +1,6 @@
 // Uniquely named network namespaces for one test, removed by exact name when the test file ends.
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync, statSync } from 'node:fs';
+import { socketPath } from '../../../lib/resident/protocol.ts';
 import { track } from './cleanup.ts';
 import { run, runChecked, type CommandResult } from './command.ts';
 import { uniqueName } from './names.ts';
@@ -43,6 +44,9 @@ export function netnsExists(name: string): boolean {
 
 function deleteNetns(name: string): void {
   if (!netnsExists(name)) return;
+  // A weftd killed in this namespace leaves its plugin socket, named by the namespace's inode, in the
+  // machine's /run/weft/plugins: it goes with the namespace (before it, while the inode is still ours).
+  rmSync(socketPath(statSync(`/run/netns/${name}`, { bigint: true }).ino), { force: true });
   runChecked('ip', ['netns', 'delete', name]);
 }
 
