@@ -1,7 +1,6 @@
 // A small client of weftd's local API (server.ts) over its unix socket: node:http only, so the overlay
 // plugin stays light. Failures are typed: `unreachable` when nothing listens (weftd not running), `refused`
 // when weftd answered with an error.
-import { request } from 'node:http';
 import type { JsonValue } from '../json/json-value.ts';
 
 export type ApiFailure =
@@ -23,6 +22,8 @@ const unreachableCodes = new Set(['ENOENT', 'ECONNREFUSED', 'ECONNRESET', 'EACCE
 export function callApi(socketPath: string, method: string, path: string, body?: JsonValue): Promise<JsonValue | undefined> {
   return new Promise((resolve, reject) => {
     const payload = body === undefined ? undefined : JSON.stringify(body);
+    // Loaded here, when weftd is really called: node:http costs every other call (VERSION, STATUS) a start.
+    const { request } = process.getBuiltinModule('node:http');
     const req = request({
       socketPath, method, path, timeout: timeoutMs,
       headers: payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
