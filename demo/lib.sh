@@ -45,7 +45,10 @@ demo_cleanup() {
   done
   for ((i = ${#demo_namespaces[@]} - 1; i >= 0; i--)); do
     ns=${demo_namespaces[i]}
-    [ -e "/run/netns/$ns" ] && ip netns delete "$ns"
+    [ -e "/run/netns/$ns" ] || continue
+    # A weftd that did not stop in time leaves its plugin socket, named by the namespace's inode.
+    rm -f "/run/weft/plugins/net-$(stat -L -c %i "/run/netns/$ns").sock"
+    ip netns delete "$ns"
   done
   [ -n "$demo_scratch" ] && rm -rf "$demo_scratch"
 }
